@@ -1,0 +1,23 @@
+"""`flask alembic ...`: alembic with the app's migrations, as Pycroft's `flask alembic`."""
+from importlib.resources import files
+
+import click
+from alembic.config import CommandLine, Config
+
+
+def ini_path() -> str:
+    return str(files(__package__) / "alembic.ini")
+
+
+def config() -> Config:
+    return Config(ini_path())
+
+
+@click.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,  # so `flask alembic --help` shows alembic's help
+)
+@click.pass_context
+def alembic(ctx: click.Context) -> None:
+    """Run alembic on PYCROFT_DB_URI, e.g. `flask alembic upgrade head`."""
+    CommandLine(prog="flask alembic").main(["-c", ini_path(), *ctx.args])

@@ -1,0 +1,169 @@
+/**
+ * Pycroft's container conventions and every default of the module, in one typed place.
+ *
+ * The Dagger functions in `index.ts` take their argument defaults from `DEFAULTS` (it is `as const`
+ * so the Dagger introspector can read the literal values into the CLI help); the stages take a
+ * validated `Settings` value and never invent a default of their own.
+ */
+import type { Platform } from "@dagger.io/dagger";
+
+export const DEFAULTS = {
+  uid: 1000,
+  gid: 1000,
+  user: "pycroft",
+  home: "/opt/pycroft",
+  venv: "/opt/pycroft/venv",
+  appDir: "/opt/pycroft/app",
+  pythonImage: "python:3.12-slim-bookworm",
+  /** uv as pinned by Pycroft's base.Dockerfile and CI. */
+  uvVersion: "0.9.28",
+  /** The supported PostgreSQL major whose client Debian bookworm ships (postgresql-client in dev). */
+  postgresImage: "postgres:15-bookworm",
+  rabbitmqImage: "rabbitmq:3-management",
+  /** Base of the slapd image built from `dockerfiles/openldap`. */
+  debianImage: "debian:bookworm-slim",
+  keycloakImage: "quay.io/keycloak/keycloak:26.0",
+  /** Where the app listens, in dev (flask) and prod (uwsgi) alike. */
+  port: 5000,
+  /** The app's WSGI callable for uwsgi in prod, as `module:callable` (the example's). */
+  wsgiApp: "web.app:app",
+  /** FLASK_APP of the dev server and the flask CLI (Pycroft: scripts.server_run:prepare_server). */
+  flaskApp: "web.app:create_app",
+  /** Brings the database schema up to date (Pycroft: flask alembic upgrade head). */
+  migrateCommand: "flask alembic upgrade head",
+  /** The Celery app the worker service runs (Pycroft: pycroft.task). */
+  celeryApp: "pycroft_example.tasks",
+  /** The LDAP domain of Pycroft's test and dev directory (base DN dc=agdsn,dc=de). */
+  ldapDomain: "agdsn.de",
+  /** How long a service may take to answer its health check before the call fails. */
+  serviceStartSeconds: 120,
+} as const;
+
+/** What the app needs at run time (Pycroft's base.Dockerfile). */
+export const RUNTIME_PACKAGES = ["bash", "libpq5"] as const;
+
+/** What building and developing needs on top (Pycroft's dev.Dockerfile; node/npm bundle the JS). */
+export const BUILD_PACKAGES = [
+  "build-essential",
+  "git",
+  "libpq-dev",
+  "postgresql-client",
+  "curl",
+  "nodejs",
+  "npm",
+] as const;
+
+/** The validated options every stage works from. */
+export interface Settings {
+  uid: number;
+  gid: number;
+  user: string;
+  home: string;
+  venv: string;
+  appDir: string;
+  pythonImage: string;
+  uvVersion: string;
+  aptPackages: string[];
+  aptMirror?: string;
+  pythonIndex?: string;
+  postgresImage: string;
+  rabbitmqImage: string;
+  debianImage: string;
+  /** Target platform of the images; the engine's own when unset. */
+  platform?: Platform;
+}
+
+/** A mistake in what the caller passed: reported as a plain message, never a stack trace. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+const MAX_ID = 65534; // 65535 is "no id" to the kernel's setuid family; 0 would run the app as root
+
+function checkId(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_ID) {
+    throw new UsageError(`${name} must be a whole number from 1 to ${MAX_ID}, got ${value}`);
+  }
+  return value;
+}
+
+function checkAbsolutePath(name: string, value: string): string {
+  if (!value.startsWith("/") || /\s/.test(value) || value.split("/").includes("..")) {
+    throw new UsageError(`${name} must be an absolute path without spaces or "..", got "${value}"`);
+  }
+  return value.replace(/\/+$/, "") || "/";
+}
+
+const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+const APT_PACKAGE = /^[a-z0-9][a-z0-9+.:=~-]*$/;
+
+function checkUrl(name: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${name} must be a URL such as http://ftp.agdsn.de/debian, got "${value}"`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new UsageError(`${name} must be an http(s) URL, got "${value}"`);
+  }
+  return value.replace(/\/+$/, "");
+}
+
+function checkImage(name: string, value: string): string {
+  if (!value || /\s/.test(value)) {
+    throw new UsageError(`${name} must be an image reference such as python:3.12-slim-bookworm, got "${value}"`);
+  }
+  return value;
+}
+
+/** Validates raw options (as typed on the command line) into `Settings`, naming the first bad one. */
+export function settings(raw: {
+  uid: number;
+  gid: number;
+  user: string;
+  home: string;
+  venv: string;
+  appDir: string;
+  pythonImage: string;
+  uvVersion: string;
+  aptPackages?: string[];
+  aptMirror?: string;
+  pythonIndex?: string;
+  postgresImage: string;
+  rabbitmqImage: string;
+  debianImage: string;
+}): Settings {
+  if (!USER_NAME.test(raw.user)) {
+    throw new UsageError(`user must be a lower-case login name (letters, digits, _ and -), got "${raw.user}"`);
+  }
+  const aptPackages = raw.aptPackages ?? [];
+  for (const pkg of aptPackages) {
+    if (!APT_PACKAGE.test(pkg)) throw new UsageError(`"${pkg}" is not a Debian package name`);
+  }
+  if (!/^\d+\.\d+\.\d+$/.test(raw.uvVersion)) {
+    throw new UsageError(`uvVersion must be an exact version such as ${DEFAULTS.uvVersion}, got "${raw.uvVersion}"`);
+  }
+  return {
+    uid: checkId("uid", raw.uid),
+    gid: checkId("gid", raw.gid),
+    user: raw.user,
+    home: checkAbsolutePath("home", raw.home),
+    venv: checkAbsolutePath("venv", raw.venv),
+    appDir: checkAbsolutePath("appDir", raw.appDir),
+    pythonImage: checkImage("pythonImage", raw.pythonImage),
+    uvVersion: raw.uvVersion,
+    aptPackages,
+    aptMirror: checkUrl("aptMirror", raw.aptMirror),
+    pythonIndex: checkUrl("pythonIndex", raw.pythonIndex),
+    postgresImage: checkImage("postgresImage", raw.postgresImage),
+    rabbitmqImage: checkImage("rabbitmqImage", raw.rabbitmqImage),
+    debianImage: checkImage("debianImage", raw.debianImage),
+  };
+}
+
+/** `uid:gid` as Dagger's `owner` options want it. */
+export function owner(s: Settings): string {
+  return `${s.uid}:${s.gid}`;
+}

@@ -1,0 +1,40 @@
+import { Container, Service } from "@dagger.io/dagger";
+
+import { DEFAULTS } from "../config.js";
+import { serve, Storage } from "../services/service.js";
+
+/**
+ * A Celery worker from the app container (compose's `dev-celery-worker` / `test-dummy-worker`),
+ * healthy once it answers a ping through the broker.
+ */
+export function worker(app: Container, celeryApp: string, storage: Storage): Service {
+  return serve(
+    {
+      host: "celery-worker",
+      container: app,
+      command: ["celery", "-A", celeryApp, "worker", "--loglevel=info", "--concurrency=1"],
+      dataDirs: [],
+      ready: `celery -A ${celeryApp} inspect ping --timeout 5`,
+    },
+    storage,
+  );
+}
+
+/** The migration command run in the app container (compose's `dev-migrate`). */
+export function migration(app: Container, command: string): Container {
+  return app.withExec(["sh", "-c", command]);
+}
+
+/** flask's dev server on all interfaces, after the migrations (compose's `dev-app`). */
+export function devServer(app: Container, migrateCommand: string): Service {
+  return app
+    .withExposedPort(DEFAULTS.port)
+    .asService({
+      args: ["sh", "-c", `${migrateCommand} && exec flask run --debug --host=0.0.0.0 --port=${DEFAULTS.port}`],
+    });
+}
+
+/** The app container for an interactive shell. */
+export function shellInto(app: Container): Container {
+  return app.withDefaultTerminalCmd(["bash"]);
+}

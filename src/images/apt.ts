@@ -1,0 +1,35 @@
+import { CacheSharingMode, Container, dag } from "@dagger.io/dagger";
+
+import { Settings } from "../config.js";
+
+/** Points Debian's main archive at a mirror (Pycroft uses its own); security updates stay upstream. */
+export function aptMirror(s: Settings) {
+  return (c: Container): Container =>
+    s.aptMirror
+      ? c.withExec([
+          "sh",
+          "-c",
+          'sed -i -E "s#https?://deb.debian.org/debian([[:space:]]|$)#$1\\1#g" $(ls /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null)',
+          "sh",
+          s.aptMirror,
+        ])
+      : c;
+}
+
+/**
+ * `apt-get install` as root with the package lists and archives on shared cache volumes, like the
+ * `--mount=type=cache` lines of Pycroft's Dockerfiles: the image keeps no apt lists, and a rebuild
+ * downloads nothing it already has.
+ */
+export function aptInstall(packages: readonly string[]) {
+  return (c: Container): Container =>
+    c
+      .withMountedCache("/var/cache/apt", dag.cacheVolume("pycroft-apt-archives"), { sharing: CacheSharingMode.Locked })
+      .withMountedCache("/var/lib/apt/lists", dag.cacheVolume("pycroft-apt-lists"), { sharing: CacheSharingMode.Locked })
+      // Debian images delete downloaded .debs after each install; keep them for the cache volume.
+      .withExec(["rm", "-f", "/etc/apt/apt.conf.d/docker-clean"])
+      .withExec(["apt-get", "update", "-q"])
+      .withExec(["apt-get", "install", "-y", "-q", "--no-install-recommends", ...packages])
+      .withoutMount("/var/cache/apt")
+      .withoutMount("/var/lib/apt/lists");
+}

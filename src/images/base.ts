@@ -1,0 +1,62 @@
+import { CacheVolume, Container, dag } from "@dagger.io/dagger";
+
+import { owner, RUNTIME_PACKAGES, Settings } from "../config.js";
+import { aptInstall, aptMirror } from "./apt.js";
+
+/** uv's download cache, shared by every build of the app user (Pycroft mounts it at ~/.cache). */
+export function uvCache(): CacheVolume {
+  return dag.cacheVolume("pycroft-uv-cache");
+}
+
+/** Package-index settings for pip and uv when the caller has a mirror; nothing otherwise. */
+export function pythonIndex(s: Settings) {
+  return (c: Container): Container =>
+    s.pythonIndex
+      ? c.withEnvVariable("PIP_INDEX_URL", s.pythonIndex).withEnvVariable("UV_DEFAULT_INDEX", s.pythonIndex)
+      : c;
+}
+
+/**
+ * The runtime layer every image starts from (Pycroft's `base.Dockerfile`): python, the runtime apt
+ * packages, the app user with the given UID/GID, an empty venv made by uv, venv first on PATH.
+ */
+export function base(s: Settings): Container {
+  return (
+    dag
+      .container({ platform: s.platform })
+      .from(s.pythonImage)
+      .withEnvVariable("LANG", "C.UTF-8")
+      .withEnvVariable("DEBIAN_FRONTEND", "noninteractive")
+      .with(aptMirror(s))
+      .with(aptInstall([...RUNTIME_PACKAGES, ...s.aptPackages]))
+      .with(pythonIndex(s))
+      // Pycroft copies uv out of astral's image; pip gets the same pinned release from the index.
+      .withExec(["pip", "install", "--no-cache-dir", "--root-user-action=ignore", `uv==${s.uvVersion}`])
+      .withExec(["sh", "-c", ADD_USER, "add-user", String(s.uid), String(s.gid), s.user, s.home])
+      .withUser(s.user)
+      .withWorkdir(s.home)
+      .withEnvVariable("VIRTUAL_ENV", s.venv)
+      // uv sync installs into the venv instead of a project-local .venv.
+      .withEnvVariable("UV_PROJECT_ENVIRONMENT", s.venv)
+      // The venv is copied between images, so its files must not link into a cache volume.
+      .withEnvVariable("UV_LINK_MODE", "copy")
+      // Trust the system CA store (corporate proxies add theirs there), not uv's bundled roots.
+      .withEnvVariable("UV_NATIVE_TLS", "1")
+      .withEnvVariable("PATH", `${s.venv}/bin:$PATH`, { expand: true })
+      .withMountedCache(`${s.home}/.cache/uv`, uvCache(), { owner: owner(s) })
+      .withExec(["uv", "venv", s.venv])
+      .withExec(["mkdir", "-p", s.appDir])
+      .withoutMount(`${s.home}/.cache/uv`)
+  );
+}
+
+/**
+ * Creates the group and user idempotently: an image may already have the UID or GID (then the
+ * user shares it, as `useradd --non-unique` allows) or even the user itself.
+ */
+const ADD_USER = `set -eu
+uid=$1 gid=$2 name=$3 home=$4
+getent group "$gid" >/dev/null || groupadd --gid "$gid" "$name"
+id -u "$name" >/dev/null 2>&1 || useradd --non-unique --uid "$uid" --gid "$gid" \\
+  --home-dir "$home" --create-home --comment Application "$name"
+mkdir -p "$home" && chown "$uid:$gid" "$home"`;

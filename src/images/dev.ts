@@ -1,0 +1,79 @@
+import { Container, dag, Directory } from "@dagger.io/dagger";
+
+import { BUILD_PACKAGES, DEFAULTS, owner, Settings } from "../config.js";
+import { aptInstall } from "./apt.js";
+import { base, uvCache } from "./base.js";
+import { Project } from "./project.js";
+
+/** Files that are never part of an image: local envs, installed JS deps, build and test output. */
+export const SOURCE_EXCLUDES = [".venv", "node_modules", ".git", "**/__pycache__", ".pytest_cache", "htmlcov"];
+
+/** `base` + compilers, headers, git, psql and node: what building the app needs (dev.Dockerfile). */
+export function toolchain(s: Settings, project: Project): Container {
+  const c = base(s).withUser("root").with(aptInstall(BUILD_PACKAGES));
+  return (project.js?.setup.length ? c.withExec(project.js.setup) : c).withUser(s.user).withWorkdir(s.appDir);
+}
+
+/** uv's way of saying which groups go into the venv, and whether local packages stay editable. */
+export type SyncMode = "dev" | "prod";
+const SYNC_FLAGS: Record<SyncMode, string[]> = {
+  dev: [],
+  prod: ["--no-dev", "--group", "prod", "--no-editable"],
+};
+
+const LOCK_CHECK = `uv lock --check || {
+  echo "uv.lock is out of date with pyproject.toml: run 'uv lock' in the source and commit uv.lock" >&2
+  exit 1
+}`;
+
+/**
+ * Installs the locked Python deps from just pyproject.toml, uv.lock and deps/ — nothing else of the
+ * source is in this layer yet, so editing app code never reinstalls them.
+ */
+export function withPythonDeps(s: Settings, source: Directory, project: Project, mode: SyncMode) {
+  return (c: Container): Container => {
+    const withManifests = c
+      .withMountedCache(`${s.home}/.cache/uv`, uvCache(), { owner: owner(s) })
+      .withFile("pyproject.toml", source.file("pyproject.toml"), { owner: owner(s) })
+      .withFile("uv.lock", source.file("uv.lock"), { owner: owner(s) });
+    return (project.hasDeps ? withManifests.withDirectory("deps", source.directory("deps"), { owner: owner(s) }) : withManifests)
+      .withExec(["sh", "-c", LOCK_CHECK])
+      .withExec(["uv", "sync", "--locked", "--no-install-project", ...SYNC_FLAGS[mode]]);
+  };
+}
+
+/** Installs the locked JS deps from the manifests alone, on the tool's cache volume. */
+export function withJsDeps(s: Settings, source: Directory, project: Project) {
+  return (c: Container): Container => {
+    const js = project.js;
+    if (!js) return c;
+    return js.manifests
+      .reduce((acc, name) => acc.withFile(name, source.file(name), { owner: owner(s) }), c)
+      .withMountedCache(`${s.home}/${js.cacheDir}`, dag.cacheVolume(`pycroft-js-cache-${js.install[0]}`), { owner: owner(s) })
+      .withExec(js.install);
+  };
+}
+
+/** The whole source at the app dir, owned by the app user. */
+export function withAppSource(s: Settings, source: Directory) {
+  return (c: Container): Container => c.withDirectory(".", source, { owner: owner(s), exclude: SOURCE_EXCLUDES });
+}
+
+/** Installs the project itself into the venv, now that its source is there. */
+export function installProject(mode: SyncMode) {
+  return (c: Container): Container => c.withExec(["uv", "sync", "--locked", ...SYNC_FLAGS[mode]]);
+}
+
+/**
+ * The development image (Pycroft's `dev.Dockerfile` + its venv hook): dependency layers first,
+ * then the source at the app dir, installed editable with the dev group.
+ */
+export function dev(s: Settings, source: Directory, project: Project): Container {
+  return toolchain(s, project)
+    .with(withPythonDeps(s, source, project, "dev"))
+    .with(withJsDeps(s, source, project))
+    .with(withAppSource(s, source))
+    .with(installProject("dev"))
+    .withExposedPort(DEFAULTS.port)
+    .withDefaultArgs(["bash"]);
+}

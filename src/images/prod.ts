@@ -1,0 +1,49 @@
+import { Container, Directory } from "@dagger.io/dagger";
+
+import { DEFAULTS, owner, Settings } from "../config.js";
+import { base } from "./base.js";
+import { installProject, toolchain, withAppSource, withJsDeps, withPythonDeps } from "./dev.js";
+import { Project } from "./project.js";
+
+/** OCI metadata of a release; each label is set only when its value is given. */
+export interface ReleaseInfo {
+  source?: string;
+  revision?: string;
+  version?: string;
+  created?: string;
+}
+
+/**
+ * The builder stage (Pycroft's `prod.Dockerfile` builder): a non-editable venv holding the runtime
+ * and prod-group deps and the app, whose JS bundle is built before the app is packaged.
+ */
+export function builder(s: Settings, source: Directory, project: Project): Container {
+  const withSource = toolchain(s, project)
+    .with(withPythonDeps(s, source, project, "prod"))
+    .with(withJsDeps(s, source, project))
+    .with(withAppSource(s, source));
+  return (project.js ? withSource.withExec(project.js.bundle) : withSource).with(installProject("prod"));
+}
+
+/**
+ * The production image: `base` plus the venv copied from the builder at the same path, so its
+ * scripts' shebangs stay valid — no compiler, no dev deps, no tests, no node_modules.
+ */
+export function prod(s: Settings, source: Directory, project: Project, wsgiApp: string, release: ReleaseInfo): Container {
+  return base(s)
+    .withDirectory(s.venv, builder(s, source, project).directory(s.venv), { owner: owner(s) })
+    .withExposedPort(DEFAULTS.port)
+    .withDefaultArgs(["uwsgi", "--master", "--http-socket", `:${DEFAULTS.port}`, "--module", wsgiApp, "--die-on-term"])
+    .with(labels(release));
+}
+
+const LABEL_PREFIX = "org.opencontainers.image.";
+
+/** The OCI labels for the given release fields, in a stable order. */
+export function labels(release: ReleaseInfo) {
+  return (c: Container): Container =>
+    (Object.entries(release) as [string, string | undefined][])
+      .filter((entry): entry is [string, string] => !!entry[1])
+      .sort(([a], [b]) => a.localeCompare(b))
+      .reduce((acc, [key, value]) => acc.withLabel(LABEL_PREFIX + key, value), c);
+}

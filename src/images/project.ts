@@ -1,0 +1,77 @@
+import { Directory } from "@dagger.io/dagger";
+
+import { UsageError } from "../config.js";
+
+/** How the JS assets are installed and bundled, chosen by the lockfile the source carries. */
+export interface JsTool {
+  /** Files that decide the JS dependencies: copied before the source so a code edit keeps them cached. */
+  manifests: string[];
+  install: string[];
+  /** Pycroft's production bundle (`bun run bundle --prod`); the dev server bundles on demand. */
+  bundle: string[];
+  /** Global install of the tool itself, run as root; empty when the toolchain already has it. */
+  setup: string[];
+  cacheDir: string;
+}
+
+const NPM: JsTool = {
+  manifests: ["package.json", "package-lock.json"],
+  install: ["npm", "ci", "--no-audit", "--no-fund"],
+  bundle: ["npm", "run", "bundle", "--", "--prod"],
+  setup: [],
+  cacheDir: ".npm",
+};
+
+/** Pycroft's own choice; bun comes as the npm package that carries its binary. */
+const BUN = (lockfile: string): JsTool => ({
+  manifests: ["package.json", lockfile],
+  install: ["bun", "install", "--frozen-lockfile"],
+  bundle: ["bun", "run", "bundle", "--prod"],
+  setup: ["npm", "install", "--global", "--no-audit", "--no-fund", "bun@1.1.26"],
+  cacheDir: ".bun/install/cache",
+});
+
+/** What the pipeline needs to know about an application source before it builds anything. */
+export interface Project {
+  /** Local path dependencies live in `deps/` (Pycroft: deps/wtforms-widgets). */
+  hasDeps: boolean;
+  /** Absent when the source has no package.json: then nothing is bundled. */
+  js?: JsTool;
+  /** `docker/db/docker-entrypoint-initdb.d`, loaded into PostgreSQL when present. */
+  hasDbInit: boolean;
+  /** `docker/ldap/schema`, loaded into slapd when present. */
+  hasLdapSchema: boolean;
+  /** `docker/keycloak/test-realm.json`, imported into keycloak when present. */
+  hasKeycloakRealm: boolean;
+}
+
+/** Reads the source's layout once and fails early, with the fix, when it is not a uv project. */
+export async function inspect(source: Directory): Promise<Project> {
+  const entries = new Set((await source.entries()).map((e) => e.replace(/\/$/, "")));
+  for (const required of ["pyproject.toml", "uv.lock"]) {
+    if (!entries.has(required)) {
+      const hint = required === "uv.lock" ? " (run `uv lock` and commit it)" : "";
+      throw new UsageError(`the source directory has no ${required}${hint}: pass a uv project with --source`);
+    }
+  }
+  const docker = entries.has("docker") ? await source.directory("docker").glob("**") : [];
+  return {
+    hasDeps: entries.has("deps"),
+    js: !entries.has("package.json")
+      ? undefined
+      : entries.has("bun.lock")
+        ? BUN("bun.lock")
+        : entries.has("bun.lockb")
+          ? BUN("bun.lockb")
+          : entries.has("package-lock.json")
+            ? NPM
+            : missingJsLock(),
+    hasDbInit: docker.some((p) => p.startsWith("db/docker-entrypoint-initdb.d/")),
+    hasLdapSchema: docker.some((p) => p.startsWith("ldap/schema/") && p.endsWith(".ldif")),
+    hasKeycloakRealm: docker.includes("keycloak/test-realm.json"),
+  };
+}
+
+function missingJsLock(): never {
+  throw new UsageError("the source has package.json but no package-lock.json or bun.lock: JS deps must be locked");
+}

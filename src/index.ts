@@ -1,0 +1,414 @@
+/**
+ * Builds, tests and publishes Pycroft's containers: the base, dev and prod images, the test suite
+ * against PostgreSQL, OpenLDAP and RabbitMQ services on tmpfs, and a dev environment — everything
+ * Pycroft's Dockerfiles, `docker buildx bake` and docker-compose files did, as Dagger functions.
+ *
+ * Every function works without arguments on the example application in this repository; point
+ * `--source` at a Pycroft checkout to run it on Pycroft.
+ */
+import { randomUUID } from "node:crypto";
+
+import { argument, Container, dag, Directory, func, object, Platform, Secret, Service } from "@dagger.io/dagger";
+
+import { DEFAULTS, settings, Settings, UsageError } from "./config.js";
+import { base } from "./images/base.js";
+import { dev } from "./images/dev.js";
+import { inspect, Project } from "./images/project.js";
+import { prod, ReleaseInfo } from "./images/prod.js";
+import { publishImage } from "./publish/publish.js";
+import { serve, ServiceSpec, startAll, Storage } from "./services/service.js";
+import { bindAll, specs, stack, StackOptions } from "./services/stack.js";
+import { appEnvironment, Credentials, withEnvironment } from "./test/environment.js";
+import { pytest, reportDir, summary } from "./test/pytest.js";
+import { devServer, migration, shellInto, worker } from "./dev/environment.js";
+
+@object()
+export class Pycroft {
+  /** The application source: a uv project laid out like Pycroft. */
+  @func()
+  source: Directory;
+
+  /** Build context of the slapd image the ldap service runs. */
+  @func()
+  openldapContext: Directory;
+
+  @func()
+  uid: number;
+
+  @func()
+  gid: number;
+
+  @func()
+  user: string;
+
+  @func()
+  home: string;
+
+  @func()
+  venv: string;
+
+  @func()
+  appDir: string;
+
+  @func()
+  pythonImage: string;
+
+  @func()
+  uvVersion: string;
+
+  @func()
+  aptPackages: string[];
+
+  @func()
+  aptMirror: string;
+
+  @func()
+  pythonIndex: string;
+
+  @func()
+  postgresImage: string;
+
+  @func()
+  rabbitmqImage: string;
+
+  @func()
+  debianImage: string;
+
+  dbPassword: Secret;
+  ldapPassword: Secret;
+  mqPassword: Secret;
+
+  /**
+   * @param source The application: a uv project (pyproject.toml + uv.lock) laid out like Pycroft. Defaults to ./example.
+   * @param openldapContext Build context of the slapd image (Dockerfile + entrypoint). Defaults to ./dockerfiles/openldap.
+   * @param uid UID of the app user, so bind-mounted files keep their owner (Pycroft: 1000).
+   * @param gid GID of the app user (Pycroft: 1000).
+   * @param user Name of the app user.
+   * @param home Home of the app user; holds the venv, the app and the caches.
+   * @param venv The virtual environment, first on PATH.
+   * @param appDir Where the source goes in the dev image.
+   * @param pythonImage The Python image every layer starts from.
+   * @param uvVersion The uv release installed into the images.
+   * @param aptPackages Extra Debian packages for the base layer.
+   * @param aptMirror A Debian mirror replacing deb.debian.org (e.g. http://ftp.agdsn.de/debian).
+   * @param pythonIndex A Python package index replacing PyPI for pip and uv (air-gapped runners).
+   * @param postgresImage The PostgreSQL image of the db service.
+   * @param rabbitmqImage The RabbitMQ image (management variant) of the mq service.
+   * @param debianImage The Debian image the slapd image is built on.
+   * @param dbPassword Password of the db service's `postgres` user (default: "password", as in Pycroft's compose files).
+   * @param ldapPassword Password of the ldap service's admin (default: "password").
+   * @param mqPassword Password of the mq service's `celery` user (default: "celery").
+   */
+  constructor(
+    @argument({ defaultPath: "./example", ignore: [".venv", "node_modules", "**/__pycache__", ".pytest_cache", "htmlcov"] })
+    source: Directory,
+    @argument({ defaultPath: "./dockerfiles/openldap" })
+    openldapContext: Directory,
+    uid: number = DEFAULTS.uid,
+    gid: number = DEFAULTS.gid,
+    user: string = DEFAULTS.user,
+    home: string = DEFAULTS.home,
+    venv: string = DEFAULTS.venv,
+    appDir: string = DEFAULTS.appDir,
+    pythonImage: string = DEFAULTS.pythonImage,
+    uvVersion: string = DEFAULTS.uvVersion,
+    aptPackages: string[] = [],
+    aptMirror: string = "",
+    pythonIndex: string = "",
+    postgresImage: string = DEFAULTS.postgresImage,
+    rabbitmqImage: string = DEFAULTS.rabbitmqImage,
+    debianImage: string = DEFAULTS.debianImage,
+    dbPassword?: Secret,
+    ldapPassword?: Secret,
+    mqPassword?: Secret,
+  ) {
+    this.source = source;
+    this.openldapContext = openldapContext;
+    this.uid = uid;
+    this.gid = gid;
+    this.user = user;
+    this.home = home;
+    this.venv = venv;
+    this.appDir = appDir;
+    this.pythonImage = pythonImage;
+    this.uvVersion = uvVersion;
+    this.aptPackages = aptPackages;
+    this.aptMirror = aptMirror;
+    this.pythonIndex = pythonIndex;
+    this.postgresImage = postgresImage;
+    this.rabbitmqImage = rabbitmqImage;
+    this.debianImage = debianImage;
+    this.dbPassword = dbPassword ?? dag.setSecret("pycroft-db-password", "password");
+    this.ldapPassword = ldapPassword ?? dag.setSecret("pycroft-ldap-password", "password");
+    this.mqPassword = mqPassword ?? dag.setSecret("pycroft-mq-password", "celery");
+    this.settings(); // fail at once on bad options
+  }
+
+  /** The base layer: python, bash and libpq5, the app user, an empty venv first on PATH (base.Dockerfile). */
+  @func()
+  base(): Container {
+    return base(this.settings());
+  }
+
+  /**
+   * The dev layer: base + build tools and node, the locked Python deps (dev group) and JS deps
+   * installed before the source, the source at the app dir installed editable (dev.Dockerfile).
+   */
+  @func()
+  async dev(): Promise<Container> {
+    return dev(this.settings(), this.source, await this.project());
+  }
+
+  /**
+   * The prod image: the venv (runtime + prod deps and the app, non-editable, JS bundled) built in a
+   * builder and copied onto base; uwsgi serves the app on port 5000 as the app user (prod.Dockerfile).
+   * Chain `export --path pycroft.tar`, `as-tarball`, `publish --address …` or `terminal` on it.
+   *
+   * @param wsgiApp The WSGI callable uwsgi serves, as module:callable.
+   * @param platform Build for this platform instead of the engine's (emulated where needed).
+   * @param imageSource org.opencontainers.image.source label (the repository URL).
+   * @param revision org.opencontainers.image.revision label (the commit).
+   * @param version org.opencontainers.image.version label.
+   * @param created org.opencontainers.image.created label (RFC 3339 time).
+   */
+  @func()
+  async buildProd(
+    wsgiApp: string = DEFAULTS.wsgiApp,
+    platform?: Platform,
+    imageSource?: string,
+    revision?: string,
+    version?: string,
+    created?: string,
+  ): Promise<Container> {
+    const release: ReleaseInfo = { source: imageSource, revision, version, created };
+    return prod({ ...this.settings(), platform }, this.source, await this.project(), wsgiApp, release);
+  }
+
+  /**
+   * Builds the prod image for each platform and publishes it under every tag as one manifest list;
+   * prints the digest-pinned references, one per line.
+   *
+   * @param address Image repository without tag, e.g. registry.agdsn.de/agdsn/coreos/pycroft/pycroft.
+   * @param tag Tags to publish (repeatable); default: latest.
+   * @param platform Platforms of the manifest list (repeatable); default: the engine's.
+   * @param username Registry user, together with --password.
+   * @param password Registry password or token.
+   * @param wsgiApp The WSGI callable uwsgi serves, as module:callable.
+   * @param imageSource org.opencontainers.image.source label.
+   * @param revision org.opencontainers.image.revision label.
+   * @param version org.opencontainers.image.version label.
+   * @param created org.opencontainers.image.created label.
+   */
+  @func()
+  async publish(
+    address: string,
+    tag: string[] = [],
+    platform: Platform[] = [],
+    username?: string,
+    password?: Secret,
+    wsgiApp: string = DEFAULTS.wsgiApp,
+    imageSource?: string,
+    revision?: string,
+    version?: string,
+    created?: string,
+  ): Promise<string> {
+    const platforms = platform.length > 0 ? platform : [await dag.defaultPlatform()];
+    const variants = await Promise.all(
+      platforms.map((p) => this.buildProd(wsgiApp, p, imageSource, revision, version, created)),
+    );
+    const refs = await publishImage(variants, { address, tags: tag, username, password });
+    return refs.join("\n");
+  }
+
+  /** PostgreSQL as Pycroft's test db: database pycroft, the source's init SQL, tuned for speed, data on tmpfs. */
+  @func()
+  async postgres(): Promise<Service> {
+    return this.serviceNamed("db");
+  }
+
+  /** OpenLDAP (slapd, MDB, ppolicy, the source's schemas) as Pycroft's ldap service, base DN dc=agdsn,dc=de, data on tmpfs. */
+  @func()
+  async openldap(): Promise<Service> {
+    return this.serviceNamed("ldap");
+  }
+
+  /** RabbitMQ with management as Pycroft's mq service, user celery, data on tmpfs. */
+  @func()
+  async rabbitmq(): Promise<Service> {
+    return this.serviceNamed("mq");
+  }
+
+  /** Keycloak in dev mode with the source's test realm, for Pycroft's OIDC tests. */
+  @func()
+  async keycloak(): Promise<Service> {
+    return this.serviceNamed("keycloak", true);
+  }
+
+  /** A Celery worker from the dev image against its own mq service (Pycroft's dummy worker). */
+  @func()
+  async worker(celeryApp: string = DEFAULTS.celeryApp): Promise<Service> {
+    const storage = this.tmpfs();
+    const run = await this.run(storage, false);
+    return worker(run.app, celeryApp, storage);
+  }
+
+  /**
+   * Runs pytest in the dev image with the JS bundle built and db, ldap and mq bound under Pycroft's
+   * hostnames, each fresh on tmpfs; fails with pytest's summary when a test fails.
+   *
+   * @param args Arguments for pytest, e.g. --args=-k,ldap or --args=-m,"not legacy".
+   * @param withWorker Also start a Celery worker service (celery-worker).
+   * @param withKeycloak Also start keycloak for the OIDC tests.
+   * @param celeryApp The Celery app of the worker.
+   */
+  @func({ cache: "never" })
+  async test(
+    args: string[] = [],
+    withWorker: boolean = false,
+    withKeycloak: boolean = false,
+    celeryApp: string = DEFAULTS.celeryApp,
+  ): Promise<string> {
+    const { output, exitCode } = await this.runTests(args, withWorker, withKeycloak, celeryApp, async (ran) => ({
+      output: await ran.stdout(),
+      exitCode: await ran.exitCode(),
+    }));
+    if (exitCode !== 0) {
+      throw new Error(`pytest failed with exit code ${exitCode}:\n${summary(output)}`);
+    }
+    return output;
+  }
+
+  /**
+   * Runs the tests like `test` but never fails on test failures: returns the reports directory
+   * (junit.xml, coverage.xml, htmlcov/, pytest.log and exit-code) for CI to publish.
+   *
+   * @param args Arguments for pytest.
+   * @param withWorker Also start a Celery worker service (celery-worker).
+   * @param withKeycloak Also start keycloak for the OIDC tests.
+   * @param celeryApp The Celery app of the worker.
+   */
+  @func({ cache: "never" })
+  async testReport(
+    args: string[] = [],
+    withWorker: boolean = false,
+    withKeycloak: boolean = false,
+    celeryApp: string = DEFAULTS.celeryApp,
+  ): Promise<Directory> {
+    const s = this.settings();
+    return this.runTests(args, withWorker, withKeycloak, celeryApp, async (ran) =>
+      dag.directory().withDirectory(".", await ran.directory(reportDir(s)).sync()),
+    );
+  }
+
+  /**
+   * Applies the migrations (alembic upgrade head) to a fresh PostgreSQL: a check that they apply.
+   *
+   * @param command The migration command.
+   */
+  @func({ cache: "never" })
+  async migrate(command: string = DEFAULTS.migrateCommand): Promise<string> {
+    const run = await this.run(this.tmpfs(), false);
+    return migration(run.app, command).stdout();
+  }
+
+  /**
+   * The dev environment (docker-compose.dev.yml): flask's dev server on port 5000 with migrations
+   * applied and db, ldap and mq bound; their data is kept on cache volumes across restarts.
+   * Run it with `dagger call dev-env up --ports 5000:5000`.
+   *
+   * @param migrateCommand Run before the server starts.
+   */
+  @func()
+  async devEnv(migrateCommand: string = DEFAULTS.migrateCommand): Promise<Service> {
+    const run = await this.run({ kind: "volumes" }, false);
+    return devServer(run.app, migrateCommand);
+  }
+
+  /** The dev container with the dev environment's services bound: `dagger call shell terminal`. */
+  @func()
+  async shell(): Promise<Container> {
+    const run = await this.run({ kind: "volumes" }, false);
+    return shellInto(run.app);
+  }
+
+  /** Validated options; the one place raw constructor input turns into `Settings`. */
+  private settings(): Settings {
+    return settings({
+      uid: this.uid,
+      gid: this.gid,
+      user: this.user,
+      home: this.home,
+      venv: this.venv,
+      appDir: this.appDir,
+      pythonImage: this.pythonImage,
+      uvVersion: this.uvVersion,
+      aptPackages: this.aptPackages,
+      aptMirror: this.aptMirror,
+      pythonIndex: this.pythonIndex,
+      postgresImage: this.postgresImage,
+      rabbitmqImage: this.rabbitmqImage,
+      debianImage: this.debianImage,
+    });
+  }
+
+  private project(): Promise<Project> {
+    return inspect(this.source);
+  }
+
+  private credentials(): Credentials {
+    return { db: this.dbPassword, ldap: this.ldapPassword, mq: this.mqPassword };
+  }
+
+  private tmpfs(): Storage {
+    return { kind: "tmpfs", runId: randomUUID() };
+  }
+
+  private async stackOptions(storage: Storage, keycloak: boolean): Promise<StackOptions> {
+    return {
+      settings: this.settings(),
+      source: this.source,
+      project: await this.project(),
+      credentials: this.credentials(),
+      ldapContext: this.openldapContext,
+      storage,
+      keycloak,
+    };
+  }
+
+  private async serviceNamed(host: string, keycloak = false): Promise<Service> {
+    const spec = specs(await this.stackOptions(this.tmpfs(), keycloak)).find((s: ServiceSpec) => s.host === host);
+    if (!spec) throw new UsageError(`no service named ${host}`);
+    return serve(spec, this.tmpfs());
+  }
+
+  /** The dev image, bundled, with the app's environment and a stack of services bound. */
+  private async run(storage: Storage, keycloak: boolean) {
+    const options = await this.stackOptions(storage, keycloak);
+    const services = stack(options);
+    const env = await appEnvironment(this.credentials(), DEFAULTS.ldapDomain);
+    const image = dev(options.settings, this.source, options.project);
+    const bundled = options.project.js ? image.withExec(options.project.js.bundle) : image;
+    return { services, app: bundled.with(withEnvironment(env)).withEnvVariable("FLASK_APP", DEFAULTS.flaskApp).with(bindAll(services)) };
+  }
+
+  /** Starts the services (named errors if one never gets ready), runs pytest, reads the result, stops them. */
+  private async runTests<T>(
+    args: string[],
+    withWorker: boolean,
+    withKeycloak: boolean,
+    celeryApp: string,
+    read: (ran: Container) => Promise<T>,
+  ): Promise<T> {
+    const storage = this.tmpfs();
+    const run = await this.run(storage, withKeycloak);
+    const services = withWorker ? { ...run.services, "celery-worker": worker(run.app, celeryApp, storage) } : run.services;
+    const stop = await startAll(services);
+    try {
+      const app = withWorker ? run.app.withServiceBinding("celery-worker", services["celery-worker"]) : run.app;
+      const runId = storage.kind === "tmpfs" ? storage.runId : "";
+      return await read(app.with(pytest(this.settings(), args, runId)));
+    } finally {
+      await stop();
+    }
+  }
+}

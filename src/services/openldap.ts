@@ -1,0 +1,47 @@
+import { Directory, Secret } from "@dagger.io/dagger";
+
+import { ServiceSpec } from "./service.js";
+
+export interface OpenldapOptions {
+  /** The build context of the slapd image (this module's `dockerfiles/openldap`). */
+  context: Directory;
+  /** Debian image the slapd image is built on. */
+  baseImage: string;
+  /** Domain whose components make the base DN: agdsn.de → dc=agdsn,dc=de. */
+  domain: string;
+  /** Password of the admin `cn=admin,<base DN>`. */
+  password: Secret;
+  /** The source's docker/ldap/schema (Pycroft: group-of-members.ldif), if it has one. */
+  schemas?: Directory;
+}
+
+const PASSWORD_FILE = "/run/secrets/slapd-password";
+
+/** The base DN of a DNS domain. */
+export function baseDn(domain: string): string {
+  return domain
+    .split(".")
+    .map((part) => `dc=${part}`)
+    .join(",");
+}
+
+/**
+ * slapd from Debian packages as Pycroft's `ldap` service: no maintained official image exists and
+ * `dinkel/openldap` is abandoned, so the image is built from `dockerfiles/openldap`.
+ */
+export function openldap(o: OpenldapOptions): ServiceSpec {
+  const container = o.context
+    .dockerBuild({ buildArgs: [{ name: "BASE_IMAGE", value: o.baseImage }] })
+    .withEnvVariable("SLAPD_DOMAIN", o.domain)
+    .withMountedSecret(PASSWORD_FILE, o.password)
+    .withEnvVariable("SLAPD_PASSWORD_FILE", PASSWORD_FILE);
+  return {
+    host: "ldap",
+    container: o.schemas ? container.withMountedDirectory("/etc/ldap/schema/custom", o.schemas) : container,
+    command: ["/usr/local/bin/entrypoint.sh"],
+    port: 389,
+    dataDirs: ["/var/lib/ldap", "/etc/ldap/slapd.d"],
+    // A real bind as the admin, not just an open port.
+    ready: `ldapwhoami -x -H ldap://127.0.0.1 -D cn=admin,${baseDn(o.domain)} -y ${PASSWORD_FILE}`,
+  };
+}

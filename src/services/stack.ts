@@ -1,0 +1,57 @@
+import { Container, Directory, Service } from "@dagger.io/dagger";
+
+import { DEFAULTS, Settings } from "../config.js";
+import { Project } from "../images/project.js";
+import { Credentials } from "../test/environment.js";
+import { keycloak } from "./keycloak.js";
+import { openldap } from "./openldap.js";
+import { postgres } from "./postgres.js";
+import { rabbitmq } from "./rabbitmq.js";
+import { serve, ServiceSpec, Storage } from "./service.js";
+
+/** What a set of backing services is made from. */
+export interface StackOptions {
+  settings: Settings;
+  source: Directory;
+  project: Project;
+  credentials: Credentials;
+  /** Build context of the slapd image. */
+  ldapContext: Directory;
+  storage: Storage;
+  keycloak?: boolean;
+}
+
+/** The specs of Pycroft's backing services, keyed by the hostname the app reaches them under. */
+export function specs(o: StackOptions): ServiceSpec[] {
+  const { settings: s, source, project, credentials } = o;
+  const list = [
+    postgres({
+      image: s.postgresImage,
+      password: credentials.db,
+      initScripts: project.hasDbInit ? source.directory("docker/db/docker-entrypoint-initdb.d") : undefined,
+      tuned: o.storage.kind === "tmpfs",
+    }),
+    openldap({
+      context: o.ldapContext,
+      baseImage: s.debianImage,
+      domain: DEFAULTS.ldapDomain,
+      password: credentials.ldap,
+      schemas: project.hasLdapSchema ? source.directory("docker/ldap/schema") : undefined,
+    }),
+    rabbitmq({ image: s.rabbitmqImage, password: credentials.mq }),
+  ];
+  return o.keycloak
+    ? [...list, keycloak({ image: DEFAULTS.keycloakImage, realm: project.hasKeycloakRealm ? source.file("docker/keycloak/test-realm.json") : undefined })]
+    : list;
+}
+
+/** The running services of a stack, by hostname. */
+export function stack(o: StackOptions): Record<string, Service> {
+  return Object.fromEntries(specs(o).map((spec) => [spec.host, serve(spec, o.storage)]));
+}
+
+/** Binds every service under its hostname, as compose's network aliases did. */
+export function bindAll(services: Record<string, Service>) {
+  return (c: Container): Container =>
+    Object.entries(services).reduce((acc, [host, svc]) => acc.withServiceBinding(host, svc), c);
+}

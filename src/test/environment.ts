@@ -1,0 +1,69 @@
+import { createHash } from "node:crypto";
+
+import { Container, dag, Secret } from "@dagger.io/dagger";
+
+import { baseDn } from "../services/openldap.js";
+
+/** The backing services' passwords, as the app's connection settings need them. */
+export interface Credentials {
+  db: Secret;
+  ldap: Secret;
+  mq: Secret;
+}
+
+/**
+ * Pycroft's environment for the app (docker-compose.base.yml's `dev-base`), pointing at the
+ * services under their compose hostnames. Values holding a password are returned apart so they
+ * reach the container as secrets, never as plain variables in the image config or the logs.
+ */
+export async function appEnvironment(creds: Credentials, domain: string) {
+  const [db, ldap, mq] = await Promise.all([creds.db.plaintext(), creds.ldap.plaintext(), creds.mq.plaintext()]);
+  const plain: Record<string, string> = {
+    PYTHONDEVMODE: "1",
+    PYCROFT_API_KEY: "secret",
+    PYCROFT_LDAP_HOST: "ldap",
+    PYCROFT_LDAP_PORT: "389",
+    PYCROFT_LDAP_BIND_DN: `cn=admin,${baseDn(domain)}`,
+    PYCROFT_LDAP_BASE_DN: `ou=pycroft,${baseDn(domain)}`,
+    PYCROFT_MAIL_ENVELOPE_FROM: "pycroft@agdsn.de",
+    PYCROFT_MAIL_FROM: "AG DSN <support@agdsn.de>",
+    PYCROFT_SMTP_HOST: "mail",
+    PYCROFT_SMTP_PORT: "2500",
+    HADES_CELERY_APP_NAME: "dummy_tasks",
+    SWDD_HASH_KEY: "key",
+    MAIL_CONFIRM_URL: "http://localhost/sipa/register/confirm/{}",
+    PASSWORD_RESET_URL: "http://localhost/sipa/reset-password/{}",
+    // docker-compose.test.yml's OIDC placeholders (the keycloak test realm's client).
+    OIDC_REDIRECT_URI: "http://localhost:5000/login",
+    OIDC_CLIENT_ID: "pycroft-test",
+    OIDC_CLIENT_ISSUER_URI: "http://keycloak:8080/realms/internal",
+  };
+  const secret: Record<string, string> = {
+    PYCROFT_DB_URI: `postgresql://postgres:${encodeURIComponent(db)}@db:5432/pycroft?options=-csearch_path%3Dpycroft,public`,
+    PYCROFT_LDAP_BIND_PW: ldap,
+    PYCROFT_CELERY_BROKER_URI: `amqp://celery:${encodeURIComponent(mq)}@mq:5672/`,
+    PYCROFT_CELERY_RESULT_BACKEND_URI: `rpc://celery:${encodeURIComponent(mq)}@mq:5672/`,
+    HADES_BROKER_URI: `amqp://celery:${encodeURIComponent(mq)}@mq:5672/`,
+    HADES_RESULT_BACKEND_URI: `rpc://celery:${encodeURIComponent(mq)}@mq:5672/`,
+    TEST_HADES_BROKER_URI: `amqp://celery:${encodeURIComponent(mq)}@mq:5672/`,
+    TEST_HADES_RESULT_BACKEND_URI: `rpc://celery:${encodeURIComponent(mq)}@mq:5672/`,
+    OIDC_CLIENT_SECRET: "uwADNIGphXRjmzavgZXtBdaWdWWil0QP",
+  };
+  return { plain, secret };
+}
+
+/** Applies an `appEnvironment` to a container. */
+export function withEnvironment(env: { plain: Record<string, string>; secret: Record<string, string> }) {
+  return (c: Container): Container => {
+    const withPlain = Object.entries(env.plain).reduce((acc, [k, v]) => acc.withEnvVariable(k, v), c);
+    return Object.entries(env.secret).reduce(
+      // A secret's name is its identity within a session: derive it from the value so values never collide.
+      (acc, [k, v]) => acc.withSecretVariable(k, dag.setSecret(`pycroft-${k}-${digest(v)}`, v)),
+      withPlain,
+    );
+  };
+}
+
+function digest(value: string): string {
+  return createHash("sha256").update(value).digest("hex").slice(0, 16);
+}

@@ -1,0 +1,35 @@
+import { Container, ReturnType } from "@dagger.io/dagger";
+
+import { Settings } from "../config.js";
+
+/** Where a run leaves junit.xml, coverage.xml, htmlcov/, pytest.log and exit-code. */
+export function reportDir(s: Settings): string {
+  return `${s.home}/reports`;
+}
+
+/**
+ * Pycroft CI's pytest invocation (JUnit XML, XML + HTML coverage). Its output is teed to a log and its
+ * exit code written down, and the exec itself may fail: the reports are wanted most when tests fail.
+ */
+const PYTEST = `set -o pipefail
+reports=$1; shift
+mkdir -p "$reports"
+pytest -v --junitxml="$reports/junit.xml" --cov --cov-report="xml:$reports/coverage.xml" \\
+  --cov-report="html:$reports/htmlcov" "$@" 2>&1 | tee "$reports/pytest.log"
+code=$?
+echo "$code" > "$reports/exit-code"
+exit "$code"`;
+
+/** Runs pytest with the given arguments in a container that has the app, its env and its services. */
+export function pytest(s: Settings, args: string[], runId: string) {
+  return (c: Container): Container =>
+    c
+      // Part of the exec's cache key: every call really runs the tests.
+      .withEnvVariable("PYCROFT_TEST_RUN", runId)
+      .withExec(["bash", "-c", PYTEST, "pytest", reportDir(s), ...args], { expect: ReturnType.Any });
+}
+
+/** The last lines of pytest's output: its failures and the summary line. */
+export function summary(output: string, lines = 60): string {
+  return output.trimEnd().split("\n").slice(-lines).join("\n");
+}

@@ -1,0 +1,44 @@
+#!/bin/bash
+# Make a working Docker daemon on this machine (Debian 12 VM, no systemd needed).
+# Idempotent: installs only what is missing, rewrites config only when it changed, starts dockerd only
+# when `docker info` fails.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+install_packages() {
+  # docker.io brings dockerd, containerd and runc 1.1.5; jq is used by the runc wrapper.
+  # /usr/local/bin/docker may already be a newer CLI: it stays first in PATH and works as a client.
+  apt_install docker.io jq iptables
+}
+
+WRAPPER=/usr/local/libexec/pycroft-runc
+install_config() {
+  mkdir -p /usr/local/libexec /etc/docker
+  cmp -s "$ENGINE_DIR/runc-wrapper.sh" "$WRAPPER" || install -m 0755 "$ENGINE_DIR/runc-wrapper.sh" "$WRAPPER"
+  # mtu 1400: the host's network MTU; docker0's default 1500 stalls large transfers.
+  local want
+  want=$(jq -n --arg w "$WRAPPER" \
+    '{"runtimes":{"pycroft-runc":{"path":$w}},"default-runtime":"pycroft-runc","mtu":1400,"storage-driver":"overlay2"}')
+  if [ "$(jq -S . /etc/docker/daemon.json 2>/dev/null)" != "$(jq -S . <<<"$want")" ]; then
+    echo "$want" > /etc/docker/daemon.json
+    # A daemon already running reloads runtimes/default-runtime on SIGHUP (mtu needs a restart).
+    if pid=$(pidof dockerd); then echo "daemon.json changed: reloading dockerd ($pid); mtu applies on its next restart" >&2; kill -HUP $pid; fi
+  fi
+}
+
+start_dockerd() {
+  docker info >/dev/null 2>&1 && return 0
+  if [ "$(cat /proc/1/comm)" = systemd ]; then
+    systemctl start docker
+  elif ! pidof dockerd >/dev/null; then
+    # No init system here: run dockerd detached (it starts its own containerd), log into the cache.
+    nohup dockerd >>"$CACHE/dockerd.log" 2>&1 </dev/null &
+    echo "started dockerd (pid $!), log: $CACHE/dockerd.log" >&2
+  fi
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done
+  echo "dockerd did not come up; tail of $CACHE/dockerd.log:" >&2; tail -20 "$CACHE/dockerd.log" >&2; return 1
+}
+
+phase "docker: packages" install_packages
+phase "docker: runc wrapper + daemon.json" install_config
+phase "docker: daemon" start_dockerd

@@ -1,0 +1,28 @@
+# Shared helpers for the test/engine provisioning scripts (sourced, not run).
+# Everything built or downloaded lives outside the repo, in $CACHE, so reruns reuse it.
+CACHE="${PYCROFT_ENGINE_CACHE:-/var/cache/pycroft-engine}"
+ENGINE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$ENGINE_DIR/../.." && pwd)"
+mkdir -p "$CACHE"
+
+# The Dagger version is whatever the npm SDK is pinned to: engine, CLI and SDK must match.
+dagger_version() {
+  (cd "$REPO_DIR" && node -p 'require("./package-lock.json").packages["node_modules/@dagger.io/dagger"].version')
+}
+
+# phase NAME CMD...: run one step and print how long it took (cold CI must stay well under 30 min).
+phase() {
+  local name="$1" start=$SECONDS; shift
+  echo "==> $name" >&2
+  "$@"
+  echo "<== $name: $((SECONDS - start))s" >&2
+}
+
+# apt_install PKG...: install only the packages that are missing; `apt-get update` at most once per run.
+apt_install() {
+  local missing=() p
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ -z "${_PYCROFT_APT_UPDATED:-}" ]; then apt-get update -qq; _PYCROFT_APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
