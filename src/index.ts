@@ -244,7 +244,11 @@ export class Pycroft {
     return this.serviceNamed("keycloak", true);
   }
 
-  /** A Celery worker from the dev image against its own mq service (Pycroft's dummy worker). */
+  /**
+   * A Celery worker from the dev image against its own mq service (Pycroft's dummy worker).
+   *
+   * @param celeryApp The Celery app the worker runs.
+   */
   @func()
   async worker(celeryApp: string = DEFAULTS.celeryApp): Promise<Service> {
     const storage = this.tmpfs();

@@ -1,0 +1,75 @@
+// What `dagger call` will see of the module, read by the Dagger runtime's own introspector.
+import { beforeAll, describe, expect, it } from "vitest";
+
+import { Introspected, introspect } from "../support/introspect.js";
+
+let module: Introspected;
+let pycroft: Introspected;
+
+beforeAll(async () => {
+  module = await introspect("src", "pycroft");
+  pycroft = module.objects.Pycroft;
+}, 60_000);
+
+const FUNCTIONS = [
+  "base", "dev", "buildProd", "publish",
+  "postgres", "openldap", "rabbitmq", "keycloak", "worker",
+  "test", "testReport", "migrate", "devEnv", "shell",
+];
+
+describe("the dagger call binding", () => {
+  it("has the main object Pycroft with a module description", () => {
+    expect(module.name).toBe("Pycroft");
+    expect(module.description).toMatch(/^Builds, tests and publishes Pycroft's containers/);
+  });
+
+  it("exposes every stage as a function", () => {
+    expect(Object.keys(pycroft.methods).sort()).toEqual([...FUNCTIONS].sort());
+  });
+
+  it("documents every function and argument: the docstrings are the CLI help", () => {
+    for (const fn of Object.values<Introspected>(pycroft.methods)) {
+      expect(fn.description, fn.name).not.toBe("");
+      for (const arg of Object.values<Introspected>(fn.arguments)) {
+        expect(arg.description, `${fn.name} --${arg.name}`).not.toBe("");
+      }
+    }
+    for (const arg of Object.values<Introspected>(pycroft._constructor.arguments)) {
+      expect(arg.description, `constructor --${arg.name}`).not.toBe("");
+    }
+  });
+
+  it("needs no arguments: the source defaults to the example app, options to Pycroft's values", () => {
+    const args = pycroft._constructor.arguments;
+    expect(args.source.defaultPath).toBe("./example");
+    expect(args.source.ignore).toEqual(expect.arrayContaining([".venv", "node_modules"]));
+    expect(args.openldapContext.defaultPath).toBe("./dockerfiles/openldap");
+    expect(args.uid.defaultValue).toBe(1000);
+    expect(args.gid.defaultValue).toBe(1000);
+    expect(args.user.defaultValue).toBe("pycroft");
+    expect(args.venv.defaultValue).toBe("/opt/pycroft/venv");
+    expect(args.appDir.defaultValue).toBe("/opt/pycroft/app");
+    expect(args.pythonImage.defaultValue).toBe("python:3.12-slim-bookworm");
+    for (const secret of ["dbPassword", "ldapPassword", "mqPassword"]) {
+      expect(args[secret].isOptional, secret).toBe(true);
+      expect(args[secret].type.name, secret).toBe("Secret");
+    }
+  });
+
+  it("never answers test runs from the function cache", () => {
+    for (const name of ["test", "testReport", "migrate"]) {
+      expect(pycroft.methods[name].cache, name).toBe("never");
+    }
+    expect(pycroft.methods.buildProd.cache).toBeUndefined();
+  });
+
+  it("returns chainable types", () => {
+    const returns = (name: string) => pycroft.methods[name].returnType;
+    expect(returns("base")).toMatchObject({ kind: "OBJECT_KIND", name: "Container" });
+    expect(returns("buildProd")).toMatchObject({ kind: "OBJECT_KIND", name: "Container" });
+    expect(returns("postgres")).toMatchObject({ kind: "OBJECT_KIND", name: "Service" });
+    expect(returns("devEnv")).toMatchObject({ kind: "OBJECT_KIND", name: "Service" });
+    expect(returns("testReport")).toMatchObject({ kind: "OBJECT_KIND", name: "Directory" });
+    expect(returns("publish")).toMatchObject({ kind: "STRING_KIND" });
+  });
+});

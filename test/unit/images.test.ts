@@ -1,0 +1,147 @@
+// The pipelines base, dev and build-prod send to an engine, recorded by the fake engine.
+import { describe, expect, it } from "vitest";
+
+import { Chain, execs, fields, formatChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
+import { exampleSource, module } from "../support/example.js";
+
+/** Index of the first step matching `predicate`, failing with the readable pipeline when none does. */
+function indexOf(chain: Chain, what: string, predicate: (s: Chain[number]) => boolean): number {
+  const i = chain.findIndex(predicate);
+  if (i < 0) throw new Error(`no ${what} in:\n${formatChain(chain)}`);
+  return i;
+}
+const exec = (cmd: string) => (s: Chain[number]) => s.field === "withExec" && (s.args.args as string[]).join(" ") === cmd;
+
+describe("base", () => {
+  it("is Pycroft's base.Dockerfile: python, runtime packages, app user, empty venv first on PATH", async () => {
+    await withFakeEngine(async (engine) => {
+      await module().base().sync();
+      const chain = engine.lastChain();
+
+      expect(step(chain, "from").args.address).toBe("python:3.12-slim-bookworm");
+      expect(execs(chain)).toContain("apt-get install -y -q --no-install-recommends bash libpq5");
+      expect(execs(chain)).toContain("pip install --no-cache-dir --root-user-action=ignore uv==0.9.28");
+      const addUser = execs(chain).find((e) => e.includes("useradd"));
+      expect(addUser).toMatch(/ add-user 1000 1000 pycroft \/opt\/pycroft$/);
+      expect(step(chain, "withUser").args.name).toBe("pycroft");
+      expect(step(chain, "withEnvVariable", { name: "VIRTUAL_ENV" }).args.value).toBe("/opt/pycroft/venv");
+      expect(step(chain, "withEnvVariable", { name: "PATH" }).args).toMatchObject({ value: "/opt/pycroft/venv/bin:$PATH", expand: true });
+      expect(step(chain, "withEnvVariable", { name: "LANG" }).args.value).toBe("C.UTF-8");
+      // The venv is made as the app user, after the switch.
+      expect(indexOf(chain, "uv venv", exec("uv venv /opt/pycroft/venv"))).toBeGreaterThan(indexOf(chain, "withUser", (s) => s.field === "withUser"));
+      // apt's lists live on a cache volume, not in the image.
+      expect(steps(chain, "withoutMount").map((s) => s.args.path)).toEqual(expect.arrayContaining(["/var/lib/apt/lists", "/var/cache/apt"]));
+    });
+  });
+
+  it("creates the user with the UID and GID asked for", async () => {
+    await withFakeEngine(async (engine) => {
+      await module({ uid: 1234, gid: 4321 }).base().sync();
+      expect(execs(engine.lastChain()).find((e) => e.includes("useradd"))).toMatch(/ 1234 4321 pycroft /);
+    });
+  });
+
+  it("points apt at a mirror when given one", async () => {
+    await withFakeEngine(async (engine) => {
+      await module({ aptMirror: "http://ftp.agdsn.de/debian" }).base().sync();
+      const chain = engine.lastChain();
+      const sed = indexOf(chain, "mirror", (s) => s.field === "withExec" && (s.args.args as string[]).includes("http://ftp.agdsn.de/debian"));
+      expect(sed).toBeLessThan(indexOf(chain, "apt-get update", exec("apt-get update -q")));
+    });
+  });
+});
+
+describe("dev", () => {
+  it("installs dependencies from pyproject.toml, uv.lock and deps/ before the source is added", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().dev()).sync();
+      const chain = engine.lastChain();
+
+      expect(execs(chain)).toContain("apt-get install -y -q --no-install-recommends build-essential git libpq-dev postgresql-client curl nodejs npm");
+      const pyproject = indexOf(chain, "pyproject.toml", (s) => s.field === "withFile" && s.args.path === "pyproject.toml");
+      const deps = indexOf(chain, "uv sync of deps", exec("uv sync --locked --no-install-project"));
+      const npm = indexOf(chain, "npm ci", exec("npm ci --no-audit --no-fund"));
+      const source = indexOf(chain, "source", (s) => s.field === "withDirectory" && s.args.path === ".");
+      const project = indexOf(chain, "project install", exec("uv sync --locked"));
+      expect(pyproject).toBeLessThan(deps);
+      expect(step(chain, "withDirectory", { path: "deps" }).args.source.at(-1)).toEqual({ field: "directory", args: { path: "deps" } });
+      expect(deps).toBeLessThan(source);
+      expect(npm).toBeLessThan(source);
+      expect(source).toBeLessThan(project);
+      // The lock is checked before anything is installed from it.
+      expect(indexOf(chain, "lock check", (s) => s.field === "withExec" && String(s.args.args).includes("uv lock --check"))).toBeLessThan(deps);
+      expect(step(chain, "withDirectory", { path: "." }).args.exclude).toEqual(expect.arrayContaining(["node_modules", ".venv"]));
+      expect(steps(chain, "withWorkdir").at(-1)?.args.path).toBe("/opt/pycroft/app");
+    });
+  });
+
+  it("refuses a source without uv.lock, saying how to fix it", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine, ["pyproject.toml", "web/"]);
+      await expect(module().dev()).rejects.toThrow("the source directory has no uv.lock (run `uv lock` and commit it)");
+    });
+  });
+
+  it("refuses a source without pyproject.toml", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine, ["README.md"]);
+      await expect(module().dev()).rejects.toThrow("the source directory has no pyproject.toml");
+    });
+  });
+
+  it("uses bun when the source is locked with bun, as Pycroft is", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine, ["pyproject.toml", "uv.lock", "package.json", "bun.lockb"]);
+      await (await module().dev()).sync();
+      expect(execs(engine.lastChain())).toEqual(expect.arrayContaining(["bun install --frozen-lockfile"]));
+    });
+  });
+});
+
+describe("build-prod", () => {
+  it("copies a prod-only venv from a builder onto base, with no compiler in the final stage", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().buildProd(undefined, undefined, "https://github.com/agdsn/pycroft", "abc123", "1.0.0")).sync();
+      const chain = engine.lastChain();
+
+      // The final image's own steps: base's packages only.
+      expect(execs(chain).join("\n")).not.toMatch(/build-essential|npm ci|uv sync/);
+      const venv = step(chain, "withDirectory", { path: "/opt/pycroft/venv" });
+      expect(venv.args.owner).toBe("1000:1000");
+      const builder: Chain = venv.args.source;
+      expect(builder.at(-1)).toEqual({ field: "directory", args: { path: "/opt/pycroft/venv" } });
+      expect(execs(builder)).toEqual(
+        expect.arrayContaining([
+          "uv sync --locked --no-install-project --no-dev --group prod --no-editable",
+          "npm run bundle -- --prod",
+          "uv sync --locked --no-dev --group prod --no-editable",
+        ]),
+      );
+      expect(execs(builder).join("\n")).toContain("build-essential");
+      // The JS bundle is built before the app is packaged into the venv.
+      expect(execs(builder).indexOf("npm run bundle -- --prod")).toBeLessThan(execs(builder).indexOf("uv sync --locked --no-dev --group prod --no-editable"));
+      // Only the venv crosses over: no source tree, no node_modules in the final stage.
+      expect(steps(chain, "withDirectory").map((s) => s.args.path)).toEqual(["/opt/pycroft/venv"]);
+
+      expect(step(chain, "withDefaultArgs").args.args).toEqual(["uwsgi", "--master", "--http-socket", ":5000", "--module", "web.app:app", "--die-on-term"]);
+      expect(step(chain, "withExposedPort").args.port).toBe(5000);
+      expect(step(chain, "withUser").args.name).toBe("pycroft");
+      expect(steps(chain, "withLabel").map((s) => [s.args.name, s.args.value])).toEqual([
+        ["org.opencontainers.image.revision", "abc123"],
+        ["org.opencontainers.image.source", "https://github.com/agdsn/pycroft"],
+        ["org.opencontainers.image.version", "1.0.0"],
+      ]);
+    });
+  });
+
+  it("builds for the platform asked for", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().buildProd(undefined, "linux/arm64" as never)).sync();
+      expect(steps(engine.lastChain(), "container").map((s) => s.args.platform)).toEqual(["linux/arm64"]);
+      expect(fields(engine.lastChain())[0]).toBe("container");
+    });
+  });
+});

@@ -1,0 +1,54 @@
+// publish: validation, tags, registry auth and multi-platform manifest lists.
+import { dag } from "@dagger.io/dagger";
+import { describe, expect, it } from "vitest";
+
+import { step, steps, withFakeEngine } from "../support/fake-engine.js";
+import { exampleSource, module } from "../support/example.js";
+
+describe("publish", () => {
+  it("publishes every tag and prints the digest-pinned references", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      engine.respond("defaultPlatform", "linux/amd64");
+      engine.respond("publish", ({ args }) => `${args.address}@sha256:${"ab".repeat(32)}`);
+      const out = await module().publish("registry.agdsn.de/agdsn/pycroft", ["1.0.0", "latest"]);
+
+      expect(out.split("\n")).toEqual([
+        `registry.agdsn.de/agdsn/pycroft:1.0.0@sha256:${"ab".repeat(32)}`,
+        `registry.agdsn.de/agdsn/pycroft:latest@sha256:${"ab".repeat(32)}`,
+      ]);
+      const pushed = engine.chains("publish");
+      expect(pushed).toHaveLength(2);
+      // One platform: the prod image itself is pushed.
+      expect(steps(pushed[0]!, "withDefaultArgs").at(-1)?.args.args[0]).toBe("uwsgi");
+      expect(steps(pushed[0]!, "container").map((s) => s.args.platform)).toEqual(["linux/amd64"]);
+    });
+  });
+
+  it("pushes one manifest list for several platforms, logged in when credentials are given", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      const password = dag.setSecret("token", "hunter2");
+      await module().publish("registry.agdsn.de/agdsn/pycroft", [], ["linux/amd64", "linux/arm64"] as never[], "ci", password);
+
+      const [pushed] = engine.chains("publish");
+      const publish = step(pushed!, "publish");
+      expect(publish.args.address).toBe("registry.agdsn.de/agdsn/pycroft:latest");
+      const platforms = (publish.args.platformVariants as never[][]).map((v) => steps(v, "container")[0]!.args.platform);
+      expect(platforms).toEqual(["linux/amd64", "linux/arm64"]);
+      expect(step(pushed!, "withRegistryAuth").args).toMatchObject({ address: "registry.agdsn.de", username: "ci" });
+    });
+  });
+
+  it("refuses bad input before building anything", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      engine.respond("defaultPlatform", "linux/amd64");
+      await expect(module().publish("")).rejects.toThrow(/publishing needs an image address/);
+      await expect(module().publish("agdsn/pycroft", ["bad tag"])).rejects.toThrow(/"bad tag" is not a valid image tag/);
+      await expect(module().publish("agdsn/pycroft:1.0")).rejects.toThrow(/without tag or digest/);
+      await expect(module().publish("agdsn/pycroft", [], [], "ci")).rejects.toThrow(/both --username and --password/);
+      expect(engine.chains("publish")).toHaveLength(0);
+    });
+  });
+});

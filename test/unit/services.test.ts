@@ -1,0 +1,173 @@
+// The services and the test stage as the fake engine sees them.
+import { describe, expect, it } from "vitest";
+
+import { Chain, execError, execs, formatChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
+import { exampleSource, module } from "../support/example.js";
+
+/** The service's container pipeline: everything before `asService`. */
+function serviceChain(chain: Chain): { container: Chain; args: string[] } {
+  const i = chain.findIndex((s) => s.field === "asService");
+  if (i < 0) throw new Error(`no asService in:\n${formatChain(chain)}`);
+  return { container: chain.slice(0, i), args: chain[i]!.args.args };
+}
+
+describe("services", () => {
+  it("postgres: Pycroft's test db, tuned, init SQL loaded, data on tmpfs, ready by pg_isready", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().postgres()).sync();
+      const { container, args } = serviceChain(engine.lastChain());
+
+      expect(step(container, "from").args.address).toBe("postgres:15-bookworm");
+      expect(step(container, "withEnvVariable", { name: "POSTGRES_DB" }).args.value).toBe("pycroft");
+      expect(step(container, "withEnvVariable", { name: "POSTGRES_INITDB_ARGS" }).args.value).toBe("--locale=C --encoding=UTF-8");
+      // The password is a secret: the default one, never a plain variable.
+      expect(step(container, "withSecretVariable", { name: "POSTGRES_PASSWORD" }).args.secret.at(-1)).toMatchObject({ field: "setSecret" });
+      expect(steps(container, "withEnvVariable").map((s) => s.args.name)).not.toContain("POSTGRES_PASSWORD");
+      expect(step(container, "withMountedTemp").args.path).toBe("/var/lib/postgresql/data");
+      expect(step(container, "withMountedDirectory", { path: "/docker-entrypoint-initdb.d" }).args.source.at(-1)).toEqual({
+        field: "directory",
+        args: { path: "docker/db/docker-entrypoint-initdb.d" },
+      });
+      expect(step(container, "withExposedPort").args.port).toBe(5432);
+      expect(step(container, "withDockerHealthcheck").args.args.join(" ")).toContain("pg_isready -q -h 127.0.0.1 -U postgres -d pycroft");
+      expect(args.slice(-14)).toEqual([
+        "docker-entrypoint.sh", "postgres",
+        "-c", "shared_buffers=64MB", "-c", "work_mem=128MB", "-c", "fsync=off",
+        "-c", "full_page_writes=off", "-c", "wal_level=minimal", "-c", "max_wal_senders=0",
+      ]);
+    });
+  });
+
+  it("openldap: built from dockerfiles/openldap with the source's schemas, bind as admin to be ready", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().openldap()).sync();
+      const { container } = serviceChain(engine.lastChain());
+
+      const build = step(container, "dockerBuild");
+      expect(build.args.buildArgs).toEqual([{ name: "BASE_IMAGE", value: "debian:bookworm-slim" }]);
+      expect(container[0]).toEqual({ field: "host", args: {} });
+      expect(step(container, "withEnvVariable", { name: "SLAPD_DOMAIN" }).args.value).toBe("agdsn.de");
+      expect(step(container, "withMountedSecret").args.path).toBe("/run/secrets/slapd-password");
+      expect(step(container, "withMountedDirectory", { path: "/etc/ldap/schema/custom" }).args.source.at(-1).args.path).toBe("docker/ldap/schema");
+      expect(steps(container, "withMountedTemp").map((s) => s.args.path)).toEqual(["/var/lib/ldap", "/etc/ldap/slapd.d"]);
+      expect(step(container, "withDockerHealthcheck").args.args.join(" ")).toContain(
+        "ldapwhoami -x -H ldap://127.0.0.1 -D cn=admin,dc=agdsn,dc=de -y /run/secrets/slapd-password",
+      );
+    });
+  });
+
+  it("rabbitmq: user celery with a secret password, data on tmpfs, ready by rabbitmq-diagnostics", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().rabbitmq()).sync();
+      const { container, args } = serviceChain(engine.lastChain());
+
+      expect(step(container, "from").args.address).toBe("rabbitmq:3-management");
+      expect(step(container, "withEnvVariable", { name: "RABBITMQ_DEFAULT_USER" }).args.value).toBe("celery");
+      expect(step(container, "withSecretVariable", { name: "RABBITMQ_DEFAULT_PASS" }).args.secret.at(-1).args.plaintext).toBe("celery");
+      expect(step(container, "withMountedTemp").args.path).toBe("/var/lib/rabbitmq");
+      expect(step(container, "withDockerHealthcheck").args.args.join(" ")).toContain("rabbitmq-diagnostics -q check_running");
+      expect(args.slice(-2)).toEqual(["docker-entrypoint.sh", "rabbitmq-server"]);
+    });
+  });
+
+  it("logs every service's output to a file whose tail a failing health check prints", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().rabbitmq()).sync();
+      const { container, args } = serviceChain(engine.lastChain());
+      expect(args.slice(0, 3)).toEqual(["bash", "-c", 'set -o pipefail; "$@" 2>&1 | tee /tmp/service.log']);
+      expect(step(container, "withDockerHealthcheck").args.args.at(-1)).toMatch(/\|\| \{ tail -n 40 \/tmp\/service.log >&2; exit 1; \}$/);
+    });
+  });
+
+  it("gives each call fresh service instances", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      const m = module();
+      await (await m.postgres()).sync();
+      const first = step(serviceChain(engine.lastChain()).container, "withEnvVariable", { name: "PYCROFT_SERVICE_RUN" }).args.value;
+      await (await m.postgres()).sync();
+      const second = step(serviceChain(engine.lastChain()).container, "withEnvVariable", { name: "PYCROFT_SERVICE_RUN" }).args.value;
+      expect(first).not.toEqual(second);
+    });
+  });
+});
+
+describe("test", () => {
+  const started = (engine: { chains(field?: string): Chain[] }) =>
+    engine.chains("start").map((c) => step(serviceChain(c).container, "withExposedPort").args.port);
+
+  it("starts db, ldap and mq in parallel, binds them under Pycroft's hostnames and runs pytest", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      engine.respond("stdout", "===== 5 passed in 1.00s =====\n");
+      const out = await module().test(["-k", "ldap"]);
+      expect(out).toContain("5 passed");
+
+      expect(started(engine).sort()).toEqual([389, 5432, 5672]);
+      expect(engine.chains("stop")).toHaveLength(3);
+      const pytest = engine.chains("exitCode")[0]!;
+      expect(steps(pytest, "withServiceBinding").map((s) => s.args.alias)).toEqual(["db", "ldap", "mq"]);
+      const run = steps(pytest, "withExec").at(-1)!;
+      expect(run.args.args.slice(-2)).toEqual(["-k", "ldap"]);
+      expect(run.args.expect).toBe("ANY");
+      expect(execs(pytest)).toContain("npm run bundle -- --prod");
+      // Connection settings with passwords reach pytest as secrets only.
+      const secrets = steps(pytest, "withSecretVariable").map((s) => s.args.name);
+      expect(secrets).toEqual(expect.arrayContaining(["PYCROFT_DB_URI", "PYCROFT_LDAP_BIND_PW", "PYCROFT_CELERY_BROKER_URI"]));
+      const dbUri = step(pytest, "withSecretVariable", { name: "PYCROFT_DB_URI" }).args.secret.at(-1).args.plaintext;
+      expect(dbUri).toBe("postgresql://postgres:password@db:5432/pycroft?options=-csearch_path%3Dpycroft,public");
+      expect(step(pytest, "withEnvVariable", { name: "PYCROFT_LDAP_BASE_DN" }).args.value).toBe("ou=pycroft,dc=agdsn,dc=de");
+    });
+  });
+
+  it("fails with pytest's summary when a test fails", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      engine.respond("exitCode", 1);
+      engine.respond("stdout", "FAILED tests/test_x.py::test_y - assert 1 == 2\n===== 1 failed, 4 passed =====\n");
+      await expect(module().test()).rejects.toThrow(/pytest failed with exit code 1:\nFAILED tests\/test_x.py::test_y[\s\S]*1 failed, 4 passed/);
+      expect(engine.chains("stop")).toHaveLength(3);
+    });
+  });
+
+  it("names the service that never got ready, with its log tail, and runs no tests", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      engine.respond("start", ({ parent }) => {
+        if (step(serviceChain(parent).container, "withExposedPort").args.port === 389) {
+          throw execError({ exitCode: 1, stderr: "slapd: bad config line 3\nslapd stopped." });
+        }
+      });
+      await expect(module().test()).rejects.toThrow('service "ldap" never became ready:\nslapd: bad config line 3\nslapd stopped.');
+      expect(engine.chains("exitCode")).toHaveLength(0);
+      // The services that did start are stopped again.
+      expect(engine.chains("stop")).toHaveLength(2);
+    });
+  });
+
+  it("test-report returns the reports directory whatever pytest's exit code", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      engine.respond("exitCode", 1);
+      await (await module().testReport()).sync();
+      const report = engine.lastChain();
+      const dir = step(report, "withDirectory", { path: "." }).args.source;
+      expect(dir.at(-1)).toEqual({ field: "directory", args: { path: "/opt/pycroft/reports" } });
+      expect(steps(dir, "withExec").at(-1)?.args.args.join(" ")).toContain("--junitxml=\"$reports/junit.xml\"");
+    });
+  });
+
+  it("adds a celery worker when asked", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await module().test([], true);
+      const pytest = engine.chains("exitCode")[0]!;
+      expect(steps(pytest, "withServiceBinding").map((s) => s.args.alias)).toEqual(["db", "ldap", "mq", "celery-worker"]);
+      expect(engine.chains("start")).toHaveLength(4);
+    });
+  });
+});
