@@ -20,9 +20,9 @@ export function worker(app: Container, celeryApp: string, storage: Storage): Ser
   );
 }
 
-/** The migration command run in the app container (compose's `dev-migrate`). */
+/** The migration command run in the app container (compose's `dev-migrate`); alembic logs to stderr, kept in stdout. */
 export function migration(app: Container, command: string): Container {
-  return app.withExec(["sh", "-c", command]);
+  return app.withExec(["sh", "-c", `${command} 2>&1`]);
 }
 
 /** flask's dev server on all interfaces, after the migrations (compose's `dev-app`). */

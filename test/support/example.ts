@@ -1,8 +1,8 @@
 // The example application as the fake engine presents it, and the module built on it.
 import { dag } from "@dagger.io/dagger";
 
-import { Pycroft } from "../../src/index.js";
 import { FakeEngine, steps } from "./fake-engine.js";
+import { newPycroft, Options } from "./module.js";
 
 /** The example app's top level, as `Directory.entries` lists it. */
 export const EXAMPLE_ENTRIES = ["pyproject.toml", "uv.lock", "deps/", "package.json", "package-lock.json", "docker/", "web/"];
@@ -15,20 +15,7 @@ export function exampleSource(engine: FakeEngine, entries = EXAMPLE_ENTRIES) {
   engine.respond("plaintext", ({ parent }) => steps(parent, "setSecret").at(-1)?.args.plaintext);
 }
 
-/** The module as `dagger call` builds it with default arguments, plus the options a test sets. */
-export function module(opts: Partial<{ uid: number; gid: number; aptMirror: string }> = {}) {
-  return new Pycroft(
-    dag.host().directory("example"),
-    dag.host().directory("dockerfiles/openldap"),
-    opts.uid,
-    opts.gid,
-    undefined,
-    undefined,
-    undefined,
-    undefined,
-    undefined,
-    undefined,
-    undefined,
-    opts.aptMirror,
-  );
+/** The module on the example source, as `dagger call` builds it, plus the options a test sets. */
+export function module(opts: Options = {}) {
+  return newPycroft(dag.host().directory("example"), dag.host().directory("dockerfiles/openldap"), opts);
 }

@@ -1,0 +1,50 @@
+// Running the module's functions for real: on the engine test/engine/provision.sh made here, or on a
+// contributor's own Dagger (`dagger run npm test`).
+import { connection, dag, Directory } from "@dagger.io/dagger";
+
+import { Pycroft } from "../../src/index.js";
+import { newPycroft, Options } from "../support/module.js";
+
+/** Why e2e cannot run here, or undefined when an engine is reachable. */
+export function noEngine(): string | undefined {
+  const env = process.env;
+  if (env.DAGGER_SESSION_PORT || env._EXPERIMENTAL_DAGGER_CLI_BIN) return undefined;
+  return "no Dagger engine: run `bash test/engine/provision.sh up` and source its env, or `dagger run npm test`";
+}
+
+/**
+ * Images the e2e run may pull. The stand-in registry built here holds Debian's Python (3.11); the
+ * same tag exists upstream, so the suite runs unchanged on any engine.
+ */
+export const PYTHON_IMAGE = process.env.PYCROFT_E2E_PYTHON_IMAGE ?? "python:3.11-slim-bookworm";
+/** A registry the engine can push to over plain HTTP (the provisioned one listens in its network). */
+export const REGISTRY = process.env.PYCROFT_E2E_REGISTRY ?? "127.0.0.1:5000";
+
+/** What the host's checkout holds besides the source: never sent to the engine. */
+const HOST_EXCLUDES = [".venv", "node_modules", "**/__pycache__", ".pytest_cache", "htmlcov", "**/*.egg-info", "web/static/dist", "web/static/manifest.json"];
+
+export function hostDir(path: string): Directory {
+  return dag.host().directory(path, { exclude: HOST_EXCLUDES });
+}
+
+/** The module on a source directory of this repository, with the e2e images. */
+export function pycroft(source = "example", o: Options = {}): Pycroft {
+  return pycroftOn(hostDir(source), o);
+}
+
+/** The module on any source directory, e.g. one a test modified. */
+export function pycroftOn(source: Directory, o: Options = {}): Pycroft {
+  return newPycroft(source, hostDir("dockerfiles/openldap"), { pythonImage: PYTHON_IMAGE, ...o });
+}
+
+/** Runs `fn` in a Dagger session; PYCROFT_E2E_VERBOSE=1 streams the engine's progress to stderr. */
+export async function session<T>(fn: () => Promise<T>): Promise<T> {
+  let result!: T;
+  await connection(
+    async () => {
+      result = await fn();
+    },
+    { LogOutput: process.env.PYCROFT_E2E_VERBOSE ? process.stderr : undefined },
+  );
+  return result;
+}

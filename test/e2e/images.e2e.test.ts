@@ -1,0 +1,113 @@
+// base, dev and build-prod built and run on a real engine; publish and export round trips.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { Container, dag, ReturnType } from "@dagger.io/dagger";
+import { describe, expect, it } from "vitest";
+
+import { hostDir, noEngine, PYTHON_IMAGE, pycroft, pycroftOn, REGISTRY, session } from "./engine.js";
+
+const sh = (c: Container, script: string) => c.withExec(["sh", "-c", script]).stdout();
+
+/** Runs a command and returns its exit code, whatever it is. */
+const exitCode = (c: Container, args: string[]) => c.withExec(args, { expect: ReturnType.Any }).exitCode();
+
+describe.skipIf(noEngine())("images on a real engine", () => {
+  it("base runs as the app user with the UID/GID asked for and the venv first on PATH", async () => {
+    await session(async () => {
+      const base = pycroft().base();
+      expect((await sh(base, "id -u; id -g; id -un; command -v python; echo $VIRTUAL_ENV")).trim().split("\n")).toEqual([
+        "1000", "1000", "pycroft", "/opt/pycroft/venv/bin/python", "/opt/pycroft/venv",
+      ]);
+      expect(await exitCode(base, ["dpkg", "-s", "libpq5"])).toBe(0);
+    });
+  });
+
+  it("base does not fail when the UID and GID already exist in the image", async () => {
+    await session(async () => {
+      // UID 1 (daemon) and GID 100 (users) exist in every Debian image.
+      const base = pycroft("example", { uid: 1, gid: 100 }).base();
+      expect((await sh(base, "id -u; id -g")).trim()).toBe("1\n100");
+    });
+  });
+
+  it("dev has the locked deps, the project editable and the JS deps", async () => {
+    await session(async () => {
+      const dev = await pycroft().dev();
+      expect(await sh(dev, "python -c 'import flask, sqlalchemy, ldap3, celery, alembic, psycopg2, pytest, example_widgets; print(\"ok\")'")).toBe("ok\n");
+      // Editable: the package is imported from the app dir, not copied into site-packages.
+      expect((await sh(dev, "python -c 'import web.app; print(web.app.__file__)'")).trim()).toBe("/opt/pycroft/app/web/app.py");
+      expect(await exitCode(dev, ["test", "-x", "/opt/pycroft/app/node_modules/.bin/esbuild"])).toBe(0);
+      expect(await exitCode(dev, ["gcc", "--version"])).toBe(0);
+      expect((await sh(dev, "stat -c %U /opt/pycroft/app/pyproject.toml")).trim()).toBe("pycroft");
+    });
+  });
+
+  it("a code-only edit rebuilds dev without reinstalling the dependencies; a dependency change does", async () => {
+    await session(async () => {
+      // The install time of a file the deps layer wrote: unchanged if and only if that layer was reused.
+      const stamp = (c: Container) => sh(c, "stat -c %y /opt/pycroft/venv/lib/python3*/site-packages/flask/__init__.py");
+      const source = hostDir("example");
+      const edited = source.withNewFile("web/edited.py", "EDITED = True\n");
+      const before = await stamp(await pycroft().dev());
+      const afterCodeEdit = await stamp(await pycroftOn(edited).dev());
+      expect(afterCodeEdit).toBe(before);
+
+      const pyproject = await source.file("pyproject.toml").contents();
+      const depsChanged = source.withNewFile("pyproject.toml", pyproject.replace('description = "', 'description = "Changed: '));
+      // Any change to pyproject.toml is an input of the deps layer: uv installs again, into the empty venv.
+      expect(await stamp(await pycroftOn(depsChanged).dev())).not.toBe(before);
+    });
+  });
+
+  it("prod has no compiler and no dev deps, runs as non-root and its uwsgi answers HTTP", async () => {
+    await session(async () => {
+      const prod = await pycroft().buildProd(undefined, undefined, "https://github.com/agdsn/pycroft", "0123abc", "9.9.9");
+      for (const tool of ["gcc", "cc", "make", "npm", "node"]) {
+        expect(await exitCode(prod, ["sh", "-c", `command -v ${tool}`]), tool).not.toBe(0);
+      }
+      expect(await exitCode(prod, ["python", "-c", "import pytest"])).not.toBe(0);
+      expect(await exitCode(prod, ["test", "-e", "/opt/pycroft/app/node_modules"])).not.toBe(0);
+      expect(await exitCode(prod, ["test", "-e", "/opt/pycroft/app/tests"])).not.toBe(0);
+      expect((await sh(prod, "id -u")).trim()).not.toBe("0");
+      expect(await sh(prod, "python -c 'import web.app, pycroft_example; print(web.app.__file__)'")).toMatch(/^\/opt\/pycroft\/venv\/lib\/python3[.\d]+\/site-packages\/web\/app\.py\n$/);
+      expect(await prod.label("org.opencontainers.image.revision")).toBe("0123abc");
+      expect(await prod.label("org.opencontainers.image.version")).toBe("9.9.9");
+
+      const client = dag.container().from(PYTHON_IMAGE).withServiceBinding("app", prod.asService({ useEntrypoint: true }));
+      const page = await client
+        .withExec(["python3", "-c", "import urllib.request as u; r = u.urlopen('http://app:5000/'); print(r.status); print(r.read().decode())"])
+        .stdout();
+      expect(page.split("\n")[0]).toBe("200");
+      // The bundle was built into the package: the page links the hashed script from the manifest.
+      expect(page).toMatch(/<script[^>]+src="\/static\/[^"]+\.js"/);
+    });
+  });
+
+  it("export writes a tarball that docker load accepts and docker runs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pycroft-export-"));
+    const tarball = join(dir, "pycroft.tar");
+    await session(async () => {
+      await (await pycroft().buildProd()).export(tarball);
+    });
+    const loaded = execFileSync("docker", ["load", "-i", tarball], { encoding: "utf8" });
+    const image = loaded.match(/Loaded image(?: ID)?: (\S+)/)?.[1];
+    expect(image, loaded).toBeTruthy();
+    const out = execFileSync("docker", ["run", "--rm", image!, "python", "-c", "import web.app, os; print(os.getuid())"], { encoding: "utf8" });
+    expect(out.trim()).toBe("1000");
+  });
+
+  it("publish pushes to a registry and the digest-pinned reference pulls back and runs", async () => {
+    await session(async () => {
+      const refs = (await pycroft().publish(`${REGISTRY}/pycroft-e2e`, ["e2e", "latest"])).split("\n");
+      expect(refs).toHaveLength(2);
+      expect(refs[0]).toMatch(new RegExp(`^${REGISTRY.replaceAll(".", "\\.")}/pycroft-e2e:e2e@sha256:[0-9a-f]{64}$`));
+      const digest = refs[0]!.split("@")[1];
+      expect(refs[1]!.endsWith(`@${digest}`)).toBe(true);
+      const pulled = dag.container().from(`${REGISTRY}/pycroft-e2e@${digest}`);
+      expect(await pulled.withExec(["python", "-c", "import web.app; print('pulled')"]).stdout()).toBe("pulled\n");
+    });
+  });
+});

@@ -1,0 +1,85 @@
+// `test`, `test-report`, `migrate`, `dev-env` and `shell` on the example app and the fixtures.
+import { Container, dag } from "@dagger.io/dagger";
+import { describe, expect, it } from "vitest";
+
+import { noEngine, PYTHON_IMAGE, pycroft, session } from "./engine.js";
+
+const read = (dir: { file(path: string): { contents(): Promise<string> } }, path: string) => dir.file(path).contents();
+
+describe.skipIf(noEngine())("the test stage on a real engine", () => {
+  it("test runs the example's suite against postgres, openldap and rabbitmq, all passing", async () => {
+    const output = await session(() => pycroft().test(["-p", "no:cacheprovider"]));
+    for (const suite of ["test_db.py", "test_ldap.py", "test_celery.py", "test_web.py"]) {
+      expect(output, suite).toMatch(new RegExp(`tests/${suite.replace(".", "\\.")}::\\S+ PASSED`));
+    }
+    expect(output).toMatch(/=+ \d+ passed/);
+    expect(output).not.toMatch(/failed|error/i);
+  });
+
+  it("test passes pytest arguments through", async () => {
+    const output = await session(() => pycroft().test(["-k", "ldap"]));
+    expect(output).toMatch(/tests\/test_ldap\.py::\S+ PASSED/);
+    expect(output).not.toMatch(/tests\/test_db\.py/);
+    expect(output).toMatch(/deselected/);
+  });
+
+  it("a failing suite fails the call with pytest's summary, and test-report still has the JUnit file", async () => {
+    await session(async () => {
+      const error = await pycroft("test/fixtures/failing").test().then(() => undefined, (err: Error) => err);
+      expect(error?.message).toMatch(/^pytest failed with exit code 1:/);
+      expect(error?.message).toMatch(/FAILED tests\/\S+::test_\S+/);
+
+      const report = await pycroft("test/fixtures/failing").testReport();
+      expect((await read(report, "exit-code")).trim()).toBe("1");
+      const junit = await read(report, "junit.xml");
+      expect(junit).toMatch(/<testsuites?[^>]* failures="1"/);
+      expect(junit).toMatch(/<failure /);
+      expect(await read(report, "coverage.xml")).toMatch(/<coverage /);
+      expect(await read(report, "pytest.log")).toMatch(/1 failed/);
+      expect(await report.exists("htmlcov/index.html")).toBe(true);
+    });
+  });
+
+  it("an out-of-date uv.lock is reported as such", async () => {
+    await session(async () => {
+      const error = await pycroft("test/fixtures/broken-lock").dev().then((c: Container) => c.sync()).then(() => undefined, (err: Error) => err);
+      expect(String(error?.message) + String((error as { stderr?: string })?.stderr ?? "")).toContain(
+        "uv.lock is out of date with pyproject.toml: run 'uv lock' in the source and commit uv.lock",
+      );
+    });
+  });
+
+  it("migrate applies the migrations to a fresh database", async () => {
+    const out = await session(() => pycroft().migrate());
+    expect(out).toMatch(/Running upgrade\s+-> \w+/);
+    // A second call migrates from scratch again: every call gets its own database.
+    expect(await session(() => pycroft().migrate())).toMatch(/Running upgrade\s+-> \w+/);
+  });
+
+  it("dev-env serves the app on 5000 with migrations applied", async () => {
+    await session(async () => {
+      const app = await pycroft().devEnv();
+      const probe = dag
+        .container()
+        .from(PYTHON_IMAGE)
+        .withServiceBinding("app", app)
+        .withEnvVariable("CACHE_BUST", String(Date.now()))
+        .withExec(["python3", "-c", "import urllib.request as u; print(u.urlopen('http://app:5000/').status)"]);
+      expect(await probe.stdout()).toBe("200\n");
+    });
+  });
+
+  it("shell has the app, its environment and the dev services bound", async () => {
+    await session(async () => {
+      const shell = await pycroft().shell();
+      const out = await shell
+        .withEnvVariable("CACHE_BUST", String(Date.now()))
+        .withExec([
+          "python", "-c",
+          "import os, sqlalchemy as sa; e = sa.create_engine(os.environ['PYCROFT_DB_URI']); print(e.connect().execute(sa.text('select 42')).scalar())",
+        ])
+        .stdout();
+      expect(out).toBe("42\n");
+    });
+  });
+});
