@@ -38,7 +38,7 @@ export function openldap(o: OpenldapOptions): ServiceSpec {
   return {
     host: "ldap",
     container: o.schemas ? container.withMountedDirectory("/etc/ldap/schema/custom", o.schemas) : container,
-    command: ["/usr/local/bin/entrypoint.sh"],
+    command: ["/usr/local/bin/slapd-entrypoint"],
     port: 389,
     dataDirs: ["/var/lib/ldap", "/etc/ldap/slapd.d"],
     // A real bind as the admin, not just an open port.
