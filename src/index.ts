@@ -100,7 +100,7 @@ export class Pycroft {
    * @param mqPassword Password of the mq service's `celery` user (default: "celery").
    */
   constructor(
-    @argument({ defaultPath: "./example", ignore: [".venv", "node_modules", "**/__pycache__", ".pytest_cache", "htmlcov"] })
+    @argument({ defaultPath: "./example", ignore: [".venv", "node_modules", "**/__pycache__", ".pytest_cache", "htmlcov", "**/*.egg-info", "web/static/dist", "web/static/manifest.json"] })
     source: Directory,
     @argument({ defaultPath: "./dockerfiles/openldap" })
     openldapContext: Directory,

@@ -12,13 +12,14 @@ from sqlalchemy.orm import Session
 from pycroft_example import ldap
 from pycroft_example.config import LdapConfig, db_uri
 from pycroft_example.model import engine as cached_engine
-from web import make_app
+from web.app import create_app
 
 
 def run_cli(*args: str) -> None:
     """Run a console command of the installed app; its output is shown if it fails."""
     proc = subprocess.run(args, capture_output=True, text=True)
-    assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout}{proc.stderr}"
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +35,8 @@ def engine():
 def session(engine):
     """A session whose changes are rolled back after the test."""
     with engine.connect() as connection, connection.begin() as transaction:
-        yield Session(bind=connection, join_transaction_mode="create_savepoint")
+        with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
+            yield session
         transaction.rollback()
 
 
@@ -67,8 +69,8 @@ def ldap_conn(ldap_config):
 
 @pytest.fixture(scope="session")
 def celery_app():
-    """The app's Celery app, with a worker started as deployed (`celery -A pycroft_example.task worker`)."""
-    from pycroft_example.task import app
+    """The app's Celery app, with a worker started as deployed (`celery -A pycroft_example.tasks worker`)."""
+    from pycroft_example.tasks import app
 
     # Fail now with the broker's error, rather than let the worker retry forever.
     with app.connection_for_write() as conn:
@@ -76,7 +78,7 @@ def celery_app():
 
     hostname = f"pytest-{os.getpid()}@localhost"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "pycroft_example.task", "worker",
+        [sys.executable, "-m", "celery", "-A", "pycroft_example.tasks", "worker",
          "--pool=solo", "--without-mingle", "--loglevel=INFO", f"--hostname={hostname}"],
     )
     try:
@@ -94,4 +96,6 @@ def celery_app():
 
 @pytest.fixture
 def client():
-    return make_app().test_client()
+    app = create_app()
+    app.testing = True  # a view's exception fails the test with its own traceback
+    return app.test_client()

@@ -26,7 +26,10 @@ def test_user_page_shows_swdd_tenancies(client, committed_user):
     assert response.status_code == 200
     data = response.get_json()
     assert data["name"] == "Alice Example"
-    assert [t["room"] for t in data["tenancies"]] == ["WU5-0101", "WU5-0304"]
+    assert data["tenancies"] == [
+        {"room": "WU5-0101", "begins_on": "2020-01-01", "ends_on": "2022-09-30"},
+        {"room": "WU5-0304", "begins_on": "2022-10-01", "ends_on": None},
+    ]
 
 
 def test_unknown_user_is_404(client, engine):

@@ -6,7 +6,18 @@ import { base, uvCache } from "./base.js";
 import { Project } from "./project.js";
 
 /** Files that are never part of an image: local envs, installed JS deps, build and test output. */
-export const SOURCE_EXCLUDES = [".venv", "node_modules", ".git", "**/__pycache__", ".pytest_cache", "htmlcov"];
+export const SOURCE_EXCLUDES = [
+  ".venv",
+  "node_modules",
+  ".git",
+  "**/__pycache__",
+  ".pytest_cache",
+  "htmlcov",
+  "**/*.egg-info",
+  // A bundle built on the host would hide a broken bundle step.
+  "web/static/dist",
+  "web/static/manifest.json",
+];
 
 /** `base` + compilers, headers, git, psql and node: what building the app needs (dev.Dockerfile). */
 export function toolchain(s: Settings, project: Project): Container {

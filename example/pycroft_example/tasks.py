@@ -1,4 +1,4 @@
-"""Celery app and tasks; run a worker with `celery -A pycroft_example.task worker`."""
+"""Celery app and tasks; run a worker with `celery -A pycroft_example.tasks worker`."""
 from celery import Celery
 from example_widgets import badge
 
