@@ -8,7 +8,7 @@ set -euo pipefail
 IMAGE=${ROOTFS_IMAGE:-pycroft-standin/debian-rootfs:bookworm}
 CACHE=${PYCROFT_ENGINE_CACHE:-/var/cache/pycroft-engine}
 # Bump the suffix when what goes into the rootfs changes, to invalidate the cached tarball.
-TARBALL=$CACHE/debian-rootfs-bookworm-v2.tar
+TARBALL=$CACHE/debian-rootfs-bookworm-v3.tar
 
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
   echo "rootfs: $IMAGE exists"; exit 0

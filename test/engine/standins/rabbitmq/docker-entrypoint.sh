@@ -22,7 +22,7 @@ if [ "$1" = rabbitmq-server ]; then
     if [ -n "${RABBITMQ_ERLANG_COOKIE:-}" ]; then
       printf '%s' "$RABBITMQ_ERLANG_COOKIE" > "$cookie"
     elif [ ! -s "$cookie" ]; then
-      tr -dc 'A-Z' < /dev/urandom | head -c 20 > "$cookie"
+      od -An -N20 -tx1 /dev/urandom | tr -d ' \n' | tr 'a-f0-9' 'A-P' > "$cookie"
     fi
     chmod 600 "$cookie"
     mkdir -p "$RABBITMQ_DATA_DIR" /var/log/rabbitmq
