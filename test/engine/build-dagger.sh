@@ -2,7 +2,7 @@
 # Build the Dagger CLI, engine and the engine's helper binaries (runc, CNI plugins) from the Go module
 # proxy, pinned to the version of the npm SDK. Nothing can be downloaded prebuilt on these machines.
 # Output: $CACHE/bin/{dagger,dagger-engine,dagger-init,dial-stdio,dnsname,runc,cni/*}.
-# Skips everything when $CACHE/bin/.built matches the version and this script.
+# Skips everything when $CACHE/bin/.built matches the versions, this script and gostubs/.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -14,74 +14,52 @@ MOD="$CACHE/gomod/dagger-$VERSION"
 STAMP="$BIN/.built"
 export GOTOOLCHAIN=local GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOFLAGS=-buildvcs=false
 export PATH="/usr/local/go/bin:$PATH"
-want_stamp="$VERSION runc=$RUNC_VERSION cni=$CNI_VERSION $(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16)"
-if [ "$(cat "$STAMP" 2>/dev/null)" = "$want_stamp" ]; then echo "dagger $VERSION binaries already built in $BIN" >&2; exit 0; fi
+want_stamp="$VERSION runc=$RUNC_VERSION cni=$CNI_VERSION $(cat "${BASH_SOURCE[0]}" "$ENGINE_DIR"/gostubs/*.go "$ENGINE_DIR"/gostubs/*/*.go "$ENGINE_DIR"/gostubs/*/*/*.go | sha256sum | cut -c1-16)"
+if [ "$(cat "$STAMP" 2>/dev/null)" = "$want_stamp" ] && [ -x "$BIN/dagger-engine" ]; then echo "dagger $VERSION binaries already built in $BIN" >&2; exit 0; fi
 
 # github.com/dagger/dagger cannot be `go install`ed (its go.mod has replace directives), so we make a
 # wrapper module that requires it and repeats its replaces with versions the proxy serves.
+# The proxy reachable here also lacks a few of its dependencies; gostubs/ (our code) fills those gaps:
+#   engine/distconsts (separate module, no version served) -> gostubs/distconsts (same constants)
+#   github.com/vito/tuist{,/teav1} (CLI's interactive TUI)  -> gostubs/tuist (compile-only, TUI off)
+#   github.com/vito/midterm@<unreleased commit>             -> v0.2.4 + gostubs/midterm_search.go
+#   github.com/vito/dang/v2 (Dang v2 module SDK)            -> core/sdk/dang/v2 replaced by gostubs/dangv2_sdk.go
+# Go refuses overlays inside GOMODCACHE, so dagger and midterm are copied from the module cache to
+# $MOD/src and patched there.
 gen_module() {
   apt_install gcc libc6-dev libseccomp-dev pkg-config   # runc needs cgo + libseccomp
-  local info upmod updir
+  local info upmod updir mtdir
   info=$(go mod download -json "github.com/dagger/dagger@$VERSION")
   upmod=$(jq -r .GoMod <<<"$info"); updir=$(jq -r .Dir <<<"$info")
-  rm -rf "$MOD"; mkdir -p "$MOD/distconsts"
+  mtdir=$(go mod download -json github.com/vito/midterm@v0.2.4 | jq -r .Dir)
+  rm -rf "$MOD"; mkdir -p "$MOD/src"
+  cp -a "$updir" "$MOD/src/dagger"; cp -a "$mtdir" "$MOD/src/midterm"; chmod -R u+w "$MOD/src"
+  rm "$MOD/src/dagger/core/sdk/dang/v2/"*.go
+  cp "$ENGINE_DIR/gostubs/dangv2_sdk.go" "$MOD/src/dagger/core/sdk/dang/v2/sdk.go"
+  cp "$ENGINE_DIR/gostubs/midterm_search.go" "$MOD/src/midterm/search_pycroft.go"
+  cp -r "$ENGINE_DIR/gostubs/tuist" "$ENGINE_DIR/gostubs/distconsts" "$MOD/src/"
   cd "$MOD"
   go mod init pycroft.local/dagger-build >/dev/null 2>&1
-  go mod edit -go="$(go mod edit -json "$upmod" | jq -r .Go)" -require="github.com/dagger/dagger@$VERSION"
-  # Version replaces (otel log v0.16.0, a bbolt pseudo-version) are copied as they are. Local ones:
-  # ./sdk/go is published as dagger.io/dagger at the same version; ./engine/distconsts has no version
-  # the proxy serves (403 for its tags and for a pseudo-version of the release commit), so it is
-  # replaced by our own package below.
+  go mod edit -go="$(go mod edit -json "$upmod" | jq -r .Go)" -require="dagger.io/dagger@$VERSION" \
+    -replace=github.com/dagger/dagger=./src/dagger -replace=github.com/vito/midterm=./src/midterm \
+    -replace=github.com/vito/tuist=./src/tuist -replace=github.com/vito/tuist/teav1=./src/tuist/teav1
+  # Same requirements as upstream (so no resolution happens here), then its replaces.
+  go mod edit -json "$upmod" | jq -r '.Require[] | "-require=\(.Path)@\(.Version)"' | xargs go mod edit
   go mod edit -json "$upmod" | jq -r '.Replace[] |
       if .New.Version then "-replace=\(.Old.Path)=\(.New.Path)@\(.New.Version)"
       elif .Old.Path == "dagger.io/dagger" then "-replace=dagger.io/dagger=dagger.io/dagger@'"$VERSION"'"
-      elif .Old.Path == "github.com/dagger/dagger/engine/distconsts" then "-replace=\(.Old.Path)=./distconsts"
+      elif .Old.Path == "github.com/dagger/dagger/engine/distconsts" then "-replace=\(.Old.Path)=./src/distconsts"
       else error("unhandled local replace \(.Old.Path) => \(.New.Path)") end' | xargs go mod edit
-  # Our distconsts: the constant names the dagger packages import; the values describe the engine
-  # image that engine-image.sh builds (same paths as upstream's image, so the engine finds its tools).
-  printf 'module github.com/dagger/dagger/engine/distconsts\n\ngo 1.22\n' > distconsts/go.mod
-  cat > distconsts/consts.go <<'GO'
-// Package distconsts stands in for github.com/dagger/dagger/engine/distconsts, which the Go module
-// proxy reachable here does not serve. Generated by test/engine/build-dagger.sh.
-package distconsts
-
-const (
-	EngineContainerName   = "dagger-engine.dev"
-	DefaultEngineSockAddr = "unix:///run/dagger/engine.sock"
-
-	// Layout of the engine image (engine-image.sh).
-	RuncPath                         = "/usr/local/bin/runc"
-	DaggerInitPath                   = "/usr/local/bin/dagger-init"
-	TiniPath                         = "/usr/local/bin/tini"
-	EngineDefaultStateDir            = "/var/lib/dagger"
-	EngineContainerBuiltinContentDir = "/usr/local/share/dagger/content"
-	EngineCustomCACertsDir           = "/usr/local/share/ca-certificates"
-
-	GoSDKManifestDigestEnvName         = "DAGGER_GO_SDK_MANIFEST_DIGEST"
-	PythonSDKManifestDigestEnvName     = "DAGGER_PYTHON_SDK_MANIFEST_DIGEST"
-	TypescriptSDKManifestDigestEnvName = "DAGGER_TYPESCRIPT_SDK_MANIFEST_DIGEST"
-
-	OCIVersionAnnotation = "org.opencontainers.image.version"
-
-	// Helper images the engine pulls by tag for a few operations (served by the local mirror).
-	AlpineVersion  = "3.22.1"
-	AlpineImage    = "alpine:" + AlpineVersion
-	GolangVersion  = "1.26"
-	GolangImage    = "golang:" + GolangVersion + "-alpine"
-	BusyboxVersion = "1.37.0"
-	BusyboxImage   = "busybox:" + BusyboxVersion
-)
-GO
-  # Seed go.sum with upstream's (it holds sums the public checksum DB here does not answer for,
-  # e.g. the bbolt pseudo-version), then let tidy resolve the rest for the tool packages.
-  cat "$updir/go.sum" > go.sum
-  local p; for p in dagger engine init dialstdio dnsname; do go mod edit -tool="github.com/dagger/dagger/cmd/$p"; done
-  go mod tidy >/dev/null 2>&1 || go mod tidy
+  go mod edit -require="github.com/dagger/dagger@$VERSION"
+  # Upstream's go.sum holds sums the checksum DB reachable here does not answer for (e.g. bbolt's
+  # pseudo-version); the few missing ones (dagger.io/dagger) are added by `go mod download`.
+  cp "$updir/go.sum" go.sum; chmod u+w go.sum
+  go mod download dagger.io/dagger
 }
 
 build_dagger() {
   cd "$MOD" && mkdir -p "$BIN/.tmp"
-  # Release builds set engine.Version/Tag (else a "dev" build that refuses to match the SDK);
+  # Release builds set engine.Version/Tag (else it calls itself a dev build, not v0.21.x);
   # dfexcludepatterns/dfparents enable COPY --exclude/--parents in the Dockerfile frontend.
   CGO_ENABLED=0 go build -trimpath -tags "dfexcludepatterns dfparents" -o "$BIN/.tmp/" \
     -ldflags "-s -w -X github.com/dagger/dagger/engine.Version=$VERSION -X github.com/dagger/dagger/engine.Tag=$VERSION" \

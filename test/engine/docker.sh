@@ -21,8 +21,13 @@ install_config() {
     '{"runtimes":{"pycroft-runc":{"path":$w}},"default-runtime":"pycroft-runc","mtu":1400,"storage-driver":"overlay2"}')
   if [ "$(jq -S . /etc/docker/daemon.json 2>/dev/null)" != "$(jq -S . <<<"$want")" ]; then
     echo "$want" > /etc/docker/daemon.json
-    # A daemon already running reloads runtimes/default-runtime on SIGHUP (mtu needs a restart).
-    if pid=$(pidof dockerd); then echo "daemon.json changed: reloading dockerd ($pid); mtu applies on its next restart" >&2; kill -HUP $pid; fi
+    if [ "$(cat /proc/1/comm)" = systemd ] && systemctl is-active -q docker; then
+      systemctl restart docker   # the package's unit started it before our config existed
+    elif pid=$(pidof dockerd); then
+      # Not ours to restart: runtimes/default-runtime reload on SIGHUP; mtu waits for a restart.
+      echo "daemon.json changed: reloading dockerd ($pid); mtu applies on its next restart" >&2
+      kill -HUP $pid
+    fi
   fi
 }
 

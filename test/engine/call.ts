@@ -1,0 +1,58 @@
+// `dagger call` for machines whose Dagger CLI cannot load TypeScript modules (no registry to pull the
+// runtime's images from): runs the same module functions from the host, in a client session.
+//
+//   tsx test/engine/call.ts test [PYTEST_ARG…]        run the suite; exit code 1 when a test fails
+//   tsx test/engine/call.ts test-report DIR [ARG…]    run the suite, export the reports to DIR
+//   tsx test/engine/call.ts build-prod TARBALL        build the prod image, export it as a tarball
+//   tsx test/engine/call.ts publish ADDRESS [TAG…]    build and publish, print the pinned references
+//
+// The source is ./example unless PYCROFT_SOURCE names another directory; PYCROFT_PYTHON_IMAGE
+// overrides the python image (the engine provisioned here only has Debian's Python 3.11).
+import { connection } from "@dagger.io/dagger";
+
+import { UsageError } from "../../src/config.js";
+import { hostDir } from "../e2e/engine.js";
+import { newPycroft } from "../support/module.js";
+
+async function main([fn, ...rest]: string[]): Promise<void> {
+  const pycroft = () =>
+    newPycroft(hostDir(process.env.PYCROFT_SOURCE ?? "example"), hostDir("dockerfiles/openldap"), {
+      pythonImage: process.env.PYCROFT_PYTHON_IMAGE,
+    });
+  switch (fn) {
+    case "test":
+      console.log(await pycroft().test(rest));
+      return;
+    case "test-report": {
+      const [dir, ...args] = rest;
+      if (!dir) throw new UsageError("test-report needs the directory to export the reports to");
+      const report = await pycroft().testReport(args);
+      await report.export(dir);
+      const code = Number((await report.file("exit-code").contents()).trim());
+      console.log(`reports in ${dir}; pytest exit code ${code}`);
+      process.exitCode = code;
+      return;
+    }
+    case "build-prod": {
+      const [tarball] = rest;
+      if (!tarball) throw new UsageError("build-prod needs the path of the tarball to write");
+      console.log(await (await pycroft().buildProd()).export(tarball));
+      return;
+    }
+    case "publish": {
+      const [address, ...tags] = rest;
+      console.log(await pycroft().publish(address ?? "", tags));
+      return;
+    }
+    default:
+      throw new UsageError(`unknown function "${fn ?? ""}": use test, test-report, build-prod or publish`);
+  }
+}
+
+await connection(() => main(process.argv.slice(2)), { LogOutput: process.env.PYCROFT_VERBOSE ? process.stderr : undefined }).catch(
+  (err: Error) => {
+    // Usage mistakes and test failures are messages for a person, not stack traces.
+    console.error(err.message);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,13 @@
+#!/bin/bash
+# Stop the engine and the registry started by up.sh. Volumes (engine cache, registry content),
+# images and $CACHE stay unless --purge is given; --purge leaves docker itself running.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+docker rm -f pycroft-dagger-engine pycroft-registry >/dev/null 2>&1 || true
+if [ "${1:-}" = --purge ]; then
+  docker volume rm -f pycroft-dagger-state pycroft-registry-data >/dev/null
+  docker image ls -q 'pycroft-dagger-engine' | xargs -r docker rmi -f >/dev/null
+  docker rmi -f pycroft-registry:2.8 >/dev/null 2>&1 || true
+  chmod -R u+w "$CACHE" 2>/dev/null || true   # the Go module cache is read-only
+  find "$CACHE" -mindepth 1 -maxdepth 1 ! -name dockerd.log -exec rm -rf {} +
+fi
