@@ -73,6 +73,9 @@ export interface Settings {
   platform?: Platform;
 }
 
+/** Options as the caller gives them, before validation. */
+export type Options = Omit<Settings, "aptPackages" | "platform"> & { aptPackages?: string[] };
+
 /** A mistake in what the caller passed: reported as a plain message, never a stack trace. */
 export class UsageError extends Error {
   override name = "UsageError";
@@ -119,22 +122,7 @@ function checkImage(name: string, value: string): string {
 }
 
 /** Validates raw options (as typed on the command line) into `Settings`, naming the first bad one. */
-export function settings(raw: {
-  uid: number;
-  gid: number;
-  user: string;
-  home: string;
-  venv: string;
-  appDir: string;
-  pythonImage: string;
-  uvVersion: string;
-  aptPackages?: string[];
-  aptMirror?: string;
-  pythonIndex?: string;
-  postgresImage: string;
-  rabbitmqImage: string;
-  debianImage: string;
-}): Settings {
+export function settings(raw: Options): Settings {
   if (!USER_NAME.test(raw.user)) {
     throw new UsageError(`user must be a lower-case login name (letters, digits, _ and -), got "${raw.user}"`);
   }

@@ -1,11 +1,12 @@
 import { Container, Service } from "@dagger.io/dagger";
 
 import { DEFAULTS } from "../config.js";
-import { serve, Storage } from "../services/service.js";
+import { serve, SERVICE_LOG, Storage } from "../services/service.js";
 
 /**
  * A Celery worker from the app container (compose's `dev-celery-worker` / `test-dummy-worker`),
- * healthy once it answers a ping through the broker.
+ * healthy once it reports ready — connected to the broker and consuming. (`celery inspect ping`
+ * would need the broker URI, a secret, which health checks do not get.)
  */
 export function worker(app: Container, celeryApp: string, storage: Storage): Service {
   return serve(
@@ -14,7 +15,7 @@ export function worker(app: Container, celeryApp: string, storage: Storage): Ser
       container: app,
       command: ["celery", "-A", celeryApp, "worker", "--loglevel=info", "--concurrency=1"],
       dataDirs: [],
-      ready: `celery -A ${celeryApp} inspect ping --timeout 5`,
+      ready: `grep -q "^\\[.*\\] celery@.* ready\\.$" ${SERVICE_LOG}`,
     },
     storage,
   );

@@ -34,6 +34,8 @@ export function base(s: Settings): Container {
       .withExec(["pip", "install", "--no-cache-dir", "--root-user-action=ignore", `uv==${s.uvVersion}`])
       .withExec(["sh", "-c", ADD_USER, "add-user", String(s.uid), String(s.gid), s.user, s.home])
       .withUser(s.user)
+      // Explicit: when the UID already belonged to another user, the passwd lookup would find that one's home.
+      .withEnvVariable("HOME", s.home)
       .withWorkdir(s.home)
       .withEnvVariable("VIRTUAL_ENV", s.venv)
       // uv sync installs into the venv instead of a project-local .venv.

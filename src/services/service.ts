@@ -26,7 +26,8 @@ export interface ServiceSpec {
   startSeconds?: number;
 }
 
-const LOG = "/tmp/service.log";
+/** Where `serve` keeps a copy of the service's output, for health checks and failure reports. */
+export const SERVICE_LOG = "/tmp/service.log";
 const LOG_TAIL_LINES = 40;
 
 /**
@@ -45,13 +46,13 @@ export function serve(spec: ServiceSpec, storage: Storage): Service {
   // A distinct value per test run gives each run its own service instances instead of shared ones.
   const fresh = storage.kind === "tmpfs" ? withData.withEnvVariable("PYCROFT_SERVICE_RUN", storage.runId) : withData;
   return (spec.port ? fresh.withExposedPort(spec.port) : fresh)
-    .withDockerHealthcheck(["sh", "-c", `${spec.ready} || { tail -n ${LOG_TAIL_LINES} ${LOG} >&2; exit 1; }`], {
+    .withDockerHealthcheck(["sh", "-c", `${spec.ready} || { tail -n ${LOG_TAIL_LINES} ${SERVICE_LOG} >&2; exit 1; }`], {
       interval: "1s",
       timeout: "10s",
       startPeriod: `${spec.startSeconds ?? DEFAULTS.serviceStartSeconds}s`,
       retries: 3,
     })
-    .asService({ args: ["bash", "-c", `set -o pipefail; "$@" 2>&1 | tee ${LOG}`, spec.host, ...spec.command] });
+    .asService({ args: ["bash", "-c", `set -o pipefail; "$@" 2>&1 | tee ${SERVICE_LOG}`, spec.host, ...spec.command] });
 }
 
 /** A secret the caller gave, or the documented default for throwaway test services. */

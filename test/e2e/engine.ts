@@ -1,5 +1,9 @@
 // Running the module's functions for real: on the engine test/engine/provision.sh made here, or on a
 // contributor's own Dagger (`dagger run npm test`).
+import { cpSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
 import { connection, dag, Directory } from "@dagger.io/dagger";
 
 import { Pycroft } from "../../src/index.js";
@@ -21,7 +25,7 @@ export const PYTHON_IMAGE = process.env.PYCROFT_E2E_PYTHON_IMAGE ?? "python:3.11
 export const REGISTRY = process.env.PYCROFT_E2E_REGISTRY ?? "127.0.0.1:5000";
 
 /** What the host's checkout holds besides the source: never sent to the engine. */
-const HOST_EXCLUDES = [".venv", "node_modules", "**/__pycache__", ".pytest_cache", "htmlcov", "**/*.egg-info", "web/static/dist", "web/static/manifest.json"];
+export const HOST_EXCLUDES = [".venv", "node_modules", "**/__pycache__", ".pytest_cache", "htmlcov", "**/*.egg-info", "web/static/dist", "web/static/manifest.json"];
 
 export function hostDir(path: string): Directory {
   return dag.host().directory(path, { exclude: HOST_EXCLUDES });
@@ -47,4 +51,15 @@ export async function session<T>(fn: () => Promise<T>): Promise<T> {
     { LogOutput: process.env.PYCROFT_E2E_VERBOSE ? process.stderr : undefined },
   );
   return result;
+}
+
+/**
+ * A scratch copy of a source directory, to edit on disk as a developer would: the engine sees an
+ * edit as a new upload of the same path, which is what its content-addressed cache keys on.
+ */
+export function scratchCopy(source = "example"): string {
+  const dir = join(mkdtempSync(join(tmpdir(), "pycroft-src-")), "src");
+  const skip = /(^|\/)(\.venv|node_modules|__pycache__|\.pytest_cache|htmlcov|[^/]+\.egg-info)(\/|$)/;
+  cpSync(source, dir, { recursive: true, filter: (path) => !skip.test(path) });
+  return dir;
 }

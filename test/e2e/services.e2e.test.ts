@@ -73,19 +73,12 @@ describe.skipIf(noEngine())("services on a real engine", () => {
     });
   });
 
-  it("worker: a celery worker from the dev image answers pings through its broker", async () => {
+  it("worker: a celery worker from the dev image connects to its broker and gets ready", async () => {
     await session(async () => {
       const worker = await pycroft().worker();
-      // start() returns once the health check (celery inspect ping) passed.
+      // start() returns once the health check saw the worker report ready, i.e. consuming from mq.
       await worker.start();
       await worker.stop();
-    });
-  });
-
-  it("keycloak: the optional service is defined (its image cannot be had without a registry here)", async () => {
-    await session(async () => {
-      const id = await (await pycroft().keycloak()).id();
-      expect(id).toBeTruthy();
     });
   });
 
