@@ -23,6 +23,12 @@ describe.skipIf(noEngine())("the test stage on a real engine", () => {
     expect(output).toMatch(/deselected/);
   });
 
+  it("test --with-worker starts a celery worker beside the services", async () => {
+    // The call starts only once every service, the worker included, passed its health check.
+    const output = await session(() => pycroft().test(["-k", "celery"], true));
+    expect(output).toMatch(/tests\/test_celery\.py::\S+ PASSED/);
+  });
+
   it("a failing suite fails the call with pytest's summary, and test-report still has the JUnit file", async () => {
     await session(async () => {
       const error = await pycroft("test/fixtures/failing").test().then(() => undefined, (err: Error) => err);
