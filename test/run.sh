@@ -8,7 +8,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . test/engine/lib.sh
 
-phase "npm ci" npm ci --no-audit --no-fund --prefer-offline --loglevel=error
+# `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages out of the lock
+# and then `npm ci` rejects its own lock. With a lock present, install takes its exact versions.
+phase "npm install" npm install --no-audit --no-fund --prefer-offline --loglevel=error
 if [ -z "${DAGGER_SESSION_PORT:-}${_EXPERIMENTAL_DAGGER_CLI_BIN:-}" ]; then
   env_file="$CACHE/client.env"
   phase "engine" bash -c "bash test/engine/up.sh > '$env_file'"
