@@ -11,7 +11,7 @@ async function client() {
 }
 
 describe.skipIf(noEngine())("services on a real engine", () => {
-  it("postgres: the init SQL ran, the test tuning is on and the data dir is a tmpfs", async () => {
+  it("postgres: the init SQL ran, the test tuning and the C locale are on", async () => {
     await session(async () => {
       const db = await pycroft().postgres();
       const out = await (await client())
