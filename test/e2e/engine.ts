@@ -21,8 +21,13 @@ export function noEngine(): string | undefined {
  * same tag exists upstream, so the suite runs unchanged on any engine.
  */
 export const PYTHON_IMAGE = process.env.PYCROFT_E2E_PYTHON_IMAGE ?? "python:3.11-slim-bookworm";
-/** A registry the engine can push to over plain HTTP (the provisioned one listens in its network). */
-export const REGISTRY = process.env.PYCROFT_E2E_REGISTRY ?? "127.0.0.1:5000";
+/**
+ * A registry the engine can push to over plain HTTP: the one test/engine/up.sh runs in the engine's
+ * network, or PYCROFT_E2E_REGISTRY; the publish test is skipped without one.
+ */
+export const REGISTRY =
+  process.env.PYCROFT_E2E_REGISTRY ??
+  (process.env._EXPERIMENTAL_DAGGER_RUNNER_HOST === "docker-container://pycroft-dagger-engine" ? "127.0.0.1:5000" : undefined);
 
 /** What the host's checkout holds besides the source: never sent to the engine. */
 export const HOST_EXCLUDES = [".venv", "node_modules", "**/__pycache__", ".pytest_cache", "htmlcov", "**/*.egg-info", "web/static/dist", "web/static/manifest.json"];
