@@ -82,6 +82,20 @@ describe.skipIf(noEngine())("services on a real engine", () => {
     });
   });
 
+  it("keycloak: ready on its health endpoint, with the source's test realm imported", async () => {
+    await session(async () => {
+      const keycloak = await pycroft().keycloak();
+      const status = await (await client())
+        .withServiceBinding("keycloak", keycloak)
+        .withExec([
+          "python", "-c",
+          "import urllib.request as u; print(u.urlopen('http://keycloak:8080/realms/internal/.well-known/openid-configuration').status)",
+        ])
+        .stdout();
+      expect(status).toBe("200\n");
+    });
+  });
+
   it("a service that never gets ready fails with its name and the tail of its log", async () => {
     await session(async () => {
       const stuck = serve(

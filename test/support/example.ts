@@ -6,7 +6,11 @@ import { newPycroft, Options } from "./module.js";
 
 /** The example app's top level, as `Directory.entries` lists it. */
 export const EXAMPLE_ENTRIES = ["pyproject.toml", "uv.lock", "deps/", "package.json", "package-lock.json", "docker/", "web/"];
-export const EXAMPLE_DOCKER = ["db/docker-entrypoint-initdb.d/swdd.sql", "ldap/schema/group-of-members.ldif"];
+export const EXAMPLE_DOCKER = [
+  "db/docker-entrypoint-initdb.d/swdd.sql",
+  "ldap/schema/group-of-members.ldif",
+  "keycloak/test-realm.json",
+];
 
 /** Makes the fake engine answer like the example source, and secrets with their plaintext. */
 export function exampleSource(engine: FakeEngine, entries = EXAMPLE_ENTRIES) {

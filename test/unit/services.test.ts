@@ -73,6 +73,21 @@ describe("services", () => {
     });
   });
 
+  it("keycloak: dev mode with the source's test realm, ready on the management port's health endpoint", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().keycloak()).sync();
+      const { container, args } = serviceChain(engine.lastChain());
+
+      expect(step(container, "from").args.address).toBe("quay.io/keycloak/keycloak:26.0");
+      expect(step(container, "withMountedFile").args.path).toBe("/opt/keycloak/data/import/realm-config.json");
+      expect(step(container, "withMountedFile").args.source.at(-1)).toEqual({ field: "file", args: { path: "docker/keycloak/test-realm.json" } });
+      expect(step(container, "withEnvVariable", { name: "KC_HEALTH_ENABLED" }).args.value).toBe("true");
+      expect(step(container, "withDockerHealthcheck").args.args.join(" ")).toContain("/dev/tcp/127.0.0.1/9000");
+      expect(args.slice(-3)).toEqual(["/opt/keycloak/bin/kc.sh", "start-dev", "--import-realm"]);
+    });
+  });
+
   it("logs every service's output to a file whose tail a failing health check prints", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
