@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Builds the stand-in images (official image names, made from Debian packages because no
 # container registry is reachable here) and pushes them to the local registry that serves
-# as the engine's docker.io mirror: ${REGISTRY}/library/<name>:<tag>.
+# as the engine's mirror for docker.io and quay.io. A mirror keeps the repository path and only
+# swaps the host, so docker.io's python:3.11-slim is ${REGISTRY}/library/python:3.11-slim and
+# quay.io/keycloak/keycloak:26.0 is ${REGISTRY}/keycloak/keycloak:26.0.
+# A context dir may hold an executable prepare.sh, run first to put files that are not in git
+# (downloads) into the context.
 # Idempotent: an image is rebuilt only when its build context or the base image changed
 # (content hash kept as a label), and a tag is pushed only when the registry doesn't already
 # hold that very image (config digest == local image ID).
@@ -15,23 +19,26 @@ LABEL=org.pycroft.standin.hash
 bash "$HERE/../rootfs.sh"
 base_id=$(docker image inspect -f '{{.Id}}' "$BASE")
 
-# build-context dir -> the official tags it stands in for (each must say what it holds).
+# build-context dir -> the official tags it stands in for, as repository paths in the registry
+# (each must say what it holds).
 declare -A TAGS=(
-  [debian]="debian:bookworm-slim debian:bookworm"
-  [python]="python:3.11-slim-bookworm python:3.11-slim"
-  [postgres]="postgres:15-bookworm postgres:15"
-  [rabbitmq]="rabbitmq:3.10-management rabbitmq:3-management"
+  [debian]="library/debian:bookworm-slim library/debian:bookworm"
+  [python]="library/python:3.11-slim-bookworm library/python:3.11-slim"
+  [postgres]="library/postgres:15-bookworm library/postgres:15"
+  [rabbitmq]="library/rabbitmq:3.10-management library/rabbitmq:3-management"
+  [keycloak]="keycloak/keycloak:26.0 keycloak/keycloak:26.0.8"
 )
 
-# Config digest of REGISTRY/library/<name>:<tag>, empty when absent or unreachable.
+# Config digest of REGISTRY/<repo>:<tag>, empty when absent or unreachable.
 remote_id() {
   curl -fsS -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-    "http://$REGISTRY/v2/library/${1%%:*}/manifests/${1#*:}" 2>/dev/null \
+    "http://$REGISTRY/v2/${1%%:*}/manifests/${1#*:}" 2>/dev/null \
     | tr -d ' \n' | grep -o '"config":{[^}]*}' | grep -o 'sha256:[0-9a-f]*' || true
 }
 
-for dir in debian python postgres rabbitmq; do
+for dir in debian python postgres rabbitmq keycloak; do
   local_ref=pycroft-standin/$dir:latest
+  if [ -x "$HERE/$dir/prepare.sh" ]; then "$HERE/$dir/prepare.sh"; fi
   hash=$( { echo "$base_id"; cd "$HERE/$dir" && find . -type f -print0 | sort -z | xargs -0 sha256sum; } \
           | sha256sum | cut -c1-32)
   have=$(docker image inspect -f "{{index .Config.Labels \"$LABEL\"}}" "$local_ref" 2>/dev/null || true)
@@ -43,7 +50,7 @@ for dir in debian python postgres rabbitmq; do
   fi
   id=$(docker image inspect -f '{{.Id}}' "$local_ref")
   for tag in ${TAGS[$dir]}; do
-    ref=$REGISTRY/library/$tag
+    ref=$REGISTRY/$tag
     docker tag "$local_ref" "$ref"
     [ "${NO_PUSH:-}" = 1 ] && continue
     if [ "$(remote_id "$tag")" = "$id" ]; then
