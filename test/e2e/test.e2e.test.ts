@@ -75,6 +75,29 @@ describe.skipIf(noEngine())("the test stage on a real engine", () => {
     });
   });
 
+  it("the dev environment's data survives a restart: its services keep data on cache volumes", async () => {
+    const marker = `row-${Date.now()}`;
+    const sql = (statement: string) =>
+      session(async () =>
+        (await pycroft().shell())
+          .withEnvVariable("CACHE_BUST", `${marker}-${statement}`)
+          .withExec([
+            "python", "-c",
+            "import os, sys, sqlalchemy as sa\n" +
+              "with sa.create_engine(os.environ['PYCROFT_DB_URI']).begin() as c:\n" +
+              "    c.execute(sa.text('create table if not exists e2e_persist (v text)'))\n" +
+              "    r = c.execute(sa.text(sys.argv[1]), {'v': sys.argv[2]})\n" +
+              "    print(r.scalar() if r.returns_rows else 'ok')",
+            statement,
+            marker,
+          ])
+          .stdout(),
+      );
+    expect(await sql("insert into e2e_persist values (:v)")).toBe("ok\n");
+    // A new session starts the dev services anew; the row is still there.
+    expect(await sql("select count(*) from e2e_persist where v = :v")).toBe("1\n");
+  });
+
   it("shell has the app, its environment and the dev services bound", async () => {
     await session(async () => {
       const shell = await pycroft().shell();
