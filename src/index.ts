@@ -380,9 +380,10 @@ export class Pycroft {
   }
 
   private async serviceNamed(host: string, keycloak = false): Promise<Service> {
-    const spec = specs(await this.stackOptions(this.tmpfs(), keycloak)).find((s: ServiceSpec) => s.host === host);
+    const storage = this.tmpfs();
+    const spec = specs(await this.stackOptions(storage, keycloak)).find((s: ServiceSpec) => s.host === host);
     if (!spec) throw new UsageError(`no service named ${host}`);
-    return serve(spec, this.tmpfs());
+    return serve(spec, storage);
   }
 
   /** The dev image, bundled, with the app's environment and a stack of services bound. */
