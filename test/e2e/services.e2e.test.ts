@@ -1,33 +1,34 @@
 // Each backing service on its own, queried by real clients; readiness failures reported by name.
-import { dag } from "@dagger.io/dagger";
+import { dag, Service } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
 import { serve, startAll } from "../../src/services/service.js";
 import { noEngine, pycroft, session } from "./engine.js";
 
-/** A client with psycopg2, ldap3 and kombu: the example's dev image, connected as the app would be. */
-async function client() {
-  return (await pycroft().dev()).withEnvVariable("CACHE_BUST", String(Date.now()));
+/**
+ * Runs a Python script in a client with psycopg2, ldap3 and kombu — the example's dev image — with
+ * one service bound under its hostname, and returns what the script printed.
+ */
+async function python(host: string, service: Service, lines: string[]): Promise<string> {
+  return (await pycroft().dev())
+    .withEnvVariable("CACHE_BUST", String(Date.now()))
+    .withServiceBinding(host, service)
+    .withExec(["python", "-c", lines.join("\n")])
+    .stdout();
 }
 
 describe.skipIf(noEngine())("services on a real engine", () => {
   it("postgres: the init SQL ran, the test tuning and the C locale are on", async () => {
     await session(async () => {
       const db = await pycroft().postgres();
-      const out = await (await client())
-        .withServiceBinding("db", db)
-        .withExec([
-          "python", "-c",
-          [
-            "import psycopg2",
-            "c = psycopg2.connect(host='db', user='postgres', password='password', dbname='pycroft').cursor()",
-            "c.execute(\"select count(*) from information_schema.schemata where schema_name = 'swdd'\"); print(c.fetchone()[0])",
-            "c.execute('show fsync'); print(c.fetchone()[0])",
-            "c.execute('show wal_level'); print(c.fetchone()[0])",
-            "c.execute('show lc_collate'); print(c.fetchone()[0])",
-          ].join("\n"),
-        ])
-        .stdout();
+      const out = await python("db", db, [
+        "import psycopg2",
+        "c = psycopg2.connect(host='db', user='postgres', password='password', dbname='pycroft').cursor()",
+        "c.execute(\"select count(*) from information_schema.schemata where schema_name = 'swdd'\"); print(c.fetchone()[0])",
+        "c.execute('show fsync'); print(c.fetchone()[0])",
+        "c.execute('show wal_level'); print(c.fetchone()[0])",
+        "c.execute('show lc_collate'); print(c.fetchone()[0])",
+      ]);
       expect(out.split("\n").slice(0, 4)).toEqual(["1", "off", "minimal", "C"]);
     });
   });
@@ -35,20 +36,14 @@ describe.skipIf(noEngine())("services on a real engine", () => {
   it("openldap: admin binds, entries of the custom schema can be added and found", async () => {
     await session(async () => {
       const ldap = await pycroft().openldap();
-      const out = await (await client())
-        .withServiceBinding("ldap", ldap)
-        .withExec([
-          "python", "-c",
-          [
-            "import ldap3",
-            "c = ldap3.Connection(ldap3.Server('ldap', 389), 'cn=admin,dc=agdsn,dc=de', 'password', auto_bind=True)",
-            "c.add('ou=pycroft,dc=agdsn,dc=de', 'organizationalUnit')",
-            "print(c.add('cn=members,ou=pycroft,dc=agdsn,dc=de', 'groupOfMembers', {'member': ['cn=admin,dc=agdsn,dc=de']}))",
-            "c.search('dc=agdsn,dc=de', '(objectClass=groupOfMembers)', attributes=['cn'])",
-            "print([str(e.cn) for e in c.entries])",
-          ].join("\n"),
-        ])
-        .stdout();
+      const out = await python("ldap", ldap, [
+        "import ldap3",
+        "c = ldap3.Connection(ldap3.Server('ldap', 389), 'cn=admin,dc=agdsn,dc=de', 'password', auto_bind=True)",
+        "c.add('ou=pycroft,dc=agdsn,dc=de', 'organizationalUnit')",
+        "print(c.add('cn=members,ou=pycroft,dc=agdsn,dc=de', 'groupOfMembers', {'member': ['cn=admin,dc=agdsn,dc=de']}))",
+        "c.search('dc=agdsn,dc=de', '(objectClass=groupOfMembers)', attributes=['cn'])",
+        "print([str(e.cn) for e in c.entries])",
+      ]);
       expect(out).toBe("True\n['members']\n");
     });
   });
@@ -56,19 +51,13 @@ describe.skipIf(noEngine())("services on a real engine", () => {
   it("rabbitmq: the celery user publishes and consumes through the broker", async () => {
     await session(async () => {
       const mq = await pycroft().rabbitmq();
-      const out = await (await client())
-        .withServiceBinding("mq", mq)
-        .withExec([
-          "python", "-c",
-          [
-            "import kombu",
-            "with kombu.Connection('amqp://celery:celery@mq:5672//') as conn:",
-            "    q = conn.SimpleQueue('e2e')",
-            "    q.put('round trip')",
-            "    m = q.get(timeout=10); m.ack(); print(m.payload)",
-          ].join("\n"),
-        ])
-        .stdout();
+      const out = await python("mq", mq, [
+        "import kombu",
+        "with kombu.Connection('amqp://celery:celery@mq:5672//') as conn:",
+        "    q = conn.SimpleQueue('e2e')",
+        "    q.put('round trip')",
+        "    m = q.get(timeout=10); m.ack(); print(m.payload)",
+      ]);
       expect(out).toBe("round trip\n");
     });
   });
@@ -85,13 +74,10 @@ describe.skipIf(noEngine())("services on a real engine", () => {
   it("keycloak: ready on its health endpoint, with the source's test realm imported", async () => {
     await session(async () => {
       const keycloak = await pycroft().keycloak();
-      const status = await (await client())
-        .withServiceBinding("keycloak", keycloak)
-        .withExec([
-          "python", "-c",
-          "import urllib.request as u; print(u.urlopen('http://keycloak:8080/realms/internal/.well-known/openid-configuration').status)",
-        ])
-        .stdout();
+      const status = await python("keycloak", keycloak, [
+        "import urllib.request as u",
+        "print(u.urlopen('http://keycloak:8080/realms/internal/.well-known/openid-configuration').status)",
+      ]);
       expect(status).toBe("200\n");
     });
   });
