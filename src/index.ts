@@ -180,8 +180,7 @@ export class Pycroft {
     version?: string,
     created?: string,
   ): Promise<Container> {
-    const release: ReleaseInfo = { source: imageSource, revision, version, created };
-    return prod({ ...this.settings(), platform }, this.source, await this.project(), wsgiApp, release);
+    return this.prodImage(await this.project(), wsgiApp, platform, { source: imageSource, revision, version, created });
   }
 
   /**
@@ -213,9 +212,9 @@ export class Pycroft {
     created?: string,
   ): Promise<string> {
     const platforms = platform.length > 0 ? platform : [await dag.defaultPlatform()];
-    const variants = await Promise.all(
-      platforms.map((p) => this.buildProd(wsgiApp, p, imageSource, revision, version, created)),
-    );
+    const project = await this.project();
+    const release: ReleaseInfo = { source: imageSource, revision, version, created };
+    const variants = platforms.map((p) => this.prodImage(project, wsgiApp, p, release));
     const refs = await publishImage(variants, { address, tags: tag, username, password });
     return refs.join("\n");
   }
@@ -359,11 +358,15 @@ export class Pycroft {
     return inspect(this.source);
   }
 
+  private prodImage(project: Project, wsgiApp: string, platform: Platform | undefined, release: ReleaseInfo): Container {
+    return prod({ ...this.settings(), platform }, this.source, project, wsgiApp, release);
+  }
+
   private credentials(): Credentials {
     return { db: this.dbPassword, ldap: this.ldapPassword, mq: this.mqPassword };
   }
 
-  private tmpfs(): Storage {
+  private tmpfs(): Extract<Storage, { kind: "tmpfs" }> {
     return { kind: "tmpfs", runId: randomUUID() };
   }
 
@@ -390,10 +393,10 @@ export class Pycroft {
   private async run(storage: Storage, keycloak: boolean) {
     const options = await this.stackOptions(storage, keycloak);
     const services = stack(options);
-    const env = await appEnvironment(this.credentials(), DEFAULTS.ldapDomain);
+    const env = await appEnvironment(this.credentials(), DEFAULTS.ldapDomain, DEFAULTS.flaskApp);
     const image = dev(options.settings, this.source, options.project);
     const bundled = options.project.js ? image.withExec(options.project.js.bundle) : image;
-    return { services, app: bundled.with(withEnvironment(env)).withEnvVariable("FLASK_APP", DEFAULTS.flaskApp).with(bindAll(services)) };
+    return { services, app: bundled.with(withEnvironment(env)).with(bindAll(services)) };
   }
 
   /** Starts the services (named errors if one never gets ready), runs pytest, reads the result, stops them. */
@@ -406,12 +409,10 @@ export class Pycroft {
   ): Promise<T> {
     const storage = this.tmpfs();
     const run = await this.run(storage, withKeycloak);
-    const services = withWorker ? { ...run.services, "celery-worker": worker(run.app, celeryApp, storage) } : run.services;
-    const stop = await startAll(services);
+    const extra: Record<string, Service> = withWorker ? { "celery-worker": worker(run.app, celeryApp, storage) } : {};
+    const stop = await startAll({ ...run.services, ...extra });
     try {
-      const app = withWorker ? run.app.withServiceBinding("celery-worker", services["celery-worker"]) : run.app;
-      const runId = storage.kind === "tmpfs" ? storage.runId : "";
-      return await read(app.with(pytest(this.settings(), args, runId)));
+      return await read(run.app.with(bindAll(extra)).with(pytest(this.settings(), args, storage.runId)));
     } finally {
       await stop();
     }

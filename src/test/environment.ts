@@ -16,9 +16,10 @@ export interface Credentials {
  * services under their compose hostnames. Values holding a password are returned apart so they
  * reach the container as secrets, never as plain variables in the image config or the logs.
  */
-export async function appEnvironment(creds: Credentials, domain: string) {
+export async function appEnvironment(creds: Credentials, domain: string, flaskApp: string) {
   const [db, ldap, mq] = await Promise.all([creds.db.plaintext(), creds.ldap.plaintext(), creds.mq.plaintext()]);
   const plain: Record<string, string> = {
+    FLASK_APP: flaskApp,
     PYTHONDEVMODE: "1",
     PYCROFT_API_KEY: "secret",
     PYCROFT_LDAP_HOST: "ldap",
