@@ -28,8 +28,11 @@ export function aptInstall(packages: readonly string[]) {
       .withMountedCache("/var/lib/apt/lists", dag.cacheVolume("pycroft-apt-lists"), { sharing: CacheSharingMode.Locked })
       // Debian images delete downloaded .debs after each install; keep them for the cache volume.
       .withExec(["rm", "-f", "/etc/apt/apt.conf.d/docker-clean"])
-      .withExec(["apt-get", "update", "-q"])
-      .withExec(["apt-get", "install", "-y", "-q", "--no-install-recommends", ...packages])
+      // One exec holds the lock from update to install: a build for another platform in between
+      // would replace the lists with its own architecture's.
+      .withExec(["sh", "-c", APT_INSTALL, "apt-install", ...packages])
       .withoutMount("/var/cache/apt")
       .withoutMount("/var/lib/apt/lists");
 }
+
+const APT_INSTALL = 'apt-get update -q && apt-get install -y -q --no-install-recommends "$@"';

@@ -1,4 +1,4 @@
-// Running the module's functions for real: on the engine test/engine/provision.sh made here, or on a
+// Running the module's functions for real: on the engine test/engine/up.sh makes here, or on a
 // contributor's own Dagger (`dagger run npm test`).
 import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +13,7 @@ import { newPycroft, Options } from "../support/module.js";
 export function noEngine(): string | undefined {
   const env = process.env;
   if (env.DAGGER_SESSION_PORT || env._EXPERIMENTAL_DAGGER_CLI_BIN) return undefined;
-  return "no Dagger engine: run `bash test/engine/provision.sh up` and source its env, or `dagger run npm test`";
+  return 'no Dagger engine: run `eval "$(bash test/engine/up.sh)"`, or `dagger run npm test`';
 }
 
 /**
@@ -22,8 +22,8 @@ export function noEngine(): string | undefined {
  */
 export const PYTHON_IMAGE = process.env.PYCROFT_E2E_PYTHON_IMAGE ?? "python:3.11-slim-bookworm";
 /**
- * A registry the engine can push to over plain HTTP: the one test/engine/up.sh runs in the engine's
- * network, or PYCROFT_E2E_REGISTRY; the publish test is skipped without one.
+ * A registry the engine can push to and the host can read over plain HTTP: the one test/engine/up.sh
+ * runs in the engine's network, or PYCROFT_E2E_REGISTRY; the publish tests are skipped without one.
  */
 export const REGISTRY =
   process.env.PYCROFT_E2E_REGISTRY ??

@@ -4,7 +4,7 @@ import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { Container, dag, ReturnType } from "@dagger.io/dagger";
+import { Container, dag, Platform, ReturnType } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
 import { hostDir, noEngine, PYTHON_IMAGE, pycroft, pycroftOn, REGISTRY, scratchCopy, session } from "./engine.js";
@@ -109,4 +109,31 @@ describe.skipIf(noEngine())("images on a real engine", () => {
       expect(await pulled.withExec(["python", "-c", "import web.app; print('pulled')"]).stdout()).toBe("pulled\n");
     });
   });
+
+  it.skipIf(!REGISTRY || process.env.PYCROFT_E2E_NO_EMULATION)("publish for amd64 and arm64 pushes one manifest list whose images run natively compiled on each", async () => {
+    await session(async () => {
+      const platforms = ["linux/amd64", "linux/arm64"] as Platform[];
+      const [ref] = (await pycroft().publish(`${REGISTRY}/pycroft-e2e-multi`, ["multi"], platforms)).split("\n");
+      const digest = ref!.split("@")[1];
+
+      const index = await manifest(`pycroft-e2e-multi/manifests/${digest}`);
+      expect(index.mediaType).toBe("application/vnd.oci.image.index.v1+json");
+      expect(index.manifests.map((m: { platform: { architecture: string } }) => m.platform.architecture).sort()).toEqual(["amd64", "arm64"]);
+
+      // Each platform's image pulls back from the one reference and runs (arm64 under qemu-user);
+      // uwsgi, compiled in the builder, is an ELF binary for that machine (e_machine 62 / 183).
+      const machine = "import platform, struct, web.app; b = open('/opt/pycroft/venv/bin/uwsgi', 'rb').read(20); print(platform.machine(), struct.unpack('<H', b[18:20])[0])";
+      const run = (platform: Platform) => dag.container({ platform }).from(`${REGISTRY}/pycroft-e2e-multi@${digest}`).withExec(["python", "-c", machine]).stdout();
+      expect(await run("linux/amd64" as Platform)).toBe("x86_64 62\n");
+      expect(await run("linux/arm64" as Platform)).toBe("aarch64 183\n");
+    });
+  });
 });
+
+/** A manifest from the e2e registry's HTTP API (reachable from the host, as up.sh runs it). */
+async function manifest(path: string) {
+  const accept = ["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
+  const response = await fetch(`http://${REGISTRY}/v2/${path}`, { headers: { Accept: accept.join(", ") } });
+  expect(response.status).toBe(200);
+  return response.json();
+}

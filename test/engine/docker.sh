@@ -11,6 +11,17 @@ install_packages() {
   apt_install docker.io jq iptables
 }
 
+# qemu-user for other architectures' binaries, so the engine can build and run arm64 images.
+# Debian registers its handlers with the F flag: the kernel opens the interpreter at registration,
+# so it works inside containers too, with nothing of qemu in their filesystems.
+install_emulation() {
+  apt_install qemu-user-static binfmt-support
+  [ -e /proc/sys/fs/binfmt_misc/status ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  grep -qs '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 || update-binfmts --enable qemu-aarch64
+  grep -qs '^flags:.*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 || {
+    echo "binfmt_misc: qemu-aarch64 is not registered with the F flag" >&2; return 1; }
+}
+
 WRAPPER=/usr/local/libexec/pycroft-runc
 install_config() {
   mkdir -p /usr/local/libexec /etc/docker
@@ -45,5 +56,6 @@ start_dockerd() {
 }
 
 phase "docker: packages" install_packages
+phase "docker: qemu-user emulation" install_emulation
 phase "docker: runc wrapper + daemon.json" install_config
 phase "docker: daemon" start_dockerd

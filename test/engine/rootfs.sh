@@ -1,21 +1,41 @@
 #!/usr/bin/env bash
 # Makes the base image every stand-in is built FROM: a Debian bookworm minbase rootfs
-# (debootstrap from the host's own apt mirror, since no container registry is reachable),
-# imported into docker as pycroft-standin/debian-rootfs:bookworm.
-# Idempotent: skips when the image exists; the rootfs tarball is cached across runs.
+# (debootstrap from the host's own apt mirror, since no container registry is reachable).
+#   rootfs.sh          the host's architecture, imported into docker as pycroft-standin/debian-rootfs:bookworm
+#   rootfs.sh ARCH     another Debian architecture (arm64), run under qemu-user via binfmt_misc:
+#                      written as an OCI image archive and its path printed on stdout (this docker
+#                      cannot import an image for another platform; the Dagger engine can)
+# Idempotent: skips when the image or archive exists; the rootfs tarball is cached across runs.
 set -euo pipefail
 
+HOST_ARCH=$(dpkg --print-architecture)
+ARCH=${1:-$HOST_ARCH}
 IMAGE=${ROOTFS_IMAGE:-pycroft-standin/debian-rootfs:bookworm}
 CACHE=${PYCROFT_ENGINE_CACHE:-/var/cache/pycroft-engine}
 # Bump the suffix when what goes into the rootfs changes, to invalidate the cached tarball.
-TARBALL=$CACHE/debian-rootfs-bookworm-v3.tar
+VERSION=v3
+if [ "$ARCH" = "$HOST_ARCH" ]; then
+  TARBALL=$CACHE/debian-rootfs-bookworm-$VERSION.tar
+else
+  TARBALL=$CACHE/debian-rootfs-bookworm-$ARCH-$VERSION.tar
+  ARCHIVE=$CACHE/debian-rootfs-bookworm-$ARCH-$VERSION.oci.tar
+fi
 
-if docker image inspect "$IMAGE" >/dev/null 2>&1; then
-  echo "rootfs: $IMAGE exists"; exit 0
+if [ "$ARCH" = "$HOST_ARCH" ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  echo "rootfs: $IMAGE exists" >&2; exit 0
+fi
+if [ "$ARCH" != "$HOST_ARCH" ] && [ -s "$ARCHIVE" ]; then
+  echo "rootfs: $ARCHIVE exists" >&2; echo "$ARCHIVE"; exit 0
 fi
 
 if [ ! -s "$TARBALL" ]; then
   command -v debootstrap >/dev/null || { apt-get update -qq; apt-get install -y -qq debootstrap; }
+  # A foreign rootfs runs its maintainer scripts under qemu-user (docker.sh registers it).
+  if [ "$ARCH" != "$HOST_ARCH" ]; then
+    case $ARCH in arm64) qemu=aarch64 ;; armhf | armel) qemu=arm ;; ppc64el) qemu=ppc64le ;; *) qemu=$ARCH ;; esac
+    grep -qs '^enabled' "/proc/sys/fs/binfmt_misc/qemu-$qemu" || {
+      echo "rootfs: no binfmt_misc handler for $ARCH (qemu-$qemu): run test/engine/docker.sh first" >&2; exit 1; }
+  fi
   # Use the mirror the host's apt uses (deb822 sources first, classic sources.list as fallback).
   MIRROR=$(awk '$1=="URIs:" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
   [ -n "$MIRROR" ] || MIRROR=$(awk '$1=="deb" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list)
@@ -23,7 +43,7 @@ if [ ! -s "$TARBALL" ]; then
   trap 'rm -rf "$DIR"' EXIT
   # ca-certificates: the official debian image lacks it, but everything here needs the
   # re-signing CA, and update-ca-certificates comes with that package.
-  debootstrap --variant=minbase --include=ca-certificates bookworm "$DIR" "$MIRROR"
+  debootstrap --arch="$ARCH" --variant=minbase --include=ca-certificates bookworm "$DIR" "$MIRROR" >&2
 
   # apt inside images must go where the host's apt goes, with the same config snippet.
   rm -f "$DIR/etc/apt/sources.list"
@@ -61,9 +81,45 @@ CONF
 
   mkdir -p "$CACHE"
   tar -C "$DIR" --numeric-owner -cf "$TARBALL.tmp" . && mv "$TARBALL.tmp" "$TARBALL"
+  rm -rf "$DIR"; trap - EXIT
 fi
 
-docker import --change 'CMD ["bash"]' \
-  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-  "$TARBALL" "$IMAGE"
-echo "rootfs: imported $IMAGE"
+PATH_ENV=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+if [ "$ARCH" = "$HOST_ARCH" ]; then
+  docker import --change 'CMD ["bash"]' --change "ENV PATH=$PATH_ENV" "$TARBALL" "$IMAGE"
+  echo "rootfs: imported $IMAGE" >&2; exit 0
+fi
+
+# An OCI image layout with the tarball as its one (uncompressed) layer, tarred.
+LAYOUT=$(mktemp -d /tmp/rootfs-oci.XXXXXX)
+trap 'rm -rf "$LAYOUT"' EXIT
+mkdir -p "$LAYOUT/blobs/sha256"
+# blob FILE: move FILE into the layout under its digest; print "digest size".
+blob() {
+  local d s
+  d=$(sha256sum "$1" | cut -d' ' -f1); s=$(stat -c %s "$1")
+  mv "$1" "$LAYOUT/blobs/sha256/$d"; echo "sha256:$d $s"
+}
+cp "$TARBALL" "$LAYOUT/layer"
+read -r layer layer_size < <(blob "$LAYOUT/layer")
+variant=$([ "$ARCH" = arm64 ] && echo v8 || true)
+jq -n --arg arch "$ARCH" --arg variant "$variant" --arg layer "$layer" --arg path "$PATH_ENV" \
+  '{architecture: $arch, os: "linux", config: {Env: ["PATH=\($path)"], Cmd: ["bash"]},
+    rootfs: {type: "layers", diff_ids: [$layer]}} + (if $variant == "" then {} else {variant: $variant} end)' \
+  > "$LAYOUT/config"
+read -r config config_size < <(blob "$LAYOUT/config")
+jq -n --arg layer "$layer" --argjson layer_size "$layer_size" --arg config "$config" --argjson config_size "$config_size" \
+  '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $config, size: $config_size},
+    layers: [{mediaType: "application/vnd.oci.image.layer.v1.tar", digest: $layer, size: $layer_size}]}' \
+  > "$LAYOUT/manifest"
+read -r manifest manifest_size < <(blob "$LAYOUT/manifest")
+jq -n --arg manifest "$manifest" --argjson size "$manifest_size" --arg arch "$ARCH" --arg variant "$variant" \
+  '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+    manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $manifest, size: $size,
+                 platform: ({architecture: $arch, os: "linux"} + (if $variant == "" then {} else {variant: $variant} end))}]}' \
+  > "$LAYOUT/index.json"
+echo '{"imageLayoutVersion":"1.0.0"}' > "$LAYOUT/oci-layout"
+tar -C "$LAYOUT" -cf "$ARCHIVE.tmp" oci-layout index.json blobs && mv "$ARCHIVE.tmp" "$ARCHIVE"
+echo "rootfs: wrote $ARCHIVE" >&2
+echo "$ARCHIVE"

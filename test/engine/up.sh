@@ -57,11 +57,12 @@ phase "up: registry" registry
 # The images the module pulls by default, made from Debian packages (nothing can be pulled here).
 phase "up: stand-in images" bash "$ENGINE_DIR/standins/build.sh" >&2
 phase "up: engine" engine
-echo "engine up in $((SECONDS - start))s total" >&2
 # DAGGER_PROGRESS=plain: this CLI build has no interactive TUI (see gostubs/tuist), and on a TTY it
 # would otherwise pick it and hang.
-cat <<ENV
-export _EXPERIMENTAL_DAGGER_CLI_BIN=$CACHE/bin/dagger
+CLIENT_ENV="export _EXPERIMENTAL_DAGGER_CLI_BIN=$CACHE/bin/dagger
 export _EXPERIMENTAL_DAGGER_RUNNER_HOST=docker-container://pycroft-dagger-engine
-export DAGGER_PROGRESS=plain DAGGER_NO_NAG=1
-ENV
+export DAGGER_PROGRESS=plain DAGGER_NO_NAG=1"
+# The arm64 half of the python stand-in is built by the engine itself.
+phase "up: multi-platform stand-ins" bash -c "$CLIENT_ENV; bash '$ENGINE_DIR/standins/multiarch.sh'" >&2
+echo "engine up in $((SECONDS - start))s total" >&2
+echo "$CLIENT_ENV"

@@ -11,6 +11,10 @@ function indexOf(chain: Chain, what: string, predicate: (s: Chain[number]) => bo
   return i;
 }
 const exec = (cmd: string) => (s: Chain[number]) => s.field === "withExec" && (s.args.args as string[]).join(" ") === cmd;
+/** The apt-get update + install step and the packages it installs. */
+const aptStep = (s: Chain[number]) => s.field === "withExec" && String(s.args.args).includes("apt-get update");
+const aptPackages = (chain: Chain) =>
+  chain.filter(aptStep).map((s) => (s.args.args as string[]).slice((s.args.args as string[]).indexOf("apt-install") + 1).join(" "));
 
 describe("base", () => {
   it("is Pycroft's base.Dockerfile: python, runtime packages, app user, empty venv first on PATH", async () => {
@@ -19,7 +23,7 @@ describe("base", () => {
       const chain = engine.lastChain();
 
       expect(step(chain, "from").args.address).toBe("python:3.12-slim-bookworm");
-      expect(execs(chain)).toContain("apt-get install -y -q --no-install-recommends bash libpq5");
+      expect(aptPackages(chain)).toEqual(["bash libpq5"]);
       expect(execs(chain)).toContain("pip install --no-cache-dir --root-user-action=ignore uv==0.9.28");
       const addUser = execs(chain).find((e) => e.includes("useradd"));
       expect(addUser).toMatch(/ add-user 1000 1000 pycroft \/opt\/pycroft$/);
@@ -46,7 +50,7 @@ describe("base", () => {
       await module({ aptMirror: "http://ftp.agdsn.de/debian" }).base().sync();
       const chain = engine.lastChain();
       const sed = indexOf(chain, "mirror", (s) => s.field === "withExec" && (s.args.args as string[]).includes("http://ftp.agdsn.de/debian"));
-      expect(sed).toBeLessThan(indexOf(chain, "apt-get update", exec("apt-get update -q")));
+      expect(sed).toBeLessThan(indexOf(chain, "apt-get update", aptStep));
     });
   });
 });
@@ -58,7 +62,7 @@ describe("dev", () => {
       await (await module().dev()).sync();
       const chain = engine.lastChain();
 
-      expect(execs(chain)).toContain("apt-get install -y -q --no-install-recommends build-essential git libpq-dev postgresql-client curl nodejs npm");
+      expect(aptPackages(chain)).toContain("build-essential git libpq-dev postgresql-client curl nodejs npm");
       const pyproject = indexOf(chain, "pyproject.toml", (s) => s.field === "withFile" && s.args.path === "pyproject.toml");
       const deps = indexOf(chain, "uv sync of deps", exec("uv sync --locked --no-install-project"));
       const npm = indexOf(chain, "npm ci", exec("npm ci --no-audit --no-fund"));

@@ -12,7 +12,7 @@
 # Env: REGISTRY (default 127.0.0.1:5000), NO_PUSH=1 to build only.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-REGISTRY=${REGISTRY:-127.0.0.1:5000}
+. "$HERE/registry.sh"
 BASE=pycroft-standin/debian-rootfs:bookworm
 LABEL=org.pycroft.standin.hash
 
@@ -29,11 +29,12 @@ declare -A TAGS=(
   [keycloak]="keycloak/keycloak:26.0 keycloak/keycloak:26.0.8"
 )
 
-# Config digest of REGISTRY/<repo>:<tag>, empty when absent or unreachable.
+# Config digest (= docker's image ID) of this platform's image at REGISTRY/<repo>:<tag>, empty when
+# absent or unreachable. A list there (multiarch.sh makes some) counts by its entry for this platform.
 remote_id() {
-  curl -fsS -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-    "http://$REGISTRY/v2/${1%%:*}/manifests/${1#*:}" 2>/dev/null \
-    | tr -d ' \n' | grep -o '"config":{[^}]*}' | grep -o 'sha256:[0-9a-f]*' || true
+  local digest
+  digest=$(manifest_digest "${1%%:*}" "${1#*:}" "$(dpkg --print-architecture)")
+  [ -z "$digest" ] || curl -fsS -H "Accept: $ACCEPT" "http://$REGISTRY/v2/${1%%:*}/manifests/$digest" | jq -r .config.digest
 }
 
 for dir in debian python postgres rabbitmq keycloak; do
