@@ -102,10 +102,9 @@ blob() {
 }
 cp "$TARBALL" "$LAYOUT/layer"
 read -r layer layer_size < <(blob "$LAYOUT/layer")
-variant=$([ "$ARCH" = arm64 ] && echo v8 || true)
-jq -n --arg arch "$ARCH" --arg variant "$variant" --arg layer "$layer" --arg path "$PATH_ENV" \
-  '{architecture: $arch, os: "linux", config: {Env: ["PATH=\($path)"], Cmd: ["bash"]},
-    rootfs: {type: "layers", diff_ids: [$layer]}} + (if $variant == "" then {} else {variant: $variant} end)' \
+platform=$(jq -nc --arg arch "$ARCH" '{architecture: $arch, os: "linux"} + if $arch == "arm64" then {variant: "v8"} else {} end')
+jq -n --argjson platform "$platform" --arg layer "$layer" --arg path "$PATH_ENV" \
+  '$platform + {config: {Env: ["PATH=\($path)"], Cmd: ["bash"]}, rootfs: {type: "layers", diff_ids: [$layer]}}' \
   > "$LAYOUT/config"
 read -r config config_size < <(blob "$LAYOUT/config")
 jq -n --arg layer "$layer" --argjson layer_size "$layer_size" --arg config "$config" --argjson config_size "$config_size" \
@@ -114,10 +113,9 @@ jq -n --arg layer "$layer" --argjson layer_size "$layer_size" --arg config "$con
     layers: [{mediaType: "application/vnd.oci.image.layer.v1.tar", digest: $layer, size: $layer_size}]}' \
   > "$LAYOUT/manifest"
 read -r manifest manifest_size < <(blob "$LAYOUT/manifest")
-jq -n --arg manifest "$manifest" --argjson size "$manifest_size" --arg arch "$ARCH" --arg variant "$variant" \
+jq -n --arg manifest "$manifest" --argjson size "$manifest_size" --argjson platform "$platform" \
   '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
-    manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $manifest, size: $size,
-                 platform: ({architecture: $arch, os: "linux"} + (if $variant == "" then {} else {variant: $variant} end))}]}' \
+    manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $manifest, size: $size, platform: $platform}]}' \
   > "$LAYOUT/index.json"
 echo '{"imageLayoutVersion":"1.0.0"}' > "$LAYOUT/oci-layout"
 tar -C "$LAYOUT" -cf "$ARCHIVE.tmp" oci-layout index.json blobs && mv "$ARCHIVE.tmp" "$ARCHIVE"
