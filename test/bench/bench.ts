@@ -7,7 +7,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { connection } from "@dagger.io/dagger";
+import { connection, Platform } from "@dagger.io/dagger";
 
 import { hostDir, pycroftOn, scratchCopy } from "../e2e/engine.js";
 
@@ -51,8 +51,9 @@ async function bench(): Promise<Row[]> {
     const [output, seconds] = await timed(() => inSession(() => pycroftOn(hostDir(dir)).test()));
     rows.push({ step, seconds, pytestSeconds: pytestTime(output) });
   };
-  const buildProd = async (step: string) => {
-    const [, seconds] = await timed(() => inSession(async () => void (await (await pycroftOn(hostDir(dir)).buildProd()).sync())));
+  const buildProd = async (step: string, platform?: Platform) => {
+    const build = async () => void (await (await pycroftOn(hostDir(dir)).buildProd(undefined, platform)).sync());
+    const [, seconds] = await timed(() => inSession(build));
     rows.push({ step, seconds });
   };
 
@@ -64,6 +65,9 @@ async function bench(): Promise<Row[]> {
   await runTests("test after a dependency change");
   await buildProd("build-prod (cold)");
   await buildProd("build-prod, warm");
+  // The other half of a two-platform release, under qemu-user: apt, uv and the uwsgi compile all emulated.
+  await buildProd("build-prod linux/arm64, emulated (cold)", "linux/arm64" as Platform);
+  await buildProd("build-prod linux/arm64, emulated, warm", "linux/arm64" as Platform);
   return rows;
 }
 
