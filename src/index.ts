@@ -12,7 +12,7 @@ import { argument, Container, dag, Directory, func, object, Platform, Secret, Se
 
 import { DEFAULTS, settings, Settings, UsageError } from "./config.js";
 import { base } from "./images/base.js";
-import { dev } from "./images/dev.js";
+import { dev, withBundle } from "./images/dev.js";
 import { inspect, Project } from "./images/project.js";
 import { prod, ReleaseInfo } from "./images/prod.js";
 import { publishImage } from "./publish/publish.js";
@@ -394,9 +394,11 @@ export class Pycroft {
     const options = await this.stackOptions(storage, keycloak);
     const services = stack(options);
     const env = await appEnvironment(this.credentials(), DEFAULTS.ldapDomain, DEFAULTS.flaskApp);
-    const image = dev(options.settings, this.source, options.project);
-    const bundled = options.project.js ? image.withExec(options.project.js.bundle) : image;
-    return { services, app: bundled.with(withEnvironment(env)).with(bindAll(services)) };
+    const app = dev(options.settings, this.source, options.project)
+      .with(withBundle(options.project))
+      .with(withEnvironment(env))
+      .with(bindAll(services));
+    return { services, app };
   }
 
   /** Starts the services (named errors if one never gets ready), runs pytest, reads the result, stops them. */

@@ -70,6 +70,11 @@ export function withAppSource(s: Settings, source: Directory) {
   return (c: Container): Container => c.withDirectory(".", source, { owner: owner(s), exclude: SOURCE_EXCLUDES });
 }
 
+/** Builds the JS bundle (Pycroft's production bundle) when the source has JS; nothing otherwise. */
+export function withBundle(project: Project) {
+  return (c: Container): Container => (project.js ? c.withExec(project.js.bundle) : c);
+}
+
 /** Installs the project itself into the venv, now that its source is there. */
 export function installProject(mode: SyncMode) {
   return (c: Container): Container => c.withExec(["uv", "sync", "--locked", ...SYNC_FLAGS[mode]]);

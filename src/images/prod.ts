@@ -2,7 +2,7 @@ import { Container, Directory } from "@dagger.io/dagger";
 
 import { DEFAULTS, owner, Settings } from "../config.js";
 import { base } from "./base.js";
-import { installProject, toolchain, withAppSource, withJsDeps, withPythonDeps } from "./dev.js";
+import { installProject, toolchain, withAppSource, withBundle, withJsDeps, withPythonDeps } from "./dev.js";
 import { Project } from "./project.js";
 
 /** OCI metadata of a release; each label is set only when its value is given. */
@@ -18,11 +18,12 @@ export interface ReleaseInfo {
  * and prod-group deps and the app, whose JS bundle is built before the app is packaged.
  */
 export function builder(s: Settings, source: Directory, project: Project): Container {
-  const withSource = toolchain(s, project)
+  return toolchain(s, project)
     .with(withPythonDeps(s, source, project, "prod"))
     .with(withJsDeps(s, source, project))
-    .with(withAppSource(s, source));
-  return (project.js ? withSource.withExec(project.js.bundle) : withSource).with(installProject("prod"));
+    .with(withAppSource(s, source))
+    .with(withBundle(project))
+    .with(installProject("prod"));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Container, dag, ExecError, Secret, Service } from "@dagger.io/dagger";
+import { Container, dag, ExecError, Service } from "@dagger.io/dagger";
 
 import { DEFAULTS } from "../config.js";
 
@@ -53,11 +53,6 @@ export function serve(spec: ServiceSpec, storage: Storage): Service {
       retries: 3,
     })
     .asService({ args: ["bash", "-c", `set -o pipefail; "$@" 2>&1 | tee ${SERVICE_LOG}`, spec.host, ...spec.command] });
-}
-
-/** A secret the caller gave, or the documented default for throwaway test services. */
-export function secretOr(secret: Secret | undefined, name: string, fallback: string): Secret {
-  return secret ?? dag.setSecret(name, fallback);
 }
 
 /** The message of a failed service start: its name, then what its health check or exit left behind. */

@@ -39,15 +39,18 @@ export async function appEnvironment(creds: Credentials, domain: string, flaskAp
     OIDC_CLIENT_ID: "pycroft-test",
     OIDC_CLIENT_ISSUER_URI: "http://keycloak:8080/realms/internal",
   };
+  // Pycroft's and hades' Celery apps share the one broker, as in docker-compose.base.yml.
+  const broker = `amqp://celery:${encodeURIComponent(mq)}@mq:5672/`;
+  const resultBackend = `rpc://celery:${encodeURIComponent(mq)}@mq:5672/`;
   const secret: Record<string, string> = {
     PYCROFT_DB_URI: `postgresql://postgres:${encodeURIComponent(db)}@db:5432/pycroft?options=-csearch_path%3Dpycroft,public`,
     PYCROFT_LDAP_BIND_PW: ldap,
-    PYCROFT_CELERY_BROKER_URI: `amqp://celery:${encodeURIComponent(mq)}@mq:5672/`,
-    PYCROFT_CELERY_RESULT_BACKEND_URI: `rpc://celery:${encodeURIComponent(mq)}@mq:5672/`,
-    HADES_BROKER_URI: `amqp://celery:${encodeURIComponent(mq)}@mq:5672/`,
-    HADES_RESULT_BACKEND_URI: `rpc://celery:${encodeURIComponent(mq)}@mq:5672/`,
-    TEST_HADES_BROKER_URI: `amqp://celery:${encodeURIComponent(mq)}@mq:5672/`,
-    TEST_HADES_RESULT_BACKEND_URI: `rpc://celery:${encodeURIComponent(mq)}@mq:5672/`,
+    PYCROFT_CELERY_BROKER_URI: broker,
+    PYCROFT_CELERY_RESULT_BACKEND_URI: resultBackend,
+    HADES_BROKER_URI: broker,
+    HADES_RESULT_BACKEND_URI: resultBackend,
+    TEST_HADES_BROKER_URI: broker,
+    TEST_HADES_RESULT_BACKEND_URI: resultBackend,
     OIDC_CLIENT_SECRET: "uwADNIGphXRjmzavgZXtBdaWdWWil0QP",
   };
   return { plain, secret };

@@ -1,27 +1,11 @@
 // Builds the module object the way `dagger call --flag value …` does: named options, defaults for the rest.
 import { Directory, Secret } from "@dagger.io/dagger";
 
+import { Options as ModuleOptions } from "../../src/config.js";
 import { Pycroft } from "../../src/index.js";
 
-export interface Options {
-  uid?: number;
-  gid?: number;
-  user?: string;
-  home?: string;
-  venv?: string;
-  appDir?: string;
-  pythonImage?: string;
-  uvVersion?: string;
-  aptPackages?: string[];
-  aptMirror?: string;
-  pythonIndex?: string;
-  postgresImage?: string;
-  rabbitmqImage?: string;
-  debianImage?: string;
-  dbPassword?: Secret;
-  ldapPassword?: Secret;
-  mqPassword?: Secret;
-}
+/** The constructor's named options: the validated ones of `config.ts` plus the service passwords. */
+export type Options = Partial<ModuleOptions> & { dbPassword?: Secret; ldapPassword?: Secret; mqPassword?: Secret };
 
 /** `new Pycroft(…)` with the constructor's positional arguments filled from named options. */
 export function newPycroft(source: Directory, openldapContext: Directory, o: Options = {}): Pycroft {

@@ -1,6 +1,7 @@
 // What `dagger call` will see of the module, read by the Dagger runtime's own introspector.
 import { beforeAll, describe, expect, it } from "vitest";
 
+import { HOST_EXCLUDES } from "../e2e/engine.js";
 import { Introspected, introspect } from "../support/introspect.js";
 
 let module: Introspected;
@@ -43,6 +44,8 @@ describe("the dagger call binding", () => {
     const args = pycroft._constructor.arguments;
     expect(args.source.defaultPath).toBe("./example");
     expect(args.source.ignore).toEqual(expect.arrayContaining([".venv", "node_modules"]));
+    // The e2e suite uploads the source the way `dagger call` does.
+    expect(HOST_EXCLUDES).toEqual(args.source.ignore);
     expect(args.openldapContext.defaultPath).toBe("./dockerfiles/openldap");
     expect(args.uid.defaultValue).toBe(1000);
     expect(args.gid.defaultValue).toBe(1000);
