@@ -3,7 +3,7 @@
 # debootstrap'd Debian base made by rootfs.sh):
 #   pycroft-dagger-engine:v<version>  the Dagger engine, laid out like upstream's image
 #   pycroft-registry:2.8              Debian's docker-registry, the engine's docker.io mirror
-# Each image carries a label with the hash of its inputs; a rebuild happens only when that changes.
+# Each is rebuilt only when its inputs change (lib.sh build_image).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -11,17 +11,6 @@ VERSION="v$(dagger_version)"
 BASE=pycroft-standin/debian-rootfs:bookworm
 ENGINE_IMAGE="pycroft-dagger-engine:$VERSION"
 REGISTRY_IMAGE=pycroft-registry:2.8
-
-# build_image TAG CONTEXT_DIR: docker build unless TAG already has the context's hash.
-build_image() {
-  local tag="$1" ctx="$2" hash
-  hash=$( (docker image inspect -f '{{.Id}}' "$BASE"; cd "$ctx" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-32)
-  if [ "$(docker image inspect -f '{{index .Config.Labels "pycroft.inputs"}}' "$tag" 2>/dev/null)" = "$hash" ]; then
-    echo "$tag is up to date" >&2; return 0
-  fi
-  docker build -q --label "pycroft.inputs=$hash" -t "$tag" "$ctx" >/dev/null
-  echo "built $tag" >&2
-}
 
 engine_image() {
   local ctx="$CACHE/ctx/engine"
@@ -58,7 +47,7 @@ LABEL org.opencontainers.image.version=$VERSION
 VOLUME /var/lib/dagger
 ENTRYPOINT ["tini", "--", "dagger-engine", "--config", "/etc/dagger/engine.toml"]
 DOCKERFILE
-  build_image "$ENGINE_IMAGE" "$ctx"
+  build_image "$ENGINE_IMAGE" "$ctx" "$BASE"
 }
 
 registry_image() {
@@ -74,7 +63,7 @@ VOLUME /var/lib/docker-registry
 EXPOSE 5000
 ENTRYPOINT ["/usr/bin/docker-registry", "serve", "/etc/docker/registry/config.yml"]
 DOCKERFILE
-  build_image "$REGISTRY_IMAGE" "$ctx"
+  build_image "$REGISTRY_IMAGE" "$ctx" "$BASE"
 }
 
 [ -x "$CACHE/bin/dagger-engine" ] || { echo "run build-dagger.sh first" >&2; exit 1; }

@@ -18,6 +18,25 @@ phase() {
   echo "<== $name: $((SECONDS - start))s" >&2
 }
 
+# The label carrying the hash of an image's inputs: an image is rebuilt only when that hash changes.
+INPUTS_LABEL=org.pycroft.inputs
+
+# inputs_hash PREFIX DIR: hash of PREFIX (say, the base image's ID) and of every file under DIR.
+inputs_hash() {
+  { echo "$1"; cd "$2" && find . -type f -print0 | sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-32
+}
+
+# build_image TAG CONTEXT_DIR BASE_IMAGE: docker build, unless TAG already has these inputs' hash.
+build_image() {
+  local tag="$1" ctx="$2" hash
+  hash=$(inputs_hash "$(docker image inspect -f '{{.Id}}' "$3")" "$ctx")
+  if [ "$(docker image inspect -f "{{index .Config.Labels \"$INPUTS_LABEL\"}}" "$tag" 2>/dev/null)" = "$hash" ]; then
+    echo "$tag: up to date ($hash)" >&2; return 0
+  fi
+  echo "$tag: building" >&2
+  docker build --label "$INPUTS_LABEL=$hash" -t "$tag" "$ctx" >&2
+}
+
 # apt_install PKG...: install only the packages that are missing; `apt-get update` at most once per run.
 apt_install() {
   local missing=() p

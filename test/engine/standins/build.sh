@@ -12,12 +12,11 @@
 # Env: REGISTRY (default 127.0.0.1:5000), NO_PUSH=1 to build only.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib.sh"
 . "$HERE/registry.sh"
 BASE=pycroft-standin/debian-rootfs:bookworm
-LABEL=org.pycroft.standin.hash
 
 bash "$HERE/../rootfs.sh"
-base_id=$(docker image inspect -f '{{.Id}}' "$BASE")
 
 # build-context dir -> the official tags it stands in for, as repository paths in the registry
 # (each must say what it holds).
@@ -34,21 +33,13 @@ declare -A TAGS=(
 remote_id() {
   local digest
   digest=$(manifest_digest "${1%%:*}" "${1#*:}" "$(dpkg --print-architecture)")
-  [ -z "$digest" ] || curl -fsS -H "Accept: $ACCEPT" "http://$REGISTRY/v2/${1%%:*}/manifests/$digest" | jq -r .config.digest
+  [ -z "$digest" ] || config_digest "${1%%:*}" "$digest"
 }
 
 for dir in debian python postgres rabbitmq keycloak; do
   local_ref=pycroft-standin/$dir:latest
   if [ -x "$HERE/$dir/prepare.sh" ]; then "$HERE/$dir/prepare.sh"; fi
-  hash=$( { echo "$base_id"; cd "$HERE/$dir" && find . -type f -print0 | sort -z | xargs -0 sha256sum; } \
-          | sha256sum | cut -c1-32)
-  have=$(docker image inspect -f "{{index .Config.Labels \"$LABEL\"}}" "$local_ref" 2>/dev/null || true)
-  if [ "$have" = "$hash" ]; then
-    echo "== $dir: up to date ($hash)"
-  else
-    echo "== $dir: building"
-    docker build --label "$LABEL=$hash" -t "$local_ref" "$HERE/$dir"
-  fi
+  build_image "$local_ref" "$HERE/$dir" "$BASE"
   id=$(docker image inspect -f '{{.Id}}' "$local_ref")
   for tag in ${TAGS[$dir]}; do
     ref=$REGISTRY/$tag

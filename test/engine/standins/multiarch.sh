@@ -9,34 +9,33 @@
 # Env: REGISTRY (default 127.0.0.1:5000).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib.sh"
 . "$HERE/registry.sh"
 ARCH=arm64
 REPO=library/python
 TAGS="3.11-slim-bookworm 3.11-slim"
-LABEL=org.pycroft.standin.hash
 
-# The stand-in hash label of TAG's ARCH image; empty when TAG has none.
+# The inputs hash label of TAG's ARCH image; empty when TAG has none.
 arch_hash() {
   local digest
   digest=$(manifest_digest "$REPO" "$1" "$ARCH")
   [ -z "$digest" ] || image_config "$REPO" "$digest" \
-    | jq -r --arg arch "$ARCH" --arg l "$LABEL" 'select(.architecture == $arch) | .config.Labels[$l] // empty'
+    | jq -r --arg arch "$ARCH" --arg l "$INPUTS_LABEL" 'select(.architecture == $arch) | .config.Labels[$l] // empty'
 }
 
 archive=$(bash "$HERE/../rootfs.sh" "$ARCH")
-hash=$( { basename "$archive"; cd "$HERE/python" && find . -type f -print0 | sort -z | xargs -0 sha256sum; } \
-        | sha256sum | cut -c1-32)
+hash=$(inputs_hash "$(basename "$archive")" "$HERE/python")
 
 stale=
 for tag in $TAGS; do [ "$(arch_hash "$tag")" = "$hash" ] || stale+=" $tag"; done
 if [ -z "$stale" ]; then echo "== python (linux/$ARCH): up to date ($hash)"; exit 0; fi
 
 echo "== python (linux/$ARCH): building on the engine"
-cd "$HERE/../../.."
+cd "$REPO_DIR"
 # The build talks to the engine through the npm SDK the module pins.
 [ -d node_modules/@dagger.io/dagger ] || npm install --no-audit --no-fund --loglevel=error >&2
 arm_ref=$(npx tsx test/engine/standins/multiarch.ts \
-  "linux/$ARCH" "$archive" "$HERE/python" "$REGISTRY/$REPO:3.11-slim-bookworm-$ARCH" "$hash")
+  "linux/$ARCH" "$archive" "$HERE/python" "$REGISTRY/$REPO:3.11-slim-bookworm-$ARCH" "$INPUTS_LABEL=$hash")
 for tag in $stale; do
   amd64=$(manifest_digest "$REPO" "$tag" amd64)
   [ -n "$amd64" ] || { echo "$REGISTRY/$REPO:$tag has no amd64 image: run build.sh first" >&2; exit 1; }

@@ -1,12 +1,13 @@
 // Builds a stand-in's Dockerfile for another platform on the engine (under qemu-user) and publishes it:
-//   tsx multiarch.ts PLATFORM ROOTFS_ARCHIVE CONTEXT_DIR REF HASH
+//   tsx multiarch.ts PLATFORM ROOTFS_ARCHIVE CONTEXT_DIR REF LABEL=VALUE
 // The rootfs archive (rootfs.sh ARCH) goes to the registry first, as the Dockerfile's BASE build arg;
-// HASH becomes the image's stand-in label. Prints the published image's digest-pinned reference.
+// the image gets the label (the inputs hash multiarch.sh checks). Prints its digest-pinned reference.
 // Docker media types: `docker manifest` joins this image with the amd64 one docker pushed.
 import { connection, dag, ImageMediaTypes, Platform } from "@dagger.io/dagger";
 
-const [platform, archive, context, ref, hash] = process.argv.slice(2);
-if (!hash) throw new Error("usage: tsx multiarch.ts PLATFORM ROOTFS_ARCHIVE CONTEXT_DIR REF HASH");
+const [platform, archive, context, ref, label] = process.argv.slice(2);
+if (!label?.includes("=")) throw new Error("usage: tsx multiarch.ts PLATFORM ROOTFS_ARCHIVE CONTEXT_DIR REF LABEL=VALUE");
+const [labelName, labelValue] = [label.slice(0, label.indexOf("=")), label.slice(label.indexOf("=") + 1)];
 const registry = ref.slice(0, ref.indexOf("/"));
 const arch = platform.split("/")[1];
 const mediaTypes = ImageMediaTypes.Docker;
@@ -20,6 +21,6 @@ await connection(async () => {
     .host()
     .directory(context)
     .dockerBuild({ platform: platform as Platform, buildArgs: [{ name: "BASE", value: rootfs }] })
-    .withLabel("org.pycroft.standin.hash", hash);
+    .withLabel(labelName, labelValue);
   console.log(await image.publish(ref, { mediaTypes }));
 });

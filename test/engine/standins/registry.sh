@@ -16,9 +16,12 @@ manifest_digest() {
   rm -f "$body"
 }
 
+# config_digest REPO DIGEST: the config digest (= docker's image ID) of the image manifest DIGEST.
+config_digest() {
+  curl -fsS -H "Accept: $ACCEPT" "http://$REGISTRY/v2/$1/manifests/$2" | jq -r .config.digest
+}
+
 # image_config REPO DIGEST: the config (JSON) of the image manifest DIGEST.
 image_config() {
-  local config
-  config=$(curl -fsS -H "Accept: $ACCEPT" "http://$REGISTRY/v2/$1/manifests/$2" | jq -r .config.digest)
-  curl -fsSL "http://$REGISTRY/v2/$1/blobs/$config"
+  curl -fsSL "http://$REGISTRY/v2/$1/blobs/$(config_digest "$1" "$2")"
 }
