@@ -42,11 +42,26 @@ install_config() {
   fi
 }
 
+# A machine restored from a snapshot keeps /run but none of its processes. dockerd trusts a pid file
+# whose pid is alive, so when that pid now belongs to some other process it waits for a containerd
+# that never answers ("timeout waiting for containerd to start"). Drop pid files that name no daemon.
+clear_stale_pidfiles() {
+  local f pid
+  for f in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+    pid=$(cat "$f" 2>/dev/null) || continue
+    case "$(cat "/proc/$pid/comm" 2>/dev/null)" in
+      dockerd | containerd) ;;
+      *) echo "removing stale $f (pid $pid is not a docker daemon)" >&2; rm -f "$f" ;;
+    esac
+  done
+}
+
 start_dockerd() {
   docker info >/dev/null 2>&1 && return 0
   if [ "$(cat /proc/1/comm)" = systemd ]; then
     systemctl start docker
   elif ! pidof dockerd >/dev/null; then
+    clear_stale_pidfiles
     # No init system here: run dockerd detached (it starts its own containerd), log into the cache.
     nohup dockerd >>"$CACHE/dockerd.log" 2>&1 </dev/null &
     echo "started dockerd (pid $!), log: $CACHE/dockerd.log" >&2
