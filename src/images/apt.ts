@@ -17,19 +17,20 @@ export function aptMirror(s: Settings) {
 }
 
 /**
- * `apt-get install` as root with the package lists and archives on shared cache volumes, like the
+ * `apt-get install` as root with the package lists and archives on cache volumes, like the
  * `--mount=type=cache` lines of Pycroft's Dockerfiles: the image keeps no apt lists, and a rebuild
- * downloads nothing it already has.
+ * downloads nothing it already has. The lists get a volume per platform, as `apt-get update` drops
+ * every other architecture's; the archives' file names carry the architecture, so one volume serves all.
  */
-export function aptInstall(packages: readonly string[]) {
+export function aptInstall(s: Settings, packages: readonly string[]) {
+  const lists = `pycroft-apt-lists-${(s.platform ?? "engine").replaceAll("/", "-")}`;
   return (c: Container): Container =>
     c
       .withMountedCache("/var/cache/apt", dag.cacheVolume("pycroft-apt-archives"), { sharing: CacheSharingMode.Locked })
-      .withMountedCache("/var/lib/apt/lists", dag.cacheVolume("pycroft-apt-lists"), { sharing: CacheSharingMode.Locked })
+      .withMountedCache("/var/lib/apt/lists", dag.cacheVolume(lists), { sharing: CacheSharingMode.Locked })
       // Debian images delete downloaded .debs after each install; keep them for the cache volume.
       .withExec(["rm", "-f", "/etc/apt/apt.conf.d/docker-clean"])
-      // One exec holds the lock from update to install: a build for another platform in between
-      // would replace the lists with its own architecture's.
+      // One exec holds the lists' lock from update to install, so no other build's update comes between.
       .withExec(["sh", "-c", APT_INSTALL, "apt-install", ...packages])
       .withoutMount("/var/cache/apt")
       .withoutMount("/var/lib/apt/lists");

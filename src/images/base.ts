@@ -28,7 +28,7 @@ export function base(s: Settings): Container {
       .withEnvVariable("LANG", "C.UTF-8")
       .withEnvVariable("DEBIAN_FRONTEND", "noninteractive")
       .with(aptMirror(s))
-      .with(aptInstall([...RUNTIME_PACKAGES, ...s.aptPackages]))
+      .with(aptInstall(s, [...RUNTIME_PACKAGES, ...s.aptPackages]))
       .with(pythonIndex(s))
       // Pycroft copies uv out of astral's image; pip gets the same pinned release from the index.
       .withExec(["pip", "install", "--no-cache-dir", "--root-user-action=ignore", `uv==${s.uvVersion}`])

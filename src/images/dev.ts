@@ -21,7 +21,7 @@ export const SOURCE_EXCLUDES = [
 
 /** `base` + compilers, headers, git, psql and node: what building the app needs (dev.Dockerfile). */
 export function toolchain(s: Settings, project: Project): Container {
-  const c = base(s).withUser("root").with(aptInstall(BUILD_PACKAGES));
+  const c = base(s).withUser("root").with(aptInstall(s, BUILD_PACKAGES));
   return (project.js?.setup.length ? c.withExec(project.js.setup) : c).withUser(s.user).withWorkdir(s.appDir);
 }
 

@@ -14,15 +14,32 @@ export interface ReleaseInfo {
 }
 
 /**
+ * The source with its JS bundle built, when it has JS. The bundle is the same for every platform, so
+ * it is built on the engine's own: npm and the bundler under emulation would take minutes.
+ */
+export function bundledSource(s: Settings, source: Directory, project: Project): Directory {
+  return toolchain({ ...s, platform: undefined }, project)
+    .with(withJsDeps(s, source, project))
+    .with(withAppSource(s, source))
+    .with(withBundle(project))
+    .directory(s.appDir)
+    .withoutDirectory("node_modules");
+}
+
+/** The app source for the builder: bundled, or as it is when there is nothing to bundle. */
+function withBuildSource(s: Settings, source: Directory, project: Project) {
+  return (c: Container): Container =>
+    project.js ? c.withDirectory(".", bundledSource(s, source, project), { owner: owner(s) }) : c.with(withAppSource(s, source));
+}
+
+/**
  * The builder stage (Pycroft's `prod.Dockerfile` builder): a non-editable venv holding the runtime
- * and prod-group deps and the app, whose JS bundle is built before the app is packaged.
+ * and prod-group deps and the app, packaged with its JS bundle.
  */
 export function builder(s: Settings, source: Directory, project: Project): Container {
   return toolchain(s, project)
     .with(withPythonDeps(s, source, project, "prod"))
-    .with(withJsDeps(s, source, project))
-    .with(withAppSource(s, source))
-    .with(withBundle(project))
+    .with(withBuildSource(s, source, project))
     .with(installProject("prod"));
 }
 

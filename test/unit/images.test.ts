@@ -119,13 +119,20 @@ describe("build-prod", () => {
       expect(execs(builder)).toEqual(
         expect.arrayContaining([
           "uv sync --locked --no-install-project --no-dev --group prod --no-editable",
-          "npm run bundle -- --prod",
           "uv sync --locked --no-dev --group prod --no-editable",
         ]),
       );
       expect(execs(builder).join("\n")).toContain("build-essential");
-      // The JS bundle is built before the app is packaged into the venv.
-      expect(execs(builder).indexOf("npm run bundle -- --prod")).toBeLessThan(execs(builder).indexOf("uv sync --locked --no-dev --group prod --no-editable"));
+      // The app is packaged from the bundled source, which is copied in before the final uv sync.
+      const source = step(builder, "withDirectory", { path: "." });
+      expect(source.args.owner).toBe("1000:1000");
+      expect(builder.indexOf(source)).toBeLessThan(indexOf(builder, "uv sync", exec("uv sync --locked --no-dev --group prod --no-editable")));
+      const bundler: Chain = source.args.source;
+      expect(execs(bundler)).toEqual(expect.arrayContaining(["npm ci --no-audit --no-fund", "npm run bundle -- --prod"]));
+      expect(bundler.slice(-2)).toEqual([
+        { field: "directory", args: { path: "/opt/pycroft/app" } },
+        { field: "withoutDirectory", args: { path: "node_modules" } },
+      ]);
       // Only the venv crosses over: no source tree, no node_modules in the final stage.
       expect(steps(chain, "withDirectory").map((s) => s.args.path)).toEqual(["/opt/pycroft/venv"]);
 
@@ -140,12 +147,35 @@ describe("build-prod", () => {
     });
   });
 
+  it("packages a source without JS as it is, with no bundle stage", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine, ["pyproject.toml", "uv.lock", "web/"]);
+      await (await module().buildProd()).sync();
+      const builder: Chain = step(engine.lastChain(), "withDirectory", { path: "/opt/pycroft/venv" }).args.source;
+      const source = step(builder, "withDirectory", { path: "." });
+      expect(fields(source.args.source)).toEqual(["host", "directory"]);
+      expect(source.args.exclude).toEqual(expect.arrayContaining(["node_modules", ".venv"]));
+      expect(execs(builder).join("\n")).not.toMatch(/npm ci|npm run/);
+    });
+  });
+
   it("builds for the platform asked for", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
       await (await module().buildProd(undefined, "linux/arm64" as never)).sync();
-      expect(steps(engine.lastChain(), "container").map((s) => s.args.platform)).toEqual(["linux/arm64"]);
-      expect(fields(engine.lastChain())[0]).toBe("container");
+      const chain = engine.lastChain();
+      expect(steps(chain, "container").map((s) => s.args.platform)).toEqual(["linux/arm64"]);
+      expect(fields(chain)[0]).toBe("container");
+      const builder: Chain = step(chain, "withDirectory", { path: "/opt/pycroft/venv" }).args.source;
+      expect(step(builder, "container").args.platform).toBe("linux/arm64");
+      // The bundle is the same on every platform: it is built on the engine's own, not emulated.
+      const bundler: Chain = step(builder, "withDirectory", { path: "." }).args.source;
+      expect(step(bundler, "container").args.platform).toBeUndefined();
+      expect(execs(bundler)).toContain("npm run bundle -- --prod");
+      // apt's lists are per platform: an update for one architecture drops the others' lists.
+      const lists = (c: Chain) => step(c, "withMountedCache", { path: "/var/lib/apt/lists" }).args.cache[0].args.key;
+      expect(lists(chain)).toBe("pycroft-apt-lists-linux-arm64");
+      expect(lists(bundler.slice(0, indexOf(bundler, "apt", aptStep)))).toBe("pycroft-apt-lists-engine");
     });
   });
 });
