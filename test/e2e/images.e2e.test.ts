@@ -85,6 +85,34 @@ describe.skipIf(noEngine())("images on a real engine", () => {
     });
   });
 
+  it("a source locked with bun, as Pycroft's is, installs with bun in dev and bundles with bun for prod", async () => {
+    await session(async () => {
+      // The example's JS deps locked by bun from package.json alone, in the dev toolchain.
+      const lock = (await pycroft().dev())
+        .withUser("root")
+        .withExec(["npm", "install", "--global", "--no-audit", "--no-fund", "bun@1.1.26"])
+        .withWorkdir("/tmp/lock")
+        .withFile("package.json", hostDir("example").file("package.json"))
+        .withExec(["bun", "install"])
+        .file("bun.lockb");
+      const source = hostDir("example").withoutFile("package-lock.json").withFile("bun.lockb", lock);
+
+      const dev = await pycroftOn(source).dev();
+      expect(await exitCode(dev, ["sh", "-c", "command -v bun"])).toBe(0);
+      expect(await exitCode(dev, ["test", "-x", "node_modules/.bin/esbuild"])).toBe(0);
+      expect(await exitCode(dev, ["test", "-e", "package-lock.json"])).not.toBe(0);
+
+      // `--prod` reached the bundle script through `bun run`: minified, so no source maps.
+      const prod = await pycroftOn(source).buildProd();
+      const web = "$(python -c 'import os, web; print(os.path.dirname(web.__file__))')";
+      const files = await sh(prod, `cd ${web}/static && python -c 'import json; print(json.load(open("manifest.json"))["main.js"])' && find dist -type f | sort`);
+      const [main, ...dist] = files.trim().split("\n");
+      expect(main).toMatch(/^dist\/main-\w+\.js$/);
+      expect(dist).toEqual([main]);
+      expect(await exitCode(prod, ["sh", "-c", "command -v bun"])).not.toBe(0);
+    });
+  });
+
   it("export writes a tarball that docker load accepts and docker runs", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pycroft-export-"));
     const tarball = join(dir, "pycroft.tar");
