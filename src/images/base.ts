@@ -8,12 +8,17 @@ export function uvCache(): CacheVolume {
   return dag.cacheVolume("pycroft-uv-cache");
 }
 
-/** Package-index settings for pip and uv when the caller has a mirror; nothing otherwise. */
+/**
+ * Package-index settings for pip and uv when the caller has a mirror; nothing otherwise. pip ignores
+ * a plain-HTTP index unless its host is trusted, as site-internal mirrors often are; uv takes it as is.
+ */
 export function pythonIndex(s: Settings) {
-  return (c: Container): Container =>
-    s.pythonIndex
-      ? c.withEnvVariable("PIP_INDEX_URL", s.pythonIndex).withEnvVariable("UV_DEFAULT_INDEX", s.pythonIndex)
-      : c;
+  return (c: Container): Container => {
+    if (!s.pythonIndex) return c;
+    const url = new URL(s.pythonIndex);
+    const withIndex = c.withEnvVariable("PIP_INDEX_URL", s.pythonIndex).withEnvVariable("UV_DEFAULT_INDEX", s.pythonIndex);
+    return url.protocol === "http:" ? withIndex.withEnvVariable("PIP_TRUSTED_HOST", url.host) : withIndex;
+  };
 }
 
 /**

@@ -38,6 +38,33 @@ const LOCK_CHECK = `uv lock --check || {
 }`;
 
 /**
+ * uv.lock names PyPI's URLs, and uv refuses a lock resolved from another index than the one
+ * configured, so `uv sync --locked` fails with a mirror (and `--frozen` downloads from PyPI anyway).
+ * With a mirror, the lock is checked as if resolved from it (the image's copy names the mirror), then
+ * exported with its hashes, and `uv pip sync` installs exactly those files from the mirror.
+ */
+const LOCK_TO_MIRROR = `import os, pathlib
+lock = pathlib.Path("uv.lock")
+lock.write_text(lock.read_text().replace('registry = "https://pypi.org/simple"', f'registry = "{os.environ["UV_DEFAULT_INDEX"]}"'))`;
+const MIRROR_SYNC = `set -e
+uv export --frozen --quiet --format requirements-txt --no-emit-project "$@" -o /tmp/uv-locked.txt
+uv pip sync /tmp/uv-locked.txt
+rm /tmp/uv-locked.txt`;
+
+/** Fails with the fix when uv.lock is out of date; with a mirror, the image's copy names it first. */
+function checkLock(s: Settings) {
+  return (c: Container): Container =>
+    (s.pythonIndex ? c.withExec(["python", "-c", LOCK_TO_MIRROR]) : c).withExec(["sh", "-c", LOCK_CHECK]);
+}
+
+/** Installs the locked deps (not the project) from PyPI, or from the Python index given. */
+function syncDeps(s: Settings, mode: SyncMode): string[] {
+  return s.pythonIndex
+    ? ["sh", "-c", MIRROR_SYNC, "mirror-sync", ...SYNC_FLAGS[mode]]
+    : ["uv", "sync", "--locked", "--no-install-project", ...SYNC_FLAGS[mode]];
+}
+
+/**
  * Installs the locked Python deps from just pyproject.toml, uv.lock and deps/ — nothing else of the
  * source is in this layer yet, so editing app code never reinstalls them.
  */
@@ -48,8 +75,8 @@ export function withPythonDeps(s: Settings, source: Directory, project: Project,
       .withFile("pyproject.toml", source.file("pyproject.toml"), { owner: owner(s) })
       .withFile("uv.lock", source.file("uv.lock"), { owner: owner(s) });
     return (project.hasDeps ? withManifests.withDirectory("deps", source.directory("deps"), { owner: owner(s) }) : withManifests)
-      .withExec(["sh", "-c", LOCK_CHECK])
-      .withExec(["uv", "sync", "--locked", "--no-install-project", ...SYNC_FLAGS[mode]]);
+      .with(checkLock(s))
+      .withExec(syncDeps(s, mode));
   };
 }
 
@@ -75,9 +102,10 @@ export function withBundle(project: Project) {
   return (c: Container): Container => (project.js ? c.withExec(project.js.bundle) : c);
 }
 
-/** Installs the project itself into the venv, now that its source is there. */
-export function installProject(mode: SyncMode) {
-  return (c: Container): Container => c.withExec(["uv", "sync", "--locked", ...SYNC_FLAGS[mode]]);
+/** Installs the project itself into the venv, now that its source is there (its deps are in). */
+export function installProject(s: Settings, mode: SyncMode) {
+  const fromMirror = ["uv", "pip", "install", "--no-deps", ...(mode === "dev" ? ["--editable", "."] : ["."])];
+  return (c: Container): Container => c.withExec(s.pythonIndex ? fromMirror : ["uv", "sync", "--locked", ...SYNC_FLAGS[mode]]);
 }
 
 /**
@@ -89,7 +117,7 @@ export function dev(s: Settings, source: Directory, project: Project): Container
     .with(withPythonDeps(s, source, project, "dev"))
     .with(withJsDeps(s, source, project))
     .with(withAppSource(s, source))
-    .with(installProject("dev"))
+    .with(installProject(s, "dev"))
     .withExposedPort(DEFAULTS.port)
     .withDefaultArgs(["bash"]);
 }

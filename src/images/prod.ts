@@ -40,7 +40,7 @@ export function builder(s: Settings, source: Directory, project: Project): Conta
   return toolchain(s, project)
     .with(withPythonDeps(s, source, project, "prod"))
     .with(withBuildSource(s, source, project))
-    .with(installProject("prod"));
+    .with(installProject(s, "prod"));
 }
 
 /**

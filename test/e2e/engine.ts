@@ -1,5 +1,6 @@
 // Running the module's functions for real: on the engine test/engine/up.sh makes here, or on a
 // contributor's own Dagger (`dagger run npm test`).
+import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +29,17 @@ export const PYTHON_IMAGE = process.env.PYCROFT_E2E_PYTHON_IMAGE ?? "python:3.11
 export const REGISTRY =
   process.env.PYCROFT_E2E_REGISTRY ??
   (process.env._EXPERIMENTAL_DAGGER_RUNNER_HOST === "docker-container://pycroft-dagger-engine" ? "127.0.0.1:5000" : undefined);
+
+/**
+ * This host's address as the engine's containers reach it, for servers a test runs here: the docker
+ * bridge's gateway for test/engine/up.sh's engine, or PYCROFT_E2E_ENGINE_HOST; those tests are
+ * skipped without one.
+ */
+export const ENGINE_HOST =
+  process.env.PYCROFT_E2E_ENGINE_HOST ??
+  (process.env._EXPERIMENTAL_DAGGER_RUNNER_HOST === "docker-container://pycroft-dagger-engine"
+    ? execFileSync("docker", ["network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"], { encoding: "utf8" }).trim()
+    : undefined);
 
 /** What the host's checkout holds besides the source: never sent to the engine. */
 export const HOST_EXCLUDES = [".venv", "node_modules", "**/__pycache__", ".pytest_cache", "htmlcov", "**/*.egg-info", "web/static/dist", "web/static/manifest.json"];

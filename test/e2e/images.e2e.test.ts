@@ -1,5 +1,5 @@
 // base, dev and build-prod built and run on a real engine; publish and export round trips.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Container, dag, Platform, ReturnType } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
-import { hostDir, noEngine, PYTHON_IMAGE, pycroft, pycroftOn, REGISTRY, scratchCopy, session } from "./engine.js";
+import { ENGINE_HOST, hostDir, noEngine, PYTHON_IMAGE, pycroft, pycroftOn, REGISTRY, scratchCopy, session } from "./engine.js";
 
 const sh = (c: Container, script: string) => c.withExec(["sh", "-c", script]).stdout();
 
@@ -113,6 +113,31 @@ describe.skipIf(noEngine())("images on a real engine", () => {
     });
   });
 
+  it.skipIf(!ENGINE_HOST)("dev and prod install the locked files from a Python index mirror, as air-gapped runners do", async () => {
+    const mirror = await pypiMirror();
+    try {
+      // A new port each run: a new index URL, so nothing comes from an earlier run's layers.
+      const index = `http://${ENGINE_HOST}:${mirror.port}/simple`;
+      await session(async () => {
+        const module = pycroft("example", { pythonIndex: index });
+        const dev = await module.dev();
+        expect(await sh(dev, "python -c 'import flask, example_widgets, web.app; print(flask.__version__, web.app.__file__)'")).toBe(
+          `${lockedVersion("flask")} /opt/pycroft/app/web/app.py\n`,
+        );
+        const prod = await module.buildProd();
+        expect(await sh(prod, "python -c 'import flask, web.app; print(flask.__version__, web.app.__file__)'")).toMatch(
+          new RegExp(`^${lockedVersion("flask").replaceAll(".", "\\.")} /opt/pycroft/venv/lib/python3[.\\d]+/site-packages/web/app\\.py\n$`),
+        );
+        expect(await exitCode(prod, ["python", "-c", "import pytest"])).not.toBe(0);
+      });
+      // pip fetched uv, and uv the locked wheels, from the mirror.
+      expect(mirror.requests()).toContain("/simple/uv/");
+      expect(mirror.requests().some((p) => new RegExp(`^/packages/.+/flask-${lockedVersion("flask")}-py3-none-any\\.whl$`).test(p))).toBe(true);
+    } finally {
+      mirror.stop();
+    }
+  });
+
   it("export writes a tarball that docker load accepts and docker runs", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pycroft-export-"));
     const tarball = join(dir, "pycroft.tar");
@@ -157,6 +182,30 @@ describe.skipIf(noEngine())("images on a real engine", () => {
     });
   });
 });
+
+/** The version uv.lock pins for a package of the example. */
+function lockedVersion(name: string): string {
+  const version = readFileSync("example/uv.lock", "utf8").match(new RegExp(`\\[\\[package\\]\\]\\nname = "${name}"\\nversion = "([^"]+)"`))?.[1];
+  if (!version) throw new Error(`${name} is not in example/uv.lock`);
+  return version;
+}
+
+/** test/support/pypi-mirror.py on this host, on a free port; what it was asked for, and a stop. */
+async function pypiMirror() {
+  const child = spawn("python3", ["test/support/pypi-mirror.py", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const lines: string[] = [];
+  let partial = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    const parts = (partial + chunk).split("\n");
+    partial = parts.pop()!;
+    lines.push(...parts);
+  });
+  for (let i = 0; lines.length === 0; i++) {
+    if (i > 100 || child.exitCode !== null) throw new Error("test/support/pypi-mirror.py did not start");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { port: Number(lines[0]), requests: () => lines.slice(1), stop: () => child.kill() };
+}
 
 /** A manifest from the e2e registry's HTTP API (reachable from the host, as up.sh runs it). */
 async function manifest(path: string) {

@@ -159,6 +159,43 @@ describe("build-prod", () => {
     });
   });
 
+  it("installs the locked files from a Python index mirror, the lock checked as if resolved there", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module({ pythonIndex: "https://pypi.agdsn.de/simple" }).buildProd()).sync();
+      const chain = engine.lastChain();
+      expect(step(chain, "withEnvVariable", { name: "UV_DEFAULT_INDEX" }).args.value).toBe("https://pypi.agdsn.de/simple");
+      const builder: Chain = step(chain, "withDirectory", { path: "/opt/pycroft/venv" }).args.source;
+      const run = execs(builder);
+      // uv would refuse a lock naming PyPI with a mirror configured: not `uv sync --locked` here.
+      expect(run.join("\n")).not.toContain("uv sync");
+      const rewrite = run.findIndex((e) => e.startsWith("python -c") && e.includes('registry = "https://pypi.org/simple"'));
+      const check = run.findIndex((e) => e.includes("uv lock --check"));
+      const sync = run.findIndex((e) => e.includes("uv pip sync") && e.endsWith("mirror-sync --no-dev --group prod --no-editable"));
+      expect([rewrite, check, sync].every((i) => i >= 0) && rewrite < check && check < sync).toBe(true);
+      expect(run.at(-1)).toBe("uv pip install --no-deps .");
+      expect(step(chain, "withEnvVariable", { name: "PIP_INDEX_URL" }).args.value).toBe("https://pypi.agdsn.de/simple");
+      expect(steps(chain, "withEnvVariable").map((e) => e.args.name)).not.toContain("PIP_TRUSTED_HOST");
+    });
+  });
+
+  it("lets pip use a plain-HTTP mirror, which it otherwise ignores", async () => {
+    await withFakeEngine(async (engine) => {
+      await module({ pythonIndex: "http://pypi.local:3141/simple" }).base().sync();
+      expect(step(engine.lastChain(), "withEnvVariable", { name: "PIP_TRUSTED_HOST" }).args.value).toBe("pypi.local:3141");
+    });
+  });
+
+  it("installs the project editable from a Python index mirror in dev", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module({ pythonIndex: "https://pypi.agdsn.de/simple" }).dev()).sync();
+      const run = execs(engine.lastChain());
+      expect(run.some((e) => e.includes("uv pip sync") && e.endsWith("mirror-sync"))).toBe(true);
+      expect(run).toContain("uv pip install --no-deps --editable .");
+    });
+  });
+
   it("builds for the platform asked for", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
