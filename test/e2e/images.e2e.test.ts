@@ -130,9 +130,9 @@ describe.skipIf(noEngine())("images on a real engine", () => {
         );
         expect(await exitCode(prod, ["python", "-c", "import pytest"])).not.toBe(0);
       });
-      // pip fetched uv, and uv the locked wheels, from the mirror.
-      expect(mirror.requests()).toContain("/simple/uv/");
-      expect(mirror.requests().some((p) => new RegExp(`^/packages/.+/flask-${lockedVersion("flask")}-py3-none-any\\.whl$`).test(p))).toBe(true);
+      // pip found uv, and uv the locked packages, on the mirror. (A wheel already in uv's cache volume
+      // with the locked hash is not downloaded again, so the test asks for the index pages only.)
+      expect(mirror.requests()).toEqual(expect.arrayContaining(["/simple/uv/", "/simple/flask/", "/simple/celery/"]));
     } finally {
       mirror.stop();
     }
