@@ -14,8 +14,8 @@ export interface ReleaseInfo {
 }
 
 /**
- * The source with its JS bundle built, when it has JS. The bundle is the same for every platform, so
- * it is built on the engine's own: npm and the bundler under emulation would take minutes.
+ * The source with its JS bundle built, without node_modules. The bundle is the same for every
+ * platform, so it is built on the engine's own: npm and the bundler under emulation take minutes.
  */
 export function bundledSource(s: Settings, source: Directory, project: Project): Directory {
   return toolchain({ ...s, platform: undefined }, project)
