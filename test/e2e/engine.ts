@@ -22,24 +22,24 @@ export function noEngine(): string | undefined {
  * same tag exists upstream, so the suite runs unchanged on any engine.
  */
 export const PYTHON_IMAGE = process.env.PYCROFT_E2E_PYTHON_IMAGE ?? "python:3.11-slim-bookworm";
+/** Whether the engine is the one test/engine/up.sh runs in docker on this machine. */
+const UP_SH_ENGINE = process.env._EXPERIMENTAL_DAGGER_RUNNER_HOST === "docker-container://pycroft-dagger-engine";
+
 /**
  * A registry the engine can push to and the host can read over plain HTTP: the one test/engine/up.sh
  * runs in the engine's network, or PYCROFT_E2E_REGISTRY; the publish tests are skipped without one.
  */
-export const REGISTRY =
-  process.env.PYCROFT_E2E_REGISTRY ??
-  (process.env._EXPERIMENTAL_DAGGER_RUNNER_HOST === "docker-container://pycroft-dagger-engine" ? "127.0.0.1:5000" : undefined);
+export const REGISTRY = process.env.PYCROFT_E2E_REGISTRY ?? (UP_SH_ENGINE ? "127.0.0.1:5000" : undefined);
 
 /**
  * This host's address as the engine's containers reach it, for servers a test runs here: the docker
- * bridge's gateway for test/engine/up.sh's engine, or PYCROFT_E2E_ENGINE_HOST; those tests are
- * skipped without one.
+ * bridge's gateway for test/engine/up.sh's engine, or PYCROFT_E2E_ENGINE_HOST; undefined (those
+ * tests are skipped) without one. Asked of docker only by the tests that need it.
  */
-export const ENGINE_HOST =
-  process.env.PYCROFT_E2E_ENGINE_HOST ??
-  (process.env._EXPERIMENTAL_DAGGER_RUNNER_HOST === "docker-container://pycroft-dagger-engine"
-    ? execFileSync("docker", ["network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"], { encoding: "utf8" }).trim()
-    : undefined);
+export function engineHost(): string | undefined {
+  if (process.env.PYCROFT_E2E_ENGINE_HOST || !UP_SH_ENGINE) return process.env.PYCROFT_E2E_ENGINE_HOST;
+  return execFileSync("docker", ["network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"], { encoding: "utf8" }).trim();
+}
 
 /** What the host's checkout holds besides the source: never sent to the engine. */
 export const HOST_EXCLUDES = [".venv", "node_modules", "**/__pycache__", ".pytest_cache", "htmlcov", "**/*.egg-info", "web/static/dist", "web/static/manifest.json"];
