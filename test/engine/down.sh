@@ -3,7 +3,8 @@
 # images and $CACHE stay unless --purge is given; --purge leaves docker itself running.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-docker rm -f pycroft-dagger-engine pycroft-registry >/dev/null 2>&1 || true
+remove_container pycroft-dagger-engine
+remove_container pycroft-registry
 if [ "${1:-}" = --purge ]; then
   docker volume rm -f pycroft-dagger-state pycroft-registry-data >/dev/null
   docker image ls -q 'pycroft-dagger-engine' | xargs -r docker rmi -f >/dev/null

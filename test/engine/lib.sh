@@ -45,3 +45,10 @@ apt_install() {
   if [ -z "${_PYCROFT_APT_UPDATED:-}" ]; then apt-get update -qq; _PYCROFT_APT_UPDATED=1; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
+
+# remove_container NAME: stop it with SIGTERM and time to finish, then remove it. A killed engine
+# finds its cache index marked unclean on the next start and deletes the whole cache.
+remove_container() {
+  docker stop -t "${PYCROFT_ENGINE_STOP_TIMEOUT:-300}" "$1" >/dev/null 2>&1 || true
+  docker rm -f "$1" >/dev/null 2>&1 || true
+}

@@ -18,7 +18,7 @@ ensure_container() {
        "$(docker image inspect -f '{{.Id}}' "$image") true" ]; then
     echo "$name is running" >&2; return 0
   fi
-  docker rm -f "$name" >/dev/null 2>&1 || true
+  remove_container "$name"
   docker run -d --name "$name" "$@" "$image" >/dev/null
   echo "created $name" >&2
 }
@@ -36,17 +36,32 @@ engine() {
   # If the registry was recreated, the engine's shared netns is gone: recreate the engine too.
   if [ "$(docker inspect -f '{{.HostConfig.NetworkMode}}' pycroft-dagger-engine 2>/dev/null)" != \
        "container:$(docker inspect -f '{{.Id}}' pycroft-registry)" ]; then
-    docker rm -f pycroft-dagger-engine >/dev/null 2>&1 || true
+    remove_container pycroft-dagger-engine
   fi
   # Privileged: the engine runs runc, mounts overlayfs and sets up a CNI bridge (upstream supports
   # nothing less). /var/lib/dagger must be a volume: overlayfs can't stack on the container's root.
   # (Upstream raises nofile to 1048576; without CAP_SYS_RESOURCE the VM's hard limit, 20000, stays.)
   ensure_container pycroft-dagger-engine "$ENGINE_IMAGE" --privileged \
     --network container:pycroft-registry -v pycroft-dagger-state:/var/lib/dagger
-  for _ in $(seq 60); do
-    docker exec pycroft-dagger-engine test -S /run/dagger/engine.sock 2>/dev/null && return 0; sleep 1
+  wait_for_engine
+}
+
+# After an unclean stop (SIGKILL, a machine restored from a snapshot) the engine deletes its whole
+# cache before it listens, which takes minutes for a big one: wait as long as it is alive and says so.
+wait_for_engine() {
+  local since=$SECONDS limit="${PYCROFT_ENGINE_START_TIMEOUT:-1800}" said=$SECONDS running
+  until docker exec pycroft-dagger-engine test -S /run/dagger/engine.sock 2>/dev/null; do
+    running=$(docker inspect -f '{{.State.Running}}' pycroft-dagger-engine)
+    if [ "$running" != true ] || [ $((SECONDS - since)) -ge "$limit" ]; then
+      echo "the engine did not start (running: $running, after $((SECONDS - since))s):" >&2
+      docker logs --tail 40 pycroft-dagger-engine >&2; return 1
+    fi
+    if [ $((SECONDS - said)) -ge 30 ]; then
+      said=$SECONDS
+      echo "waiting for the engine ($((SECONDS - since))s): $(docker logs --tail 1 pycroft-dagger-engine 2>&1 | cut -c1-160)" >&2
+    fi
+    sleep 1
   done
-  docker logs --tail 40 pycroft-dagger-engine >&2; return 1
 }
 
 start=$SECONDS
