@@ -182,8 +182,20 @@ EOF
   rm -f "$ldif"
 }
 
+# On a kept configuration the admin password still follows the given one: a dev volume outlives
+# a changed password, and a client (or health check) binding with the new one must not be refused.
+set_admin_password() {
+  local pw_hash out
+  pw_hash=$(slappasswd -h '{SSHA}' -T "$pw_file") || die "slappasswd failed"
+  if ! out=$(printf 'dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nreplace: olcRootPW\nolcRootPW: %s\n' \
+      "$pw_hash" | slapmodify -n0 -F "$CONF_DIR" 2>&1); then
+    echo "$out" >&2; die "could not set the admin password in the existing configuration"
+  fi
+}
+
 if $have_conf && $have_data && ! $force; then
-  log "existing configuration and database found: starting without reconfiguring (SLAPD_* settings not applied)"
+  log "existing configuration and database found: keeping them, setting the admin password (other SLAPD_* settings not applied)"
+  set_admin_password
 elif $have_data && ! $force; then
   log "database found but no configuration: writing cn=config for $BASE_DN, keeping the data"
   write_config

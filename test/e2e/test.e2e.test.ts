@@ -98,6 +98,31 @@ describe.skipIf(noEngine())("the test stage on a real engine", () => {
     expect(await sql("select count(*) from e2e_persist where v = :v")).toBe("1\n");
   });
 
+  it("the dev ldap follows a changed --ldap-password: the kept configuration gets the new admin password", async () => {
+    // Whether the admin binds with the default and with a new password (printed as booleans: Dagger
+    // scrubs secret values from output); `changed` starts the services with the new one.
+    const binds = (changed?: string) =>
+      session(async () => {
+        const o = changed ? { ldapPassword: dag.setSecret("e2e-ldap-password", changed) } : {};
+        return (await pycroft("example", o).shell())
+          .withEnvVariable("CACHE_BUST", `${Date.now()}`)
+          .withExec([
+            "python", "-c",
+            "import sys, ldap3\n" +
+              "for pw in sys.argv[1:]:\n" +
+              "    print(ldap3.Connection(ldap3.Server('ldap', 389), 'cn=admin,dc=agdsn,dc=de', pw).bind())",
+            "password",
+            "changed-e2e",
+          ])
+          .stdout();
+      });
+    // The volume holds a configuration made with the default password first.
+    expect(await binds()).toBe("True\nFalse\n");
+    // Were it kept, the service would never get ready: its health check binds with the new password.
+    expect(await binds("changed-e2e")).toBe("False\nTrue\n");
+    expect(await binds()).toBe("True\nFalse\n");
+  });
+
   it("shell has the app, its environment and the dev services bound", async () => {
     await session(async () => {
       const shell = await pycroft().shell();
