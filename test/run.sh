@@ -11,7 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages out of the lock
 # and then `npm ci` rejects its own lock. With a lock present, install takes its exact versions.
 phase "npm install" npm install --no-audit --no-fund --prefer-offline --loglevel=error
-if [ -z "${DAGGER_SESSION_PORT:-}${_EXPERIMENTAL_DAGGER_CLI_BIN:-}" ]; then
+if ! engine_given; then
   env_file="$CACHE/client.env"
   phase "engine" bash -c "bash test/engine/up.sh > '$env_file'"
   . "$env_file"

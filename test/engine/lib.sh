@@ -10,6 +10,12 @@ dagger_version() {
   (cd "$REPO_DIR" && node -p 'require("./package-lock.json").packages["node_modules/@dagger.io/dagger"].version')
 }
 
+# Whether the caller brings its own engine (`dagger run …`, or up.sh's client env already loaded);
+# otherwise test/run.sh starts the one up.sh makes here.
+engine_given() {
+  [ -n "${DAGGER_SESSION_PORT:-}${_EXPERIMENTAL_DAGGER_CLI_BIN:-}" ]
+}
+
 # phase NAME CMD...: run one step and print how long it took (cold CI must stay well under 30 min).
 phase() {
   local name="$1" start=$SECONDS; shift
