@@ -25,19 +25,58 @@ export const DEFAULTS = {
   keycloakImage: "quay.io/keycloak/keycloak:26.0",
   /** Where the app listens, in dev (flask) and prod (uwsgi) alike. */
   port: 5000,
-  /** The app's WSGI callable for uwsgi in prod, as `module:callable` (the example's). */
-  wsgiApp: "web.app:app",
-  /** FLASK_APP of the dev server and the flask CLI (Pycroft: scripts.server_run:prepare_server). */
-  flaskApp: "web.app:create_app",
-  /** Brings the database schema up to date (Pycroft: flask alembic upgrade head). */
+  /**
+   * The WSGI callable uwsgi serves in prod, as `module:callable`; a trailing `()` makes uwsgi call a
+   * factory. Pycroft's app factory also wires the database session and the mail settings.
+   */
+  wsgiApp: "scripts.server_run:prepare_server()",
+  /** How uwsgi serves in prod: `http`, or `uwsgi` behind a proxy (how Pycroft's image runs, `--uwsgi-socket`). */
+  protocol: "http",
+  /** FLASK_APP of the dev server and the flask CLI when the source has no `.flaskenv` saying it. */
+  flaskApp: "scripts.server_run:prepare_server",
+  /** Brings the database schema up to date (Pycroft's `dev-migrate`). */
   migrateCommand: "flask alembic upgrade head",
-  /** The Celery app the worker service runs (Pycroft: pycroft.task). */
-  celeryApp: "pycroft_example.tasks",
+  /** The app's Celery app: the `worker` service and the prod image's `worker` command run it (Pycroft: `celery -A pycroft.task worker -B`). */
+  celeryApp: "pycroft.task",
+  /**
+   * Pycroft's stand-in for the hades Celery worker (docker-compose.test.yml's `test-dummy-worker`),
+   * run as a script so its tasks are named `dummy_tasks.*`; `test` starts it when the source has it.
+   */
+  dummyWorker: "helpers/dummy_celery_worker.py",
+  /** Worker processes of the dummy worker: its 10-second `magic_sleep` tasks must not queue behind each other. */
+  dummyWorkerConcurrency: 4,
+  /** Keycloak's test realm; `test` starts keycloak for the OIDC tests when the source has it. */
+  keycloakRealm: "docker/keycloak/test-realm.json",
+  /** The packages Pycroft's CI measures coverage of (those the source has). */
+  coveragePackages: ["pycroft", "web", "ldap_sync", "hades_logs"],
   /** The LDAP domain of Pycroft's test and dev directory (base DN dc=agdsn,dc=de). */
   ldapDomain: "agdsn.de",
   /** How long a service may take to answer its health check before the call fails. */
   serviceStartSeconds: 120,
 } as const;
+
+/**
+ * What never leaves the caller's machine: version control data (Pycroft's `.git` alone is 14 MB),
+ * local envs, installed JS deps, build and test output. One list for `dagger call`'s upload of
+ * `--source`, the copy into the images and the tests' host directories.
+ */
+export const SOURCE_EXCLUDES = [
+  "**/.git",
+  "**/.hg",
+  "**/.svn",
+  "**/.bzr",
+  "**/.venv",
+  "**/node_modules",
+  "**/__pycache__",
+  "**/.pytest_cache",
+  "**/.mypy_cache",
+  "**/.ruff_cache",
+  "htmlcov",
+  "**/*.egg-info",
+  // A bundle built on the host would hide a broken bundle step.
+  "web/static/dist",
+  "web/static/manifest.json",
+];
 
 /** What the app needs at run time (Pycroft's base.Dockerfile). */
 export const RUNTIME_PACKAGES = ["bash", "libpq5"] as const;
@@ -64,6 +103,8 @@ export interface Settings {
   pythonImage: string;
   uvVersion: string;
   aptPackages: string[];
+  /** Locked Python packages left out of the install (`uv sync --no-install-package`). */
+  noInstallPackages: string[];
   aptMirror?: string;
   pythonIndex?: string;
   postgresImage: string;
@@ -74,7 +115,10 @@ export interface Settings {
 }
 
 /** Options as the caller gives them, before validation. */
-export type Options = Omit<Settings, "aptPackages" | "platform"> & { aptPackages?: string[] };
+export type Options = Omit<Settings, "aptPackages" | "noInstallPackages" | "platform"> & {
+  aptPackages?: string[];
+  noInstallPackages?: string[];
+};
 
 /** A mistake in what the caller passed: reported as a plain message, never a stack trace. */
 export class UsageError extends Error {
@@ -99,6 +143,8 @@ function checkAbsolutePath(name: string, value: string): string {
 
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 const APT_PACKAGE = /^[a-z0-9][a-z0-9+.:=~-]*$/;
+// PEP 508 names, as uv.lock spells them.
+const PYTHON_PACKAGE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
 
 function checkUrl(name: string, value: string | undefined): string | undefined {
   if (value === undefined || value === "") return undefined;
@@ -130,6 +176,10 @@ export function settings(raw: Options): Settings {
   for (const pkg of aptPackages) {
     if (!APT_PACKAGE.test(pkg)) throw new UsageError(`"${pkg}" is not a Debian package name`);
   }
+  const noInstallPackages = raw.noInstallPackages ?? [];
+  for (const pkg of noInstallPackages) {
+    if (!PYTHON_PACKAGE.test(pkg)) throw new UsageError(`noInstallPackage: "${pkg}" is not a Python package name`);
+  }
   if (!/^\d+\.\d+\.\d+$/.test(raw.uvVersion)) {
     throw new UsageError(`uvVersion must be an exact version such as ${DEFAULTS.uvVersion}, got "${raw.uvVersion}"`);
   }
@@ -143,6 +193,7 @@ export function settings(raw: Options): Settings {
     pythonImage: checkImage("pythonImage", raw.pythonImage),
     uvVersion: raw.uvVersion,
     aptPackages,
+    noInstallPackages,
     aptMirror: checkUrl("aptMirror", raw.aptMirror),
     pythonIndex: checkUrl("pythonIndex", raw.pythonIndex),
     postgresImage: checkImage("postgresImage", raw.postgresImage),
@@ -154,4 +205,33 @@ export function settings(raw: Options): Settings {
 /** `uid:gid` as Dagger's `owner` options want it. */
 export function owner(s: Settings): string {
   return `${s.uid}:${s.gid}`;
+}
+
+const MODULE_PATH = String.raw`[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*`;
+const WSGI_APP = new RegExp(String.raw`^${MODULE_PATH}:[A-Za-z_][A-Za-z0-9_]*(?:\(\))?$`);
+const CELERY_APP = new RegExp(String.raw`^${MODULE_PATH}(?::[A-Za-z_][A-Za-z0-9_]*)?$`);
+
+/** Checks uwsgi's `module:callable` (or `module:factory()`). */
+export function checkWsgiApp(value: string): string {
+  if (!WSGI_APP.test(value)) {
+    throw new UsageError(`wsgiApp must be module:callable or module:factory(), such as ${DEFAULTS.wsgiApp}, got "${value}"`);
+  }
+  return value;
+}
+
+/** Checks a Celery app as `celery -A` takes it: a module, optionally `:attribute`. */
+export function checkCeleryApp(value: string): string {
+  if (!CELERY_APP.test(value)) {
+    throw new UsageError(`celeryApp must be a module such as ${DEFAULTS.celeryApp} (optionally module:app), got "${value}"`);
+  }
+  return value;
+}
+
+/** The protocols uwsgi serves on the port: HTTP, or the uwsgi protocol behind a proxy. */
+export const PROTOCOLS = ["http", "uwsgi"] as const;
+
+export function checkProtocol(value: string): (typeof PROTOCOLS)[number] {
+  const found = PROTOCOLS.find((p) => p === value);
+  if (!found) throw new UsageError(`protocol must be ${PROTOCOLS.join(" or ")}, got "${value}"`);
+  return found;
 }

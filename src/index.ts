@@ -10,17 +10,17 @@ import { randomUUID } from "node:crypto";
 
 import { argument, Container, dag, Directory, func, object, Platform, Secret, Service } from "@dagger.io/dagger";
 
-import { DEFAULTS, settings, Settings, UsageError } from "./config.js";
+import { checkCeleryApp, checkProtocol, checkWsgiApp, DEFAULTS, settings, Settings, SOURCE_EXCLUDES, UsageError } from "./config.js";
 import { base } from "./images/base.js";
 import { dev, withBundle } from "./images/dev.js";
 import { inspect, Project } from "./images/project.js";
-import { prod, ReleaseInfo } from "./images/prod.js";
+import { ProdCommands, prod, ReleaseInfo } from "./images/prod.js";
 import { publishImage } from "./publish/publish.js";
 import { serve, ServiceSpec, startAll, Storage } from "./services/service.js";
-import { bindAll, specs, stack, StackOptions } from "./services/stack.js";
-import { appEnvironment, Credentials, withEnvironment } from "./test/environment.js";
-import { pytest, reportDir, summary } from "./test/pytest.js";
-import { devServer, migration, shellInto, worker } from "./dev/environment.js";
+import { bindAll, Credentials, specs, stack, StackOptions } from "./services/stack.js";
+import { appEnvironment, withEnvironment } from "./app/environment.js";
+import { pytest, reportDir, summary } from "./testing/pytest.js";
+import { devServer, dummyWorker, migration, shellInto, worker } from "./dev/environment.js";
 
 @object()
 export class Pycroft {
@@ -60,6 +60,9 @@ export class Pycroft {
   aptPackages: string[];
 
   @func()
+  noInstallPackage: string[];
+
+  @func()
   aptMirror: string;
 
   @func()
@@ -90,6 +93,7 @@ export class Pycroft {
    * @param pythonImage The Python image every layer starts from.
    * @param uvVersion The uv release installed into the images.
    * @param aptPackages Extra Debian packages for the base layer.
+   * @param noInstallPackage Leave this locked Python package out of the installs (repeatable), e.g. a git dependency a runner cannot reach (Pycroft's docs-only guzzle-sphinx-theme).
    * @param aptMirror A Debian mirror replacing deb.debian.org (e.g. http://ftp.agdsn.de/debian).
    * @param pythonIndex A Python package index replacing PyPI for pip and uv (air-gapped runners).
    * @param postgresImage The PostgreSQL image of the db service.
@@ -100,7 +104,7 @@ export class Pycroft {
    * @param mqPassword Password of the mq service's `celery` user (default: "celery").
    */
   constructor(
-    @argument({ defaultPath: "./example", ignore: [".venv", "node_modules", "**/__pycache__", ".pytest_cache", "htmlcov", "**/*.egg-info", "web/static/dist", "web/static/manifest.json"] })
+    @argument({ defaultPath: "./example", ignore: SOURCE_EXCLUDES })
     source: Directory,
     @argument({ defaultPath: "./dockerfiles/openldap" })
     openldapContext: Directory,
@@ -113,6 +117,7 @@ export class Pycroft {
     pythonImage: string = DEFAULTS.pythonImage,
     uvVersion: string = DEFAULTS.uvVersion,
     aptPackages: string[] = [],
+    noInstallPackage: string[] = [],
     aptMirror: string = "",
     pythonIndex: string = "",
     postgresImage: string = DEFAULTS.postgresImage,
@@ -133,6 +138,7 @@ export class Pycroft {
     this.pythonImage = pythonImage;
     this.uvVersion = uvVersion;
     this.aptPackages = aptPackages;
+    this.noInstallPackage = noInstallPackage;
     this.aptMirror = aptMirror;
     this.pythonIndex = pythonIndex;
     this.postgresImage = postgresImage;
@@ -161,10 +167,13 @@ export class Pycroft {
 
   /**
    * The prod image: the venv (runtime + prod deps and the app, non-editable, JS bundled) built in a
-   * builder and copied onto base; uwsgi serves the app on port 5000 as the app user (prod.Dockerfile).
-   * Chain `export --path pycroft.tar`, `as-tarball`, `publish --address …` or `terminal` on it.
+   * builder and copied onto base (prod.Dockerfile). As the app user, its default command `uwsgi`
+   * serves the app on port 5000; `worker` runs the Celery worker with beat, any other command runs
+   * as given. Chain `export --path pycroft.tar`, `as-tarball`, `publish --address …` or `terminal` on it.
    *
-   * @param wsgiApp The WSGI callable uwsgi serves, as module:callable.
+   * @param wsgiApp The WSGI callable uwsgi serves, as module:callable, or module:factory() for uwsgi to call.
+   * @param protocol What uwsgi speaks on port 5000: http, or uwsgi behind a proxy (as Pycroft's image is run, --uwsgi-socket).
+   * @param celeryApp The Celery app of the image's `worker` command.
    * @param platform Build for this platform instead of the engine's (emulated where needed).
    * @param imageSource org.opencontainers.image.source label (the repository URL).
    * @param revision org.opencontainers.image.revision label (the commit).
@@ -174,13 +183,16 @@ export class Pycroft {
   @func()
   async buildProd(
     wsgiApp: string = DEFAULTS.wsgiApp,
+    protocol: string = DEFAULTS.protocol,
+    celeryApp: string = DEFAULTS.celeryApp,
     platform?: Platform,
     imageSource?: string,
     revision?: string,
     version?: string,
     created?: string,
   ): Promise<Container> {
-    return this.prodImage(await this.project(), wsgiApp, platform, { source: imageSource, revision, version, created });
+    const commands = prodCommands(wsgiApp, protocol, celeryApp);
+    return this.prodImage(await this.project(), commands, platform, { source: imageSource, revision, version, created });
   }
 
   /**
@@ -192,7 +204,9 @@ export class Pycroft {
    * @param platform Platforms of the manifest list (repeatable); default: the engine's.
    * @param username Registry user, together with --password.
    * @param password Registry password or token.
-   * @param wsgiApp The WSGI callable uwsgi serves, as module:callable.
+   * @param wsgiApp The WSGI callable uwsgi serves, as module:callable, or module:factory() for uwsgi to call.
+   * @param protocol What uwsgi speaks on port 5000: http, or uwsgi behind a proxy.
+   * @param celeryApp The Celery app of the image's `worker` command.
    * @param imageSource org.opencontainers.image.source label.
    * @param revision org.opencontainers.image.revision label.
    * @param version org.opencontainers.image.version label.
@@ -206,15 +220,18 @@ export class Pycroft {
     username?: string,
     password?: Secret,
     wsgiApp: string = DEFAULTS.wsgiApp,
+    protocol: string = DEFAULTS.protocol,
+    celeryApp: string = DEFAULTS.celeryApp,
     imageSource?: string,
     revision?: string,
     version?: string,
     created?: string,
   ): Promise<string> {
+    const commands = prodCommands(wsgiApp, protocol, celeryApp);
     const platforms = platform.length > 0 ? platform : [await dag.defaultPlatform()];
     const project = await this.project();
     const release: ReleaseInfo = { source: imageSource, revision, version, created };
-    const variants = platforms.map((p) => this.prodImage(project, wsgiApp, p, release));
+    const variants = platforms.map((p) => this.prodImage(project, commands, p, release));
     const refs = await publishImage(variants, { address, tags: tag, username, password });
     return refs.join("\n");
   }
@@ -244,7 +261,8 @@ export class Pycroft {
   }
 
   /**
-   * A Celery worker from the dev image against its own mq service (Pycroft's dummy worker).
+   * The app's Celery worker from the dev image, against its own db, ldap and mq services (compose's
+   * `dev-celery-worker`).
    *
    * @param celeryApp The Celery app the worker runs.
    */
@@ -252,26 +270,23 @@ export class Pycroft {
   async worker(celeryApp: string = DEFAULTS.celeryApp): Promise<Service> {
     const storage = this.tmpfs();
     const run = await this.run(storage, false);
-    return worker(run.app, celeryApp, storage);
+    return worker(run.app, checkCeleryApp(celeryApp), storage);
   }
 
   /**
-   * Runs pytest in the dev image with the JS bundle built and db, ldap and mq bound under Pycroft's
-   * hostnames, each fresh on tmpfs; fails with pytest's summary when a test fails.
+   * Runs pytest in the dev image with the JS bundle built and what Pycroft's docker-compose.test.yml
+   * starts, each fresh on tmpfs and bound under Pycroft's hostnames: db, ldap and mq, the dummy hades
+   * worker when the source has helpers/dummy_celery_worker.py, keycloak when it has
+   * docker/keycloak/test-realm.json. Coverage of Pycroft CI's packages. Fails with pytest's summary
+   * when a test fails.
    *
    * @param args Arguments for pytest, e.g. --args=-k,ldap or --args=-m,"not legacy".
-   * @param withWorker Also start a Celery worker service (celery-worker).
-   * @param withKeycloak Also start keycloak for the OIDC tests.
-   * @param celeryApp The Celery app of the worker.
+   * @param withWorker Start the dummy worker (default: when the source has it); false leaves it out.
+   * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
    */
   @func({ cache: "never" })
-  async test(
-    args: string[] = [],
-    withWorker: boolean = false,
-    withKeycloak: boolean = false,
-    celeryApp: string = DEFAULTS.celeryApp,
-  ): Promise<string> {
-    const { output, exitCode } = await this.runTests(args, withWorker, withKeycloak, celeryApp, async (ran) => ({
+  async test(args: string[] = [], withWorker?: boolean, withKeycloak?: boolean): Promise<string> {
+    const { output, exitCode } = await this.runTests(args, withWorker, withKeycloak, async (ran) => ({
       output: await ran.stdout(),
       exitCode: await ran.exitCode(),
     }));
@@ -286,19 +301,13 @@ export class Pycroft {
    * (junit.xml, coverage.xml, htmlcov/, pytest.log and exit-code) for CI to publish.
    *
    * @param args Arguments for pytest.
-   * @param withWorker Also start a Celery worker service (celery-worker).
-   * @param withKeycloak Also start keycloak for the OIDC tests.
-   * @param celeryApp The Celery app of the worker.
+   * @param withWorker Start the dummy worker (default: when the source has it); false leaves it out.
+   * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
    */
   @func({ cache: "never" })
-  async testReport(
-    args: string[] = [],
-    withWorker: boolean = false,
-    withKeycloak: boolean = false,
-    celeryApp: string = DEFAULTS.celeryApp,
-  ): Promise<Directory> {
+  async testReport(args: string[] = [], withWorker?: boolean, withKeycloak?: boolean): Promise<Directory> {
     const s = this.settings();
-    return this.runTests(args, withWorker, withKeycloak, celeryApp, async (ran) =>
+    return this.runTests(args, withWorker, withKeycloak, async (ran) =>
       dag.directory().withDirectory(".", await ran.directory(reportDir(s)).sync()),
     );
   }
@@ -346,6 +355,7 @@ export class Pycroft {
       pythonImage: this.pythonImage,
       uvVersion: this.uvVersion,
       aptPackages: this.aptPackages,
+      noInstallPackages: this.noInstallPackage,
       aptMirror: this.aptMirror,
       pythonIndex: this.pythonIndex,
       postgresImage: this.postgresImage,
@@ -358,8 +368,8 @@ export class Pycroft {
     return inspect(this.source);
   }
 
-  private prodImage(project: Project, wsgiApp: string, platform: Platform | undefined, release: ReleaseInfo): Container {
-    return prod({ ...this.settings(), platform }, this.source, project, wsgiApp, release);
+  private prodImage(project: Project, commands: ProdCommands, platform: Platform | undefined, release: ReleaseInfo): Container {
+    return prod({ ...this.settings(), platform }, this.source, project, commands, release);
   }
 
   private credentials(): Credentials {
@@ -393,7 +403,7 @@ export class Pycroft {
   private async run(storage: Storage, keycloak: boolean) {
     const options = await this.stackOptions(storage, keycloak);
     const services = stack(options);
-    const env = await appEnvironment(this.credentials(), DEFAULTS.ldapDomain, DEFAULTS.flaskApp);
+    const env = await appEnvironment(this.credentials(), DEFAULTS.ldapDomain, options.project.flaskApp);
     const app = dev(options.settings, this.source, options.project)
       .with(withBundle(options.project))
       .with(withEnvironment(env))
@@ -401,22 +411,35 @@ export class Pycroft {
     return { services, app };
   }
 
-  /** Starts the services (named errors if one never gets ready), runs pytest, reads the result, stops them. */
+  /**
+   * Starts what Pycroft's test compose starts (named errors if one never gets ready), runs pytest,
+   * reads the result, stops them. The worker and keycloak follow the source unless asked otherwise.
+   */
   private async runTests<T>(
     args: string[],
-    withWorker: boolean,
-    withKeycloak: boolean,
-    celeryApp: string,
+    withWorker: boolean | undefined,
+    withKeycloak: boolean | undefined,
     read: (ran: Container) => Promise<T>,
   ): Promise<T> {
+    const project = await this.project();
+    const keycloak = withKeycloak ?? project.hasKeycloakRealm;
+    const workerWanted = withWorker ?? project.hasDummyWorker;
+    if (workerWanted && !project.hasDummyWorker) {
+      throw new UsageError(`--with-worker needs the dummy worker ${DEFAULTS.dummyWorker} in the source`);
+    }
     const storage = this.tmpfs();
-    const run = await this.run(storage, withKeycloak);
-    const extra: Record<string, Service> = withWorker ? { "celery-worker": worker(run.app, celeryApp, storage) } : {};
+    const run = await this.run(storage, keycloak);
+    const extra: Record<string, Service> = workerWanted ? { "dummy-worker": dummyWorker(run.app, DEFAULTS.dummyWorker, storage) } : {};
     const stop = await startAll({ ...run.services, ...extra });
     try {
-      return await read(run.app.with(bindAll(extra)).with(pytest(this.settings(), args, storage.runId)));
+      return await read(run.app.with(bindAll(extra)).with(pytest(this.settings(), project.coveragePackages, args, storage.runId)));
     } finally {
       await stop();
     }
   }
+}
+
+/** The prod image's commands from the options, validated. */
+function prodCommands(wsgiApp: string, protocol: string, celeryApp: string): ProdCommands {
+  return { wsgiApp: checkWsgiApp(wsgiApp), protocol: checkProtocol(protocol), celeryApp: checkCeleryApp(celeryApp) };
 }

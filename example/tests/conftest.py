@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from pycroft_example import ldap
-from pycroft_example.config import LdapConfig, db_uri
-from pycroft_example.model import engine as cached_engine
-from web.app import create_app
+import ldap_sync as ldap
+from pycroft.config import LdapConfig, db_uri
+from pycroft.model import engine as cached_engine
+from web import make_app
 
 
 def run_cli(*args: str) -> None:
@@ -69,8 +69,8 @@ def ldap_conn(ldap_config):
 
 @pytest.fixture(scope="session")
 def celery_app():
-    """The app's Celery app, with a worker started as deployed (`celery -A pycroft_example.tasks worker`)."""
-    from pycroft_example.tasks import app
+    """The app's Celery app, with a worker started as deployed (`celery -A pycroft.task worker`)."""
+    from pycroft.task import app
 
     # Fail now with the broker's error, rather than let the worker retry forever.
     with app.connection_for_write() as conn:
@@ -78,7 +78,7 @@ def celery_app():
 
     hostname = f"pytest-{os.getpid()}@localhost"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "pycroft_example.tasks", "worker",
+        [sys.executable, "-m", "celery", "-A", "pycroft.task", "worker",
          "--pool=solo", "--without-mingle", "--loglevel=INFO", f"--hostname={hostname}"],
     )
     try:
@@ -96,6 +96,6 @@ def celery_app():
 
 @pytest.fixture
 def client():
-    app = create_app()
+    app = make_app()
     app.testing = True  # a view's exception fails the test with its own traceback
     return app.test_client()

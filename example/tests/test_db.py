@@ -3,8 +3,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from pycroft_example.migrate import config
-from pycroft_example.model import Base, User, tenancies
+from scripts.alembic_wrapper import config
+from pycroft.model import Base, User, tenancies
 
 
 def test_migrations_reach_head(engine):

@@ -1,4 +1,4 @@
-from pycroft_example import ldap
+import ldap_sync as ldap
 
 
 def test_bind_as_admin(ldap_conn, ldap_config):

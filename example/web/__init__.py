@@ -1,1 +1,4 @@
-"""The web frontend (Pycroft's `web` package): the Flask app is in `web.app`."""
+"""The web frontend (Pycroft's `web` package)."""
+from .app import make_app
+
+__all__ = ["make_app"]

@@ -1,4 +1,4 @@
-"""The Flask app. WSGI entry point: `web.app:app`; FLASK_APP: `web.app:create_app`."""
+"""The Flask app (Pycroft's `web.app:make_app`); servers run it through `scripts.server_run:prepare_server`."""
 import json
 from datetime import date
 from pathlib import Path
@@ -9,8 +9,8 @@ from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pycroft_example.config import db_uri
-from pycroft_example.model import User, engine, tenancies
+from pycroft.config import db_uri
+from pycroft.model import User, engine, tenancies
 
 
 def asset_url(name: str) -> str:
@@ -30,7 +30,7 @@ class JSONProvider(DefaultJSONProvider):
         return o.isoformat() if isinstance(o, date) else DefaultJSONProvider.default(o)
 
 
-def create_app() -> Flask:
+def make_app() -> Flask:
     app = Flask(__name__)
     app.json = JSONProvider(app)
     app.jinja_env.globals.update(asset_url=asset_url, badge=badge)
@@ -50,5 +50,3 @@ def create_app() -> Flask:
 
     return app
 
-
-app = create_app()

@@ -1,23 +1,9 @@
 import { Container, dag, Directory } from "@dagger.io/dagger";
 
-import { BUILD_PACKAGES, DEFAULTS, owner, Settings } from "../config.js";
+import { BUILD_PACKAGES, DEFAULTS, owner, Settings, SOURCE_EXCLUDES } from "../config.js";
 import { aptInstall } from "./apt.js";
 import { base, uvCache } from "./base.js";
 import { Project } from "./project.js";
-
-/** Files that are never part of an image: local envs, installed JS deps, build and test output. */
-export const SOURCE_EXCLUDES = [
-  ".venv",
-  "node_modules",
-  ".git",
-  "**/__pycache__",
-  ".pytest_cache",
-  "htmlcov",
-  "**/*.egg-info",
-  // A bundle built on the host would hide a broken bundle step.
-  "web/static/dist",
-  "web/static/manifest.json",
-];
 
 /** `base` + compilers, headers, git, psql and node: what building the app needs (dev.Dockerfile). */
 export function toolchain(s: Settings, project: Project): Container {
@@ -31,6 +17,11 @@ const SYNC_FLAGS: Record<SyncMode, string[]> = {
   dev: [],
   prod: ["--no-dev", "--group", "prod", "--no-editable"],
 };
+
+/** The sync flags of a mode plus the packages the caller leaves out (`--no-install-package`). */
+function syncFlags(s: Settings, mode: SyncMode): string[] {
+  return [...SYNC_FLAGS[mode], ...s.noInstallPackages.flatMap((name) => ["--no-install-package", name])];
+}
 
 const LOCK_CHECK = `uv lock --check || {
   echo "uv.lock is out of date with pyproject.toml: run 'uv lock' in the source and commit uv.lock" >&2
@@ -47,9 +38,30 @@ const LOCK_TO_MIRROR = `import os, pathlib
 lock = pathlib.Path("uv.lock")
 lock.write_text(lock.read_text().replace('registry = "https://pypi.org/simple"', f'registry = "{os.environ["UV_DEFAULT_INDEX"]}"'))`;
 const MIRROR_SYNC = `set -e
+# uv export spells "leave this package out" --no-emit-package.
+set -- $(printf '%s\\n' "$@" | sed 's/^--no-install-package$/--no-emit-package/')
 uv export --frozen --quiet --format requirements-txt --no-emit-project "$@" -o /tmp/uv-locked.txt
 uv pip sync /tmp/uv-locked.txt
 rm /tmp/uv-locked.txt`;
+
+/**
+ * Runs an install command; when it fails on a git dependency (a runner that reaches only a package
+ * index cannot clone it), names the package and the option that leaves it out.
+ */
+const NAME_GIT_DEPS = `set -o pipefail
+# stderr to the log and to a file (the pipeline ends only when tee has written it all).
+{ "$@" 2>&1 1>&3 | tee /tmp/uv-install.err >&2; } 3>&1 && exit 0
+code=$?
+python - <<'EOF' >&2
+import pathlib, tomllib
+err = pathlib.Path("/tmp/uv-install.err").read_text()
+git = [p["name"] for p in tomllib.loads(pathlib.Path("uv.lock").read_text()).get("package", []) if "git" in p.get("source", {})]
+named = [name for name in git if name in err]
+if named:
+    flags = " ".join(f"--no-install-package {name}" for name in named)
+    print(f"{', '.join(named)}: a git dependency that could not be fetched. Where its repository cannot be reached, leave it out with {flags}")
+EOF
+exit "$code"`;
 
 /** Fails with the fix when uv.lock is out of date; with a mirror, the image's copy names it first. */
 function checkLock(s: Settings) {
@@ -59,9 +71,10 @@ function checkLock(s: Settings) {
 
 /** Installs the locked deps (not the project) from PyPI, or from the Python index given. */
 function syncDeps(s: Settings, mode: SyncMode): string[] {
-  return s.pythonIndex
-    ? ["sh", "-c", MIRROR_SYNC, "mirror-sync", ...SYNC_FLAGS[mode]]
-    : ["uv", "sync", "--locked", "--no-install-project", ...SYNC_FLAGS[mode]];
+  const install = s.pythonIndex
+    ? ["sh", "-c", MIRROR_SYNC, "mirror-sync", ...syncFlags(s, mode)]
+    : ["uv", "sync", "--locked", "--no-install-project", ...syncFlags(s, mode)];
+  return ["bash", "-c", NAME_GIT_DEPS, "install", ...install];
 }
 
 /**
@@ -105,7 +118,7 @@ export function withBundle(project: Project) {
 /** Installs the project itself into the venv, now that its source is there (its deps are in). */
 export function installProject(s: Settings, mode: SyncMode) {
   const fromMirror = ["uv", "pip", "install", "--no-deps", ...(mode === "dev" ? ["--editable", "."] : ["."])];
-  return (c: Container): Container => c.withExec(s.pythonIndex ? fromMirror : ["uv", "sync", "--locked", ...SYNC_FLAGS[mode]]);
+  return (c: Container): Container => c.withExec(s.pythonIndex ? fromMirror : ["uv", "sync", "--locked", ...syncFlags(s, mode)]);
 }
 
 /**

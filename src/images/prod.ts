@@ -43,15 +43,47 @@ export function builder(s: Settings, source: Directory, project: Project): Conta
     .with(installProject(s, "prod"));
 }
 
+/** What the prod image serves and runs: its uwsgi app and protocol, and its Celery app. */
+export interface ProdCommands {
+  /** `module:callable`, or `module:factory()` for uwsgi to call. */
+  wsgiApp: string;
+  /** `http` to serve browsers directly, `uwsgi` behind a proxy speaking the uwsgi protocol (Pycroft's deployment). */
+  protocol: "http" | "uwsgi";
+  celeryApp: string;
+}
+
+export const ENTRYPOINT = "/usr/local/bin/pycroft-entrypoint";
+
+/**
+ * The prod image's commands, as Pycroft's `/container/entrypoint` offers them: `uwsgi` (the default)
+ * serves the app on the port, `worker` runs its Celery worker with the beat scheduler (compose's
+ * `prod-celery-worker`), anything else runs as given (`python`, `flask`, `bash`). The values are
+ * validated names, so they go into the script as they are.
+ */
+function entrypoint(o: ProdCommands): string {
+  return `#!/bin/bash
+set -euo pipefail
+command=\${1:-uwsgi}
+[ $# -eq 0 ] || shift
+case "$command" in
+  uwsgi) exec uwsgi --master --${o.protocol}-socket :${DEFAULTS.port} --module '${o.wsgiApp}' --die-on-term "$@" ;;
+  worker) exec celery -A '${o.celeryApp}' worker -B "$@" ;;
+  *) exec "$command" "$@" ;;
+esac
+`;
+}
+
 /**
  * The production image: `base` plus the venv copied from the builder at the same path, so its
  * scripts' shebangs stay valid — no compiler, no dev deps, no tests, no node_modules.
  */
-export function prod(s: Settings, source: Directory, project: Project, wsgiApp: string, release: ReleaseInfo): Container {
+export function prod(s: Settings, source: Directory, project: Project, commands: ProdCommands, release: ReleaseInfo): Container {
   return base(s)
     .withDirectory(s.venv, builder(s, source, project).directory(s.venv), { owner: owner(s) })
+    .withNewFile(ENTRYPOINT, entrypoint(commands), { permissions: 0o755 })
+    .withEntrypoint([ENTRYPOINT])
+    .withDefaultArgs(["uwsgi"])
     .withExposedPort(DEFAULTS.port)
-    .withDefaultArgs(["uwsgi", "--master", "--http-socket", `:${DEFAULTS.port}`, "--module", wsgiApp, "--die-on-term"])
     .with(labels(release));
 }
 

@@ -1,6 +1,6 @@
 import { Directory } from "@dagger.io/dagger";
 
-import { UsageError } from "../config.js";
+import { DEFAULTS, UsageError } from "../config.js";
 
 /** How the JS assets are installed and bundled, chosen by the lockfile the source carries. */
 export interface JsTool {
@@ -41,8 +41,14 @@ export interface Project {
   hasDbInit: boolean;
   /** `docker/ldap/schema`, loaded into slapd when present. */
   hasLdapSchema: boolean;
-  /** `docker/keycloak/test-realm.json`, imported into keycloak when present. */
+  /** The keycloak test realm (`DEFAULTS.keycloakRealm`): `test` starts keycloak when present. */
   hasKeycloakRealm: boolean;
+  /** The dummy hades worker (`DEFAULTS.dummyWorker`): `test` starts it when present. */
+  hasDummyWorker: boolean;
+  /** FLASK_APP as the source's `.flaskenv` says, else `DEFAULTS.flaskApp`. */
+  flaskApp: string;
+  /** The packages of `DEFAULTS.coveragePackages` the source has. */
+  coveragePackages: string[];
 }
 
 /** Reads the source's layout once and fails early, with the fix, when it is not a uv project. */
@@ -54,7 +60,12 @@ export async function inspect(source: Directory): Promise<Project> {
       throw new UsageError(`the source directory has no ${required}${hint}: pass a uv project with --source`);
     }
   }
-  const docker = entries.has("docker") ? await source.directory("docker").glob("**") : [];
+  const none: string[] = [];
+  const [docker, dummyWorker, flaskenv] = await Promise.all([
+    entries.has("docker") ? source.directory("docker").glob("**") : none,
+    source.glob(DEFAULTS.dummyWorker),
+    entries.has(".flaskenv") ? source.file(".flaskenv").contents() : "",
+  ]);
   return {
     hasDeps: entries.has("deps"),
     js: !entries.has("package.json")
@@ -68,8 +79,24 @@ export async function inspect(source: Directory): Promise<Project> {
             : missingJsLock(),
     hasDbInit: docker.some((p) => p.startsWith("db/docker-entrypoint-initdb.d/")),
     hasLdapSchema: docker.some((p) => p.startsWith("ldap/schema/") && p.endsWith(".ldif")),
-    hasKeycloakRealm: docker.includes("keycloak/test-realm.json"),
+    hasKeycloakRealm: docker.includes(DEFAULTS.keycloakRealm.replace(/^docker\//, "")),
+    hasDummyWorker: dummyWorker.length > 0,
+    flaskApp: dotenvValue(flaskenv, "FLASK_APP") ?? DEFAULTS.flaskApp,
+    coveragePackages: DEFAULTS.coveragePackages.filter((p) => entries.has(p)),
   };
+}
+
+/** A variable's value in a dotenv file (`NAME=value`, optionally quoted or `export`ed), as python-dotenv reads it. */
+export function dotenvValue(text: string, name: string): string | undefined {
+  for (const line of text.split("\n")) {
+    const m = line.match(/^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/);
+    if (m && m[1] === name) {
+      const quoted = m[2]!.match(/^(["'])(.*?)\1(?:\s+#.*)?$/);
+      const value = quoted ? quoted[2]! : m[2]!.replace(/\s+#.*$/, "");
+      return value || undefined;
+    }
+  }
+  return undefined;
 }
 
 function missingJsLock(): never {

@@ -1,13 +1,19 @@
-import { Container, Directory, Service } from "@dagger.io/dagger";
+import { Container, Directory, Secret, Service } from "@dagger.io/dagger";
 
 import { DEFAULTS, Settings } from "../config.js";
 import { Project } from "../images/project.js";
-import { Credentials } from "../test/environment.js";
 import { keycloak } from "./keycloak.js";
 import { openldap } from "./openldap.js";
 import { postgres } from "./postgres.js";
 import { rabbitmq } from "./rabbitmq.js";
 import { serve, ServiceSpec, Storage } from "./service.js";
+
+/** The backing services' passwords; the app's connection settings carry them too. */
+export interface Credentials {
+  db: Secret;
+  ldap: Secret;
+  mq: Secret;
+}
 
 /** What a set of backing services is made from. */
 export interface StackOptions {
@@ -41,7 +47,7 @@ export function specs(o: StackOptions): ServiceSpec[] {
     rabbitmq({ image: s.rabbitmqImage, password: credentials.mq }),
   ];
   return o.keycloak
-    ? [...list, keycloak({ image: DEFAULTS.keycloakImage, realm: project.hasKeycloakRealm ? source.file("docker/keycloak/test-realm.json") : undefined })]
+    ? [...list, keycloak({ image: DEFAULTS.keycloakImage, realm: project.hasKeycloakRealm ? source.file(DEFAULTS.keycloakRealm) : undefined })]
     : list;
 }
 

@@ -7,6 +7,7 @@ import { join } from "node:path";
 
 import { connection, dag, Directory } from "@dagger.io/dagger";
 
+import { SOURCE_EXCLUDES } from "../../src/config.js";
 import { Pycroft } from "../../src/index.js";
 import { newPycroft, Options } from "../support/module.js";
 
@@ -41,11 +42,9 @@ export function engineHost(): string | undefined {
   return execFileSync("docker", ["network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"], { encoding: "utf8" }).trim();
 }
 
-/** What the host's checkout holds besides the source: never sent to the engine. */
-export const HOST_EXCLUDES = [".venv", "node_modules", "**/__pycache__", ".pytest_cache", "htmlcov", "**/*.egg-info", "web/static/dist", "web/static/manifest.json"];
-
+/** A directory of the host as `dagger call` uploads `--source`: without what never leaves the machine. */
 export function hostDir(path: string): Directory {
-  return dag.host().directory(path, { exclude: HOST_EXCLUDES });
+  return dag.host().directory(path, { exclude: SOURCE_EXCLUDES });
 }
 
 /** The module on a source directory of this repository, with the e2e images. */

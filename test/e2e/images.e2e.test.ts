@@ -63,7 +63,7 @@ describe.skipIf(noEngine())("images on a real engine", () => {
 
   it("prod has no compiler and no dev deps, runs as non-root and its uwsgi answers HTTP", async () => {
     await session(async () => {
-      const prod = await pycroft().buildProd(undefined, undefined, "https://github.com/agdsn/pycroft", "0123abc", "9.9.9");
+      const prod = await pycroft().buildProd(undefined, undefined, undefined, undefined, "https://github.com/agdsn/pycroft", "0123abc", "9.9.9");
       for (const tool of ["gcc", "cc", "make", "npm", "node"]) {
         expect(await exitCode(prod, ["sh", "-c", `command -v ${tool}`]), tool).not.toBe(0);
       }

@@ -21,6 +21,7 @@ export function newPycroft(source: Directory, openldapContext: Directory, o: Opt
     o.pythonImage,
     o.uvVersion,
     o.aptPackages,
+    o.noInstallPackages,
     o.aptMirror,
     o.pythonIndex,
     o.postgresImage,

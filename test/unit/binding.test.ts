@@ -1,7 +1,7 @@
 // What `dagger call` will see of the module, read by the Dagger runtime's own introspector.
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { HOST_EXCLUDES } from "../e2e/engine.js";
+import { SOURCE_EXCLUDES } from "../../src/config.js";
 import { Introspected, introspect } from "../support/introspect.js";
 
 let module: Introspected;
@@ -43,9 +43,9 @@ describe("the dagger call binding", () => {
   it("needs no arguments: the source defaults to the example app, options to Pycroft's values", () => {
     const args = pycroft._constructor.arguments;
     expect(args.source.defaultPath).toBe("./example");
-    expect(args.source.ignore).toEqual(expect.arrayContaining([".venv", "node_modules"]));
-    // The e2e suite uploads the source the way `dagger call` does.
-    expect(HOST_EXCLUDES).toEqual(args.source.ignore);
+    // One list, read by the runtime from config.ts: version control data never leaves the machine.
+    expect(args.source.ignore).toEqual(SOURCE_EXCLUDES);
+    expect(args.source.ignore).toEqual(expect.arrayContaining(["**/.git", "**/.hg", "**/node_modules", "**/.venv"]));
     expect(args.openldapContext.defaultPath).toBe("./dockerfiles/openldap");
     expect(args.uid.defaultValue).toBe(1000);
     expect(args.gid.defaultValue).toBe(1000);

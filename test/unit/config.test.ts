@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { DEFAULTS, settings, UsageError } from "../../src/config.js";
 import { registryHost, repository, tags } from "../../src/publish/reference.js";
 import { baseDn } from "../../src/services/openldap.js";
-import { summary } from "../../src/test/pytest.js";
+import { dotenvValue } from "../../src/images/project.js";
+import { coverageArgs, summary } from "../../src/testing/pytest.js";
 
 const raw = {
   uid: DEFAULTS.uid,
@@ -103,5 +104,19 @@ describe("small helpers", () => {
     const output = Array.from({ length: 100 }, (_, i) => `line ${i}`).join("\n") + "\n";
     const tail = summary(output, 3).split("\n");
     expect(tail).toEqual(["line 97", "line 98", "line 99"]);
+  });
+
+  it("reads a variable from a dotenv file as python-dotenv does", () => {
+    expect(dotenvValue("FLASK_APP=scripts.server_run:prepare_server\n", "FLASK_APP")).toBe("scripts.server_run:prepare_server");
+    expect(dotenvValue("# app\nexport FLASK_APP = 'web.app:make_app()'\nFLASK_DEBUG=1", "FLASK_APP")).toBe("web.app:make_app()");
+    expect(dotenvValue('FLASK_APP="a.b:c"  # the app', "FLASK_APP")).toBe("a.b:c");
+    expect(dotenvValue("FLASK_APP=x # comment", "FLASK_APP")).toBe("x");
+    expect(dotenvValue("FLASK_DEBUG=1\n", "FLASK_APP")).toBeUndefined();
+    expect(dotenvValue("FLASK_APP=\n", "FLASK_APP")).toBeUndefined();
+  });
+
+  it("measures coverage of the packages given, or of the coverage settings' source", () => {
+    expect(coverageArgs(["pycroft", "web"])).toEqual(["--cov=pycroft", "--cov=web"]);
+    expect(coverageArgs([])).toEqual(["--cov"]);
   });
 });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 
 import { Chain, execs, fields, formatChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
+import { SOURCE_EXCLUDES } from "../../src/config.js";
 import { exampleSource, module } from "../support/example.js";
 
 /** Index of the first step matching `predicate`, failing with the readable pipeline when none does. */
@@ -10,7 +11,10 @@ function indexOf(chain: Chain, what: string, predicate: (s: Chain[number]) => bo
   if (i < 0) throw new Error(`no ${what} in:\n${formatChain(chain)}`);
   return i;
 }
-const exec = (cmd: string) => (s: Chain[number]) => s.field === "withExec" && (s.args.args as string[]).join(" ") === cmd;
+/** A command as given, without the wrapper that names an unreachable git dependency when an install fails. */
+const unwrap = (cmd: string) => cmd.replace(/^bash -c [\s\S]* install (?=uv |sh -c )/, "");
+const commands = (chain: Chain) => execs(chain).map(unwrap);
+const exec = (cmd: string) => (s: Chain[number]) => s.field === "withExec" && unwrap((s.args.args as string[]).join(" ")) === cmd;
 /** The apt-get update + install step and the packages it installs. */
 const aptStep = (s: Chain[number]) => s.field === "withExec" && String(s.args.args).includes("apt-get update");
 const aptPackages = (chain: Chain) =>
@@ -75,8 +79,29 @@ describe("dev", () => {
       expect(source).toBeLessThan(project);
       // The lock is checked before anything is installed from it.
       expect(indexOf(chain, "lock check", (s) => s.field === "withExec" && String(s.args.args).includes("uv lock --check"))).toBeLessThan(deps);
-      expect(step(chain, "withDirectory", { path: "." }).args.exclude).toEqual(expect.arrayContaining(["node_modules", ".venv"]));
+      expect(step(chain, "withDirectory", { path: "." }).args.exclude).toEqual(SOURCE_EXCLUDES);
       expect(steps(chain, "withWorkdir").at(-1)?.args.path).toBe("/opt/pycroft/app");
+    });
+  });
+
+  it("leaves out the packages asked for, in both installs, and names unreachable git dependencies on failure", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module({ noInstallPackages: ["guzzle-sphinx-theme", "other"] }).dev()).sync();
+      const chain = engine.lastChain();
+      const leftOut = "--no-install-package guzzle-sphinx-theme --no-install-package other";
+      expect(commands(chain)).toEqual(
+        expect.arrayContaining([`uv sync --locked --no-install-project ${leftOut}`, `uv sync --locked ${leftOut}`]),
+      );
+      const wrapped = execs(chain).find((e) => e.endsWith(`install uv sync --locked --no-install-project ${leftOut}`))!;
+      expect(wrapped).toContain('if "git" in p.get("source", {})');
+      expect(wrapped).toContain("leave it out with {flags}");
+    });
+  });
+
+  it("refuses a package name that is not one", async () => {
+    await withFakeEngine(async () => {
+      expect(() => module({ noInstallPackages: ["guzzle sphinx"] })).toThrow('noInstallPackage: "guzzle sphinx" is not a Python package name');
     });
   });
 
@@ -107,7 +132,7 @@ describe("build-prod", () => {
   it("copies a prod-only venv from a builder onto base, with no compiler in the final stage", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
-      await (await module().buildProd(undefined, undefined, "https://github.com/agdsn/pycroft", "abc123", "1.0.0")).sync();
+      await (await module().buildProd(undefined, undefined, undefined, undefined, "https://github.com/agdsn/pycroft", "abc123", "1.0.0")).sync();
       const chain = engine.lastChain();
 
       // The final image's own steps: base's packages only.
@@ -116,7 +141,7 @@ describe("build-prod", () => {
       expect(venv.args.owner).toBe("1000:1000");
       const builder: Chain = venv.args.source;
       expect(builder.at(-1)).toEqual({ field: "directory", args: { path: "/opt/pycroft/venv" } });
-      expect(execs(builder)).toEqual(
+      expect(commands(builder)).toEqual(
         expect.arrayContaining([
           "uv sync --locked --no-install-project --no-dev --group prod --no-editable",
           "uv sync --locked --no-dev --group prod --no-editable",
@@ -136,7 +161,13 @@ describe("build-prod", () => {
       // Only the venv crosses over: no source tree, no node_modules in the final stage.
       expect(steps(chain, "withDirectory").map((s) => s.args.path)).toEqual(["/opt/pycroft/venv"]);
 
-      expect(step(chain, "withDefaultArgs").args.args).toEqual(["uwsgi", "--master", "--http-socket", ":5000", "--module", "web.app:app", "--die-on-term"]);
+      // Pycroft's image commands: `uwsgi` by default, `worker` for Celery with beat, anything else as given.
+      expect(step(chain, "withEntrypoint").args.args).toEqual(["/usr/local/bin/pycroft-entrypoint"]);
+      expect(step(chain, "withDefaultArgs").args.args).toEqual(["uwsgi"]);
+      const script = step(chain, "withNewFile", { path: "/usr/local/bin/pycroft-entrypoint" }).args;
+      expect(script.permissions).toBe(0o755);
+      expect(script.contents).toContain("uwsgi) exec uwsgi --master --http-socket :5000 --module 'scripts.server_run:prepare_server()' --die-on-term \"$@\"");
+      expect(script.contents).toContain("worker) exec celery -A 'pycroft.task' worker -B \"$@\"");
       expect(step(chain, "withExposedPort").args.port).toBe(5000);
       expect(step(chain, "withUser").args.name).toBe("pycroft");
       expect(steps(chain, "withLabel").map((s) => [s.args.name, s.args.value])).toEqual([
@@ -147,6 +178,27 @@ describe("build-prod", () => {
     });
   });
 
+  it("serves the uwsgi protocol behind a proxy, another app and Celery app when asked", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().buildProd("web.app:make_app()", "uwsgi", "other.tasks:app")).sync();
+      const script = step(engine.lastChain(), "withNewFile", { path: "/usr/local/bin/pycroft-entrypoint" }).args.contents;
+      expect(script).toContain("exec uwsgi --master --uwsgi-socket :5000 --module 'web.app:make_app()'");
+      expect(script).toContain("exec celery -A 'other.tasks:app' worker -B");
+    });
+  });
+
+  it("refuses a bad WSGI app, protocol or Celery app before building anything", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await expect(module().buildProd("web.app")).rejects.toThrow(/wsgiApp must be module:callable or module:factory\(\)/);
+      await expect(module().buildProd("web.app:x'; rm -rf /")).rejects.toThrow(/wsgiApp must be/);
+      await expect(module().buildProd(undefined, "fastcgi")).rejects.toThrow('protocol must be http or uwsgi, got "fastcgi"');
+      await expect(module().buildProd(undefined, undefined, "pycroft task")).rejects.toThrow(/celeryApp must be a module/);
+      expect(engine.chains("sync")).toHaveLength(0);
+    });
+  });
+
   it("packages a source without JS as it is, with no bundle stage", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine, ["pyproject.toml", "uv.lock", "web/"]);
@@ -154,7 +206,7 @@ describe("build-prod", () => {
       const builder: Chain = step(engine.lastChain(), "withDirectory", { path: "/opt/pycroft/venv" }).args.source;
       const source = step(builder, "withDirectory", { path: "." });
       expect(fields(source.args.source)).toEqual(["host", "directory"]);
-      expect(source.args.exclude).toEqual(expect.arrayContaining(["node_modules", ".venv"]));
+      expect(source.args.exclude).toEqual(SOURCE_EXCLUDES);
       expect(execs(builder).join("\n")).not.toMatch(/npm ci|npm run/);
     });
   });
@@ -199,7 +251,7 @@ describe("build-prod", () => {
   it("builds for the platform asked for", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
-      await (await module().buildProd(undefined, "linux/arm64" as never)).sync();
+      await (await module().buildProd(undefined, undefined, undefined, "linux/arm64" as never)).sync();
       const chain = engine.lastChain();
       expect(steps(chain, "container").map((s) => s.args.platform)).toEqual(["linux/arm64"]);
       expect(fields(chain)[0]).toBe("container");

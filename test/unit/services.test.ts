@@ -112,30 +112,73 @@ describe("services", () => {
 });
 
 describe("test", () => {
-  const started = (engine: { chains(field?: string): Chain[] }) =>
-    engine.chains("start").map((c) => step(serviceChain(c).container, "withExposedPort").args.port);
+  /** The hostnames the pytest container reaches its services under. */
+  const bound = (pytest: Chain) => steps(pytest, "withServiceBinding").map((s) => s.args.alias);
 
-  it("starts db, ldap and mq in parallel, binds them under Pycroft's hostnames and runs pytest", async () => {
+  it("starts what Pycroft's test compose starts, in parallel, binds it under Pycroft's hostnames and runs pytest", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
       engine.respond("stdout", "===== 5 passed in 1.00s =====\n");
       const out = await module().test(["-k", "ldap"]);
       expect(out).toContain("5 passed");
 
-      expect(started(engine).sort()).toEqual([389, 5432, 5672]);
-      expect(engine.chains("stop")).toHaveLength(3);
+      expect(engine.chains("start")).toHaveLength(5);
+      expect(engine.chains("stop")).toHaveLength(5);
       const pytest = engine.chains("exitCode")[0]!;
-      expect(steps(pytest, "withServiceBinding").map((s) => s.args.alias)).toEqual(["db", "ldap", "mq"]);
+      expect(bound(pytest)).toEqual(["db", "ldap", "mq", "keycloak", "dummy-worker"]);
       const run = steps(pytest, "withExec").at(-1)!;
-      expect(run.args.args.slice(-2)).toEqual(["-k", "ldap"]);
+      expect(run.args.args.slice(-6)).toEqual(["--cov=pycroft", "--cov=web", "--cov=ldap_sync", "--cov=hades_logs", "-k", "ldap"]);
       expect(run.args.expect).toBe("ANY");
       expect(execs(pytest)).toContain("npm run bundle -- --prod");
       // Connection settings with passwords reach pytest as secrets only.
       const secrets = steps(pytest, "withSecretVariable").map((s) => s.args.name);
-      expect(secrets).toEqual(expect.arrayContaining(["PYCROFT_DB_URI", "PYCROFT_LDAP_BIND_PW", "PYCROFT_CELERY_BROKER_URI"]));
+      expect(secrets).toEqual(expect.arrayContaining(["PYCROFT_DB_URI", "PYCROFT_LDAP_BIND_PW", "PYCROFT_CELERY_BROKER_URI", "PYCROFT_SMTP_PASSWORD", "TEST_HADES_BROKER_URI"]));
       const dbUri = step(pytest, "withSecretVariable", { name: "PYCROFT_DB_URI" }).args.secret.at(-1).args.plaintext;
       expect(dbUri).toBe("postgresql://postgres:password@db:5432/pycroft?options=-csearch_path%3Dpycroft,public");
-      expect(step(pytest, "withEnvVariable", { name: "PYCROFT_LDAP_BASE_DN" }).args.value).toBe("ou=pycroft,dc=agdsn,dc=de");
+      const env = (name: string) => step(pytest, "withEnvVariable", { name }).args.value;
+      expect(env("PYCROFT_LDAP_BASE_DN")).toBe("ou=pycroft,dc=agdsn,dc=de");
+      // FLASK_APP as the source's .flaskenv says; the mail settings MailConfig.from_env requires, set empty as in compose.
+      expect(env("FLASK_APP")).toBe("scripts.server_run:prepare_server");
+      expect([env("PYCROFT_SMTP_USER"), env("PYCROFT_SMTP_SSL"), env("HADES_CELERY_APP_NAME")]).toEqual(["", "", "dummy_tasks"]);
+      expect(env("OIDC_CLIENT_ISSUER_URI")).toBe("http://keycloak:8080/realms/internal");
+    });
+  });
+
+  it("runs Pycroft's dummy worker as a script, with worker processes to spare", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await module().test();
+      const worker = engine.chains("start").map(serviceChain).find((c) => c.args.includes("helpers/dummy_celery_worker.py"))!;
+      expect(worker.args.slice(-5)).toEqual(["python", "helpers/dummy_celery_worker.py", "worker", "--loglevel=info", "--concurrency=4"]);
+      // Its broker settings come from the same environment as the tests'.
+      expect(steps(worker.container, "withSecretVariable").map((s) => s.args.name)).toContain("TEST_HADES_BROKER_URI");
+      expect(step(worker.container, "withDockerHealthcheck").args.args.join(" ")).toContain("celery@.* ready");
+    });
+  });
+
+  it("leaves the worker and keycloak out when asked, and when the source has neither", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await module().test([], false, false);
+      expect(bound(engine.chains("exitCode")[0]!)).toEqual(["db", "ldap", "mq"]);
+      expect(engine.chains("start")).toHaveLength(3);
+    });
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine, ["pyproject.toml", "uv.lock", "package.json", "package-lock.json", "web/", "tests/"]);
+      await module().test();
+      const pytest = engine.chains("exitCode")[0]!;
+      expect(bound(pytest)).toEqual(["db", "ldap", "mq"]);
+      // Coverage of the packages the source has.
+      expect(steps(pytest, "withExec").at(-1)!.args.args.at(-1)).toBe("--cov=web");
+      expect(step(pytest, "withEnvVariable", { name: "FLASK_APP" }).args.value).toBe("scripts.server_run:prepare_server");
+    });
+  });
+
+  it("refuses --with-worker for a source without the dummy worker", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine, ["pyproject.toml", "uv.lock", "web/"]);
+      await expect(module().test([], true)).rejects.toThrow("--with-worker needs the dummy worker helpers/dummy_celery_worker.py in the source");
+      expect(engine.chains("start")).toHaveLength(0);
     });
   });
 
@@ -145,7 +188,7 @@ describe("test", () => {
       engine.respond("exitCode", 1);
       engine.respond("stdout", "FAILED tests/test_x.py::test_y - assert 1 == 2\n===== 1 failed, 4 passed =====\n");
       await expect(module().test()).rejects.toThrow(/pytest failed with exit code 1:\nFAILED tests\/test_x.py::test_y[\s\S]*1 failed, 4 passed/);
-      expect(engine.chains("stop")).toHaveLength(3);
+      expect(engine.chains("stop")).toHaveLength(5);
     });
   });
 
@@ -153,14 +196,14 @@ describe("test", () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
       engine.respond("start", ({ parent }) => {
-        if (step(serviceChain(parent).container, "withExposedPort").args.port === 389) {
+        if (serviceChain(parent).args.includes("/usr/local/bin/slapd-entrypoint")) {
           throw execError({ exitCode: 1, stderr: "slapd: bad config line 3\nslapd stopped." });
         }
       });
       await expect(module().test()).rejects.toThrow('service "ldap" never became ready:\nslapd: bad config line 3\nslapd stopped.');
       expect(engine.chains("exitCode")).toHaveLength(0);
       // The services that did start are stopped again.
-      expect(engine.chains("stop")).toHaveLength(2);
+      expect(engine.chains("stop")).toHaveLength(4);
     });
   });
 
@@ -173,16 +216,6 @@ describe("test", () => {
       const dir = step(report, "withDirectory", { path: "." }).args.source;
       expect(dir.at(-1)).toEqual({ field: "directory", args: { path: "/opt/pycroft/reports" } });
       expect(steps(dir, "withExec").at(-1)?.args.args.join(" ")).toContain("--junitxml=\"$reports/junit.xml\"");
-    });
-  });
-
-  it("adds a celery worker when asked", async () => {
-    await withFakeEngine(async (engine) => {
-      exampleSource(engine);
-      await module().test([], true);
-      const pytest = engine.chains("exitCode")[0]!;
-      expect(steps(pytest, "withServiceBinding").map((s) => s.args.alias)).toEqual(["db", "ldap", "mq", "celery-worker"]);
-      expect(engine.chains("start")).toHaveLength(4);
     });
   });
 });

@@ -1,11 +1,11 @@
-"""Celery app and tasks; run a worker with `celery -A pycroft_example.tasks worker`."""
+"""Celery app and tasks (Pycroft's `pycroft.task`); run a worker with `celery -A pycroft.task worker`."""
 from celery import Celery
 from example_widgets import badge
 
-from .config import env
+from pycroft.config import env
 
 app = Celery(
-    "pycroft_example",
+    "pycroft",
     broker=env("PYCROFT_CELERY_BROKER_URI"),
     backend=env("PYCROFT_CELERY_RESULT_BACKEND_URI"),
 )

@@ -1,10 +1,10 @@
-"""The LDAP side: users and groupOfMembers groups under PYCROFT_LDAP_BASE_DN."""
+"""The LDAP side (Pycroft's `ldap_sync`): users and groupOfMembers groups under PYCROFT_LDAP_BASE_DN."""
 import ldap3
 from ldap3.core.exceptions import LDAPEntryAlreadyExistsResult
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
-from .config import LdapConfig
+from pycroft.config import LdapConfig
 
 
 def connect(config: LdapConfig) -> ldap3.Connection:

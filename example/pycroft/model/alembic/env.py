@@ -2,8 +2,8 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from pycroft_example.config import db_uri
-from pycroft_example.model import Base, engine
+from pycroft.config import db_uri
+from pycroft.model import Base, engine
 
 if context.config.config_file_name is not None:
     fileConfig(context.config.config_file_name, disable_existing_loggers=False)

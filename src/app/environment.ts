@@ -1,25 +1,29 @@
 import { createHash } from "node:crypto";
 
-import { Container, dag, Secret } from "@dagger.io/dagger";
+import { Container, dag } from "@dagger.io/dagger";
 
 import { baseDn } from "../services/openldap.js";
+import { Credentials } from "../services/stack.js";
 
-/** The backing services' passwords, as the app's connection settings need them. */
-export interface Credentials {
-  db: Secret;
-  ldap: Secret;
-  mq: Secret;
+/** An app environment: plain variables, and those holding a password, which go in as secrets. */
+export interface AppEnvironment {
+  plain: Record<string, string>;
+  secret: Record<string, string>;
 }
 
 /**
- * Pycroft's environment for the app (docker-compose.base.yml's `dev-base`), pointing at the
- * services under their compose hostnames. Values holding a password are returned apart so they
- * reach the container as secrets, never as plain variables in the image config or the logs.
+ * Pycroft's environment for the app: every variable of docker-compose.base.yml's `dev-base`
+ * service plus docker-compose.test.yml's additions (OIDC_*, TEST_HADES_*), pointing at the services
+ * under their compose hostnames. The app, the tests, the shell and the workers all get the same.
+ * Values holding a password are returned apart so they reach the container as secrets, never as
+ * plain variables in the image config or the logs.
  */
-export async function appEnvironment(creds: Credentials, domain: string, flaskApp: string) {
+export async function appEnvironment(creds: Credentials, domain: string, flaskApp: string): Promise<AppEnvironment> {
   const [db, ldap, mq] = await Promise.all([creds.db.plaintext(), creds.ldap.plaintext(), creds.mq.plaintext()]);
   const plain: Record<string, string> = {
     FLASK_APP: flaskApp,
+    // Flask 3 ignores it; compose sets it, and code may read it.
+    FLASK_ENV: "development",
     PYTHONDEVMODE: "1",
     PYCROFT_API_KEY: "secret",
     PYCROFT_LDAP_HOST: "ldap",
@@ -30,6 +34,9 @@ export async function appEnvironment(creds: Credentials, domain: string, flaskAp
     PYCROFT_MAIL_FROM: "AG DSN <support@agdsn.de>",
     PYCROFT_SMTP_HOST: "mail",
     PYCROFT_SMTP_PORT: "2500",
+    // Empty, as in compose: the mail settings require them to be set (Pycroft's MailConfig.from_env).
+    PYCROFT_SMTP_USER: "",
+    PYCROFT_SMTP_SSL: "",
     HADES_CELERY_APP_NAME: "dummy_tasks",
     SWDD_HASH_KEY: "key",
     MAIL_CONFIRM_URL: "http://localhost/sipa/register/confirm/{}",
@@ -52,12 +59,13 @@ export async function appEnvironment(creds: Credentials, domain: string, flaskAp
     TEST_HADES_BROKER_URI: broker,
     TEST_HADES_RESULT_BACKEND_URI: resultBackend,
     OIDC_CLIENT_SECRET: "uwADNIGphXRjmzavgZXtBdaWdWWil0QP",
+    PYCROFT_SMTP_PASSWORD: "",
   };
   return { plain, secret };
 }
 
 /** Applies an `appEnvironment` to a container. */
-export function withEnvironment(env: { plain: Record<string, string>; secret: Record<string, string> }) {
+export function withEnvironment(env: AppEnvironment) {
   return (c: Container): Container => {
     const withPlain = Object.entries(env.plain).reduce((acc, [k, v]) => acc.withEnvVariable(k, v), c);
     return Object.entries(env.secret).reduce(

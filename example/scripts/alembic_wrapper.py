@@ -1,4 +1,4 @@
-"""`flask alembic ...`: alembic with the app's migrations, as Pycroft's `flask alembic`."""
+"""`flask alembic ...`: alembic with the app's migrations (Pycroft's `scripts.alembic_wrapper`)."""
 from importlib.resources import files
 
 import click
@@ -6,7 +6,7 @@ from alembic.config import CommandLine, Config
 
 
 def ini_path() -> str:
-    return str(files(__package__) / "alembic.ini")
+    return str(files("pycroft.model") / "alembic.ini")
 
 
 def config() -> Config:
@@ -18,6 +18,6 @@ def config() -> Config:
     add_help_option=False,  # so `flask alembic --help` shows alembic's help
 )
 @click.pass_context
-def alembic(ctx: click.Context) -> None:
+def main(ctx: click.Context) -> None:
     """Run alembic on PYCROFT_DB_URI, e.g. `flask alembic upgrade head`."""
     CommandLine(prog="flask alembic").main(["-c", ini_path(), *ctx.args])

@@ -14,19 +14,27 @@ export function reportDir(s: Settings): string {
 const PYTEST = `set -o pipefail
 reports=$1; shift
 mkdir -p "$reports"
-pytest -v --junitxml="$reports/junit.xml" --cov --cov-report="xml:$reports/coverage.xml" \\
+pytest -v --junitxml="$reports/junit.xml" --cov-report="xml:$reports/coverage.xml" \\
   --cov-report="html:$reports/htmlcov" "$@" 2>&1 | tee "$reports/pytest.log"
 code=$?
 echo "$code" > "$reports/exit-code"
 exit "$code"`;
 
-/** Runs pytest with the given arguments in a container that has the app, its env and its services. */
-export function pytest(s: Settings, args: string[], runId: string) {
+/** pytest-cov's targets: the packages given (Pycroft CI's), or the coverage configuration's `source` when none. */
+export function coverageArgs(packages: string[]): string[] {
+  return packages.length > 0 ? packages.map((p) => `--cov=${p}`) : ["--cov"];
+}
+
+/**
+ * Runs pytest with coverage of the given packages and the caller's arguments, in a container that
+ * has the app, its env and its services.
+ */
+export function pytest(s: Settings, coverage: string[], args: string[], runId: string) {
   return (c: Container): Container =>
     c
       // Part of the exec's cache key: every call really runs the tests.
       .withEnvVariable("PYCROFT_TEST_RUN", runId)
-      .withExec(["bash", "-c", PYTEST, "pytest", reportDir(s), ...args], { expect: ReturnType.Any });
+      .withExec(["bash", "-c", PYTEST, "pytest", reportDir(s), ...coverageArgs(coverage), ...args], { expect: ReturnType.Any });
 }
 
 /** The last lines of pytest's output: its failures and the summary line. */

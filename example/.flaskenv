@@ -1,0 +1,1 @@
+FLASK_APP=scripts.server_run:prepare_server

@@ -1,1 +1,0 @@
-"""pycroft-example: the model, directory and task side of the app (Pycroft's `pycroft` package)."""
