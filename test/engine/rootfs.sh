@@ -5,20 +5,23 @@
 #   rootfs.sh ARCH     another Debian architecture (arm64), run under qemu-user via binfmt_misc:
 #                      written as an OCI image archive and its path printed on stdout (this docker
 #                      cannot import an image for another platform; the Dagger engine can)
+# Env ROOTFS_SUITE: another Debian release (trixie, for the on-demand python-trixie stand-in), from
+# the same mirror, imported as pycroft-standin/debian-rootfs:SUITE; its apt sources name that suite.
 # Idempotent: skips when the image or archive exists; the rootfs tarball is cached across runs.
 set -euo pipefail
 
 HOST_ARCH=$(dpkg --print-architecture)
 ARCH=${1:-$HOST_ARCH}
-IMAGE=${ROOTFS_IMAGE:-pycroft-standin/debian-rootfs:bookworm}
+SUITE=${ROOTFS_SUITE:-bookworm}
+IMAGE=${ROOTFS_IMAGE:-pycroft-standin/debian-rootfs:$SUITE}
 CACHE=${PYCROFT_ENGINE_CACHE:-/var/cache/pycroft-engine}
 # Bump the suffix when what goes into the rootfs changes, to invalidate the cached tarball.
 VERSION=v3
 if [ "$ARCH" = "$HOST_ARCH" ]; then
-  TARBALL=$CACHE/debian-rootfs-bookworm-$VERSION.tar
+  TARBALL=$CACHE/debian-rootfs-$SUITE-$VERSION.tar
 else
-  TARBALL=$CACHE/debian-rootfs-bookworm-$ARCH-$VERSION.tar
-  ARCHIVE=$CACHE/debian-rootfs-bookworm-$ARCH-$VERSION.oci.tar
+  TARBALL=$CACHE/debian-rootfs-$SUITE-$ARCH-$VERSION.tar
+  ARCHIVE=$CACHE/debian-rootfs-$SUITE-$ARCH-$VERSION.oci.tar
 fi
 
 if [ "$ARCH" = "$HOST_ARCH" ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
@@ -43,13 +46,20 @@ if [ ! -s "$TARBALL" ]; then
   trap 'rm -rf "$DIR"' EXIT
   # ca-certificates: the official debian image lacks it, but everything here needs the
   # re-signing CA, and update-ca-certificates comes with that package.
-  debootstrap --arch="$ARCH" --variant=minbase --include=ca-certificates bookworm "$DIR" "$MIRROR" >&2
+  # (bookworm's debootstrap, 1.0.128+nmu2+deb12u2, has a script for trixie.)
+  debootstrap --arch="$ARCH" --variant=minbase --include=ca-certificates "$SUITE" "$DIR" "$MIRROR" >&2
 
   # apt inside images must go where the host's apt goes, with the same config snippet.
   rm -f "$DIR/etc/apt/sources.list"
   cp /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list "$DIR/etc/apt/sources.list.d/" 2>/dev/null || true
   [ -f /etc/apt/sources.list ] && cp /etc/apt/sources.list "$DIR/etc/apt/"
   cp /etc/apt/apt.conf.d/99artifact-registry "$DIR/etc/apt/apt.conf.d/" 2>/dev/null || true
+  # Another suite than the host's: the same sources, renamed (bookworm-security -> trixie-security).
+  HOST_SUITE=$(. /etc/os-release && echo "$VERSION_CODENAME")
+  if [ "$SUITE" != "$HOST_SUITE" ]; then
+    find "$DIR/etc/apt" -maxdepth 2 \( -name sources.list -o -name '*.sources' -o -name '*.list' \) -type f \
+      -exec sed -i "s/\b$HOST_SUITE\b/$SUITE/g" {} +
+  fi
   # Same space-saving apt/dpkg settings the official debian images ship.
   cat > "$DIR/etc/apt/apt.conf.d/docker-clean" <<'CONF'
 DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
