@@ -172,24 +172,24 @@ export class Pycroft {
    * as given. Chain `export --path pycroft.tar`, `as-tarball`, `publish --address …` or `terminal` on it.
    *
    * @param wsgiApp The WSGI callable uwsgi serves, as module:callable, or module:factory() for uwsgi to call.
-   * @param protocol What uwsgi speaks on port 5000: http, or uwsgi behind a proxy (as Pycroft's image is run, --uwsgi-socket).
-   * @param celeryApp The Celery app of the image's `worker` command.
    * @param platform Build for this platform instead of the engine's (emulated where needed).
    * @param imageSource org.opencontainers.image.source label (the repository URL).
    * @param revision org.opencontainers.image.revision label (the commit).
    * @param version org.opencontainers.image.version label.
    * @param created org.opencontainers.image.created label (RFC 3339 time).
+   * @param protocol What uwsgi speaks on port 5000: http, or uwsgi behind a proxy (as Pycroft's image is run, --uwsgi-socket).
+   * @param celeryApp The Celery app of the image's `worker` command.
    */
   @func()
   async buildProd(
     wsgiApp: string = DEFAULTS.wsgiApp,
-    protocol: string = DEFAULTS.protocol,
-    celeryApp: string = DEFAULTS.celeryApp,
     platform?: Platform,
     imageSource?: string,
     revision?: string,
     version?: string,
     created?: string,
+    protocol: string = DEFAULTS.protocol,
+    celeryApp: string = DEFAULTS.celeryApp,
   ): Promise<Container> {
     const commands = prodCommands(wsgiApp, protocol, celeryApp);
     return this.prodImage(await this.project(), commands, platform, { source: imageSource, revision, version, created });
@@ -205,12 +205,12 @@ export class Pycroft {
    * @param username Registry user, together with --password.
    * @param password Registry password or token.
    * @param wsgiApp The WSGI callable uwsgi serves, as module:callable, or module:factory() for uwsgi to call.
-   * @param protocol What uwsgi speaks on port 5000: http, or uwsgi behind a proxy.
-   * @param celeryApp The Celery app of the image's `worker` command.
    * @param imageSource org.opencontainers.image.source label.
    * @param revision org.opencontainers.image.revision label.
    * @param version org.opencontainers.image.version label.
    * @param created org.opencontainers.image.created label.
+   * @param protocol What uwsgi speaks on port 5000: http, or uwsgi behind a proxy.
+   * @param celeryApp The Celery app of the image's `worker` command.
    */
   @func()
   async publish(
@@ -220,12 +220,12 @@ export class Pycroft {
     username?: string,
     password?: Secret,
     wsgiApp: string = DEFAULTS.wsgiApp,
-    protocol: string = DEFAULTS.protocol,
-    celeryApp: string = DEFAULTS.celeryApp,
     imageSource?: string,
     revision?: string,
     version?: string,
     created?: string,
+    protocol: string = DEFAULTS.protocol,
+    celeryApp: string = DEFAULTS.celeryApp,
   ): Promise<string> {
     const commands = prodCommands(wsgiApp, protocol, celeryApp);
     const platforms = platform.length > 0 ? platform : [await dag.defaultPlatform()];

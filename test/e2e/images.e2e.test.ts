@@ -11,6 +11,16 @@ import { engineHost, hostDir, noEngine, PYTHON_IMAGE, pycroft, pycroftOn, REGIST
 
 const sh = (c: Container, script: string) => c.withExec(["sh", "-c", script]).stdout();
 
+/** The settings the example's app factory requires, as a deployment sets them. */
+const PROD_ENV = {
+  PYCROFT_MAIL_ENVELOPE_FROM: "pycroft@example.org",
+  PYCROFT_MAIL_FROM: "Pycroft <pycroft@example.org>",
+  PYCROFT_SMTP_HOST: "mail",
+  PYCROFT_SMTP_USER: "",
+  PYCROFT_SMTP_PASSWORD: "",
+};
+const deployment = (c: Container) => Object.entries(PROD_ENV).reduce((acc, [k, v]) => acc.withEnvVariable(k, v), c);
+
 /** Runs a command and returns its exit code, whatever it is. */
 const exitCode = (c: Container, args: string[]) => c.withExec(args, { expect: ReturnType.Any }).exitCode();
 
@@ -63,7 +73,7 @@ describe.skipIf(noEngine())("images on a real engine", () => {
 
   it("prod has no compiler and no dev deps, runs as non-root and its uwsgi answers HTTP", async () => {
     await session(async () => {
-      const prod = await pycroft().buildProd(undefined, undefined, undefined, undefined, "https://github.com/agdsn/pycroft", "0123abc", "9.9.9");
+      const prod = await pycroft().buildProd(undefined, undefined, "https://github.com/agdsn/pycroft", "0123abc", "9.9.9");
       for (const tool of ["gcc", "cc", "make", "npm", "node"]) {
         expect(await exitCode(prod, ["sh", "-c", `command -v ${tool}`]), tool).not.toBe(0);
       }
@@ -71,17 +81,50 @@ describe.skipIf(noEngine())("images on a real engine", () => {
       expect(await exitCode(prod, ["test", "-e", "/opt/pycroft/app/node_modules"])).not.toBe(0);
       expect(await exitCode(prod, ["test", "-e", "/opt/pycroft/app/tests"])).not.toBe(0);
       expect((await sh(prod, "id -u")).trim()).not.toBe("0");
-      expect(await sh(prod, "python -c 'import web.app, pycroft_example; print(web.app.__file__)'")).toMatch(/^\/opt\/pycroft\/venv\/lib\/python3[.\d]+\/site-packages\/web\/app\.py\n$/);
+      expect(await sh(prod, "python -c 'import web.app, pycroft; print(web.app.__file__)'")).toMatch(/^\/opt\/pycroft\/venv\/lib\/python3[.\d]+\/site-packages\/web\/app\.py\n$/);
       expect(await prod.label("org.opencontainers.image.revision")).toBe("0123abc");
       expect(await prod.label("org.opencontainers.image.version")).toBe("9.9.9");
 
-      const client = dag.container().from(PYTHON_IMAGE).withServiceBinding("app", prod.asService({ useEntrypoint: true }));
+      // What the app reads at start (Pycroft's mail settings): a deployment's environment.
+      const deployed = prod.with(deployment);
+      const client = dag.container().from(PYTHON_IMAGE).withServiceBinding("app", deployed.asService({ useEntrypoint: true }));
       const page = await client
         .withExec(["python3", "-c", "import urllib.request as u; r = u.urlopen('http://app:5000/'); print(r.status); print(r.read().decode())"])
         .stdout();
       expect(page.split("\n")[0]).toBe("200");
       // The bundle was built into the package: the page links the hashed script from the manifest.
       expect(page).toMatch(/<script[^>]+src="\/static\/[^"]+\.js"/);
+    });
+  });
+
+  it("prod's worker command runs the app's Celery worker with beat; uwsgi speaks the uwsgi protocol when asked", async () => {
+    await session(async () => {
+      const m = pycroft();
+      const worker = (await m.buildProd())
+        .with(deployment)
+        .withEnvVariable("PYCROFT_CELERY_BROKER_URI", "amqp://celery:celery@mq:5672/")
+        .withEnvVariable("PYCROFT_CELERY_RESULT_BACKEND_URI", "rpc://celery:celery@mq:5672/")
+        .withServiceBinding("mq", await m.rabbitmq())
+        .withEnvVariable("CACHE_BUST", String(Date.now()));
+      // The image's own entrypoint with its `worker` command, until the worker reports ready.
+      const log = await worker
+        .withExec(["sh", "-c", "timeout 90 /usr/local/bin/pycroft-entrypoint worker --loglevel=info 2>&1 | grep -m1 -E 'celery@.* ready|beat: Starting|Error'"], { expect: ReturnType.Any })
+        .stdout();
+      expect(log).toMatch(/celery@\S+ ready\.|beat: Starting/);
+
+      // A uwsgi request packet: modifier1 0, the vars' size, modifier2 0, then length-prefixed pairs.
+      const proxy = `import socket, struct
+env = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_PROTOCOL": "HTTP/1.1", "SERVER_NAME": "app", "SERVER_PORT": "5000", "HTTP_HOST": "app"}
+body = b"".join(struct.pack("<H", len(k)) + k.encode() + struct.pack("<H", len(v)) + v.encode() for k, v in env.items())
+s = socket.create_connection(("app", 5000), timeout=30)
+s.sendall(struct.pack("<BHB", 0, len(body), 0) + body)
+print(s.makefile("rb").readline().decode().strip())`;
+      const uwsgiProto = (await m.buildProd(undefined, undefined, undefined, undefined, undefined, undefined, "uwsgi")).with(deployment);
+      const status = await dag.container().from(PYTHON_IMAGE)
+        .withServiceBinding("app", uwsgiProto.asService({ useEntrypoint: true }))
+        .withExec(["python3", "-c", proxy])
+        .stdout();
+      expect(status).toBe("HTTP/1.1 200 OK\n");
     });
   });
 

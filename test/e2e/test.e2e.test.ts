@@ -4,12 +4,21 @@ import { describe, expect, it } from "vitest";
 
 import { noEngine, PYTHON_IMAGE, pycroft, session } from "./engine.js";
 
+/** Prints the HTTP status of each URL given, error statuses included. */
+const STATUS = `import sys, urllib.error, urllib.request as u
+for url in sys.argv[1:]:
+    try:
+        print(u.urlopen(url).status)
+    except urllib.error.HTTPError as e:
+        print(e.code)`;
+
 const read = (dir: { file(path: string): { contents(): Promise<string> } }, path: string) => dir.file(path).contents();
 
 describe.skipIf(noEngine())("the test stage on a real engine", () => {
-  it("test runs the example's suite against postgres, openldap and rabbitmq, all passing", async () => {
+  it("test runs the example's suite with what Pycroft's test compose starts (db, ldap, mq, dummy worker, keycloak), all passing", async () => {
     const output = await session(() => pycroft().test(["-p", "no:cacheprovider"]));
-    for (const suite of ["test_db.py", "test_ldap.py", "test_celery.py", "test_web.py"]) {
+    // hades_logs needs the dummy worker running as Pycroft runs it; test_server the whole mail environment.
+    for (const suite of ["test_db.py", "test_ldap.py", "test_celery.py", "test_web.py", "test_server.py", "hades_logs/test_hades_logs.py"]) {
       expect(output, suite).toMatch(new RegExp(`tests/${suite.replace(".", "\\.")}::\\S+ PASSED`));
     }
     expect(output).toMatch(/=+ \d+ passed/);
@@ -17,16 +26,16 @@ describe.skipIf(noEngine())("the test stage on a real engine", () => {
   });
 
   it("test passes pytest arguments through", async () => {
-    const output = await session(() => pycroft().test(["-k", "ldap"]));
+    const output = await session(() => pycroft().test(["-k", "ldap"], false, false));
     expect(output).toMatch(/tests\/test_ldap\.py::\S+ PASSED/);
     expect(output).not.toMatch(/tests\/test_db\.py/);
     expect(output).toMatch(/deselected/);
   });
 
-  it("test --with-worker starts a celery worker beside the services", async () => {
-    // The call starts only once every service, the worker included, passed its health check.
-    const output = await session(() => pycroft().test(["-k", "celery"], true));
-    expect(output).toMatch(/tests\/test_celery\.py::\S+ PASSED/);
+  it("test --with-worker=false leaves the dummy worker out, and the hades tests then fail", async () => {
+    const error = await session(() => pycroft().test(["-k", "hades"], false, false)).then(() => undefined, (err: Error) => err);
+    expect(error?.message).toMatch(/^pytest failed with exit code 1:/);
+    expect(error?.message).toMatch(/FAILED tests\/hades_logs\/test_hades_logs\.py::test_logs_of_a_port/);
   });
 
   it("a failing suite fails the call with pytest's summary, and test-report still has the JUnit file", async () => {
@@ -62,16 +71,17 @@ describe.skipIf(noEngine())("the test stage on a real engine", () => {
     expect(await session(() => pycroft().migrate())).toMatch(/Running upgrade\s+-> \w+/);
   });
 
-  it("dev-env serves the app on 5000 with migrations applied", async () => {
+  it("dev-env serves the app (FLASK_APP from .flaskenv) on 5000 with migrations applied", async () => {
     await session(async () => {
       const app = await pycroft().devEnv();
+      // /users/<login> queries the users table: 404 for an unknown login once migrated, 500 without the table.
       const probe = dag
         .container()
         .from(PYTHON_IMAGE)
         .withServiceBinding("app", app)
         .withEnvVariable("CACHE_BUST", String(Date.now()))
-        .withExec(["python3", "-c", "import urllib.request as u; print(u.urlopen('http://app:5000/').status)"]);
-      expect(await probe.stdout()).toBe("200\n");
+        .withExec(["python3", "-c", STATUS, "http://app:5000/", "http://app:5000/users/nobody"]);
+      expect(await probe.stdout()).toBe("200\n404\n");
     });
   });
 
@@ -123,17 +133,19 @@ describe.skipIf(noEngine())("the test stage on a real engine", () => {
     expect(await binds()).toBe("True\nFalse\n");
   });
 
-  it("shell has the app, its environment and the dev services bound", async () => {
+  it("shell has the app, its environment, flask and the dev services bound", async () => {
     await session(async () => {
-      const shell = await pycroft().shell();
+      const shell = (await pycroft().shell()).withEnvVariable("CACHE_BUST", String(Date.now()));
       const out = await shell
-        .withEnvVariable("CACHE_BUST", String(Date.now()))
         .withExec([
           "python", "-c",
           "import os, sqlalchemy as sa; e = sa.create_engine(os.environ['PYCROFT_DB_URI']); print(e.connect().execute(sa.text('select 42')).scalar())",
         ])
         .stdout();
       expect(out).toBe("42\n");
+      // flask finds the app through FLASK_APP, and its alembic command reaches the dev database.
+      const current = "flask alembic upgrade head >/dev/null 2>&1 && flask alembic current 2>&1";
+      expect(await shell.withExec(["sh", "-c", current]).stdout()).toMatch(/^0001 \(head\)$/m);
     });
   });
 });

@@ -132,7 +132,7 @@ describe("build-prod", () => {
   it("copies a prod-only venv from a builder onto base, with no compiler in the final stage", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
-      await (await module().buildProd(undefined, undefined, undefined, undefined, "https://github.com/agdsn/pycroft", "abc123", "1.0.0")).sync();
+      await (await module().buildProd(undefined, undefined, "https://github.com/agdsn/pycroft", "abc123", "1.0.0")).sync();
       const chain = engine.lastChain();
 
       // The final image's own steps: base's packages only.
@@ -181,7 +181,7 @@ describe("build-prod", () => {
   it("serves the uwsgi protocol behind a proxy, another app and Celery app when asked", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
-      await (await module().buildProd("web.app:make_app()", "uwsgi", "other.tasks:app")).sync();
+      await (await module().buildProd("web.app:make_app()", undefined, undefined, undefined, undefined, undefined, "uwsgi", "other.tasks:app")).sync();
       const script = step(engine.lastChain(), "withNewFile", { path: "/usr/local/bin/pycroft-entrypoint" }).args.contents;
       expect(script).toContain("exec uwsgi --master --uwsgi-socket :5000 --module 'web.app:make_app()'");
       expect(script).toContain("exec celery -A 'other.tasks:app' worker -B");
@@ -193,8 +193,8 @@ describe("build-prod", () => {
       exampleSource(engine);
       await expect(module().buildProd("web.app")).rejects.toThrow(/wsgiApp must be module:callable or module:factory\(\)/);
       await expect(module().buildProd("web.app:x'; rm -rf /")).rejects.toThrow(/wsgiApp must be/);
-      await expect(module().buildProd(undefined, "fastcgi")).rejects.toThrow('protocol must be http or uwsgi, got "fastcgi"');
-      await expect(module().buildProd(undefined, undefined, "pycroft task")).rejects.toThrow(/celeryApp must be a module/);
+      await expect(module().buildProd(undefined, undefined, undefined, undefined, undefined, undefined, "fastcgi")).rejects.toThrow('protocol must be http or uwsgi, got "fastcgi"');
+      await expect(module().buildProd(undefined, undefined, undefined, undefined, undefined, undefined, undefined, "pycroft task")).rejects.toThrow(/celeryApp must be a module/);
       expect(engine.chains("sync")).toHaveLength(0);
     });
   });
@@ -251,7 +251,7 @@ describe("build-prod", () => {
   it("builds for the platform asked for", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
-      await (await module().buildProd(undefined, undefined, undefined, "linux/arm64" as never)).sync();
+      await (await module().buildProd(undefined, "linux/arm64" as never)).sync();
       const chain = engine.lastChain();
       expect(steps(chain, "container").map((s) => s.args.platform)).toEqual(["linux/arm64"]);
       expect(fields(chain)[0]).toBe("container");
