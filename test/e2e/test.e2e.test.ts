@@ -64,6 +64,18 @@ describe.skipIf(noEngine())("the test stage on a real engine", () => {
     });
   });
 
+  it("a git dependency that cannot be fetched is named with the flag that leaves it out, and that flag works", async () => {
+    await session(async () => {
+      const error = await pycroft("test/fixtures/git-dep").dev().then((c: Container) => c.sync()).then(() => undefined, (err: Error) => err);
+      expect(String((error as { stderr?: string })?.stderr ?? error?.message)).toContain(
+        "docs-theme: a git dependency that could not be fetched. Where its repository cannot be reached, leave it out with --no-install-package docs-theme",
+      );
+      const dev = await pycroft("test/fixtures/git-dep", { noInstallPackages: ["docs-theme"] }).dev();
+      const check = "import importlib.util as u; print(bool(u.find_spec('six')), bool(u.find_spec('docs_theme')), bool(u.find_spec('app')))";
+      expect(await dev.withExec(["python", "-c", check]).stdout()).toBe("True False True\n");
+    });
+  });
+
   it("migrate applies the migrations to a fresh database", async () => {
     const out = await session(() => pycroft().migrate());
     expect(out).toMatch(/Running upgrade\s+-> \w+/);

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs the module on a Pycroft checkout, step by step, and prints what each gives and the counts:
+#   bash test/pycroft/run.sh PATH_TO_PYCROFT [test|test-report|migrate|dev-env|build-prod …]
+# PATH is a checkout of agdsn/pycroft with its deps/wtforms-widgets submodule. With Dagger installed,
+# `dagger run bash test/pycroft/run.sh PATH` uses your engine; otherwise (Debian 12, root) the engine
+# test/engine/up.sh makes here, with a python:3.13-slim-trixie stand-in (Pycroft needs Python >= 3.12).
+# Module options: PYCROFT_PYTHON_IMAGE, PYCROFT_NO_INSTALL_PACKAGES (e.g. guzzle-sphinx-theme, on a
+# runner that cannot reach GitHub), PYCROFT_REPORTS (where test-report's files go).
+set -euo pipefail
+[ $# -ge 1 ] && [ -f "$1/pyproject.toml" ] || { echo "usage: bash test/pycroft/run.sh PATH_TO_PYCROFT [STEP…]" >&2; exit 64; }
+source_dir=$(cd "$1" && pwd); shift
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+. test/engine/lib.sh
+[ -f "$source_dir/deps/wtforms-widgets/setup.py" ] || [ -f "$source_dir/deps/wtforms-widgets/pyproject.toml" ] ||
+  { echo "$source_dir/deps/wtforms-widgets is empty: git submodule update --init" >&2; exit 64; }
+
+phase "npm ci" npm ci --no-audit --no-fund --prefer-offline --loglevel=error
+if ! engine_given; then
+  env_file="$CACHE/client.env"
+  phase "engine" bash -c "bash test/engine/up.sh > '$env_file'"
+  . "$env_file"
+  # The engine made here has no official images: Debian trixie's Python 3.13 stands in for python:3.13.
+  phase "python 3.13 stand-in" bash test/engine/standins/build.sh python-trixie >&2
+  export PYCROFT_PYTHON_IMAGE="${PYCROFT_PYTHON_IMAGE:-python:3.13-slim-trixie}"
+fi
+phase "pycroft" npx tsx test/pycroft/run.ts "$source_dir" "$@"

@@ -1,0 +1,162 @@
+// Runs the module's functions on a Pycroft checkout, as a Pycroft maintainer would with `dagger call
+// --source PATH …`, and checks what each gives. Prints one line per check and the counts.
+//
+//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report migrate dev-env build-prod (default: all)
+//
+// Module options come from the environment: PYCROFT_PYTHON_IMAGE, PYCROFT_NO_INSTALL_PACKAGES
+// (space-separated). Reports go to PYCROFT_REPORTS (default: a temporary directory).
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { connection, Container, dag, ExecError, ReturnType } from "@dagger.io/dagger";
+
+import { appEnvironment, withEnvironment } from "../../src/app/environment.js";
+import { DEFAULTS } from "../../src/config.js";
+import { hostDir } from "../e2e/engine.js";
+import { newPycroft } from "../support/module.js";
+
+const [sourcePath, ...only] = process.argv.slice(2);
+if (!sourcePath) {
+  console.error("usage: tsx test/pycroft/run.ts PATH_TO_PYCROFT [test|test-report|migrate|dev-env|build-prod …]");
+  process.exit(64);
+}
+const STEPS = ["test", "test-report", "migrate", "dev-env", "build-prod"];
+const steps = only.length > 0 ? only : STEPS;
+const reports = process.env.PYCROFT_REPORTS ?? mkdtempSync(join(tmpdir(), "pycroft-reports-"));
+
+const pycroft = () =>
+  newPycroft(hostDir(sourcePath), hostDir("dockerfiles/openldap"), {
+    pythonImage: process.env.PYCROFT_PYTHON_IMAGE,
+    noInstallPackages: (process.env.PYCROFT_NO_INSTALL_PACKAGES ?? "").split(/\s+/).filter(Boolean),
+  });
+
+/**
+ * An HTTP client that asks Pycroft's API a question that needs the database: whether user 1 is an
+ * active member (POST /api/v0/user/active with the API key the environment sets). 200 and a JSON
+ * answer once the schema is there; 500 without it. Prints the status and the body.
+ */
+const ASK_API = `import sys, urllib.error, urllib.parse, urllib.request as u
+data = urllib.parse.urlencode({"name": "nobody", "uid": "1"}).encode()
+req = u.Request(sys.argv[1] + "/api/v0/user/active", data=data, headers={"Authorization": "ApiKey secret"})
+try:
+    r = u.urlopen(req, timeout=60)
+    print(r.status, r.read().decode().strip())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode()[:500])`;
+
+interface Result {
+  step: string;
+  ok: boolean;
+  seconds: number;
+  detail: string;
+}
+
+async function timed(step: string, fn: () => Promise<string>): Promise<Result> {
+  const start = performance.now();
+  try {
+    const detail = await fn();
+    return { step, ok: true, seconds: (performance.now() - start) / 1000, detail };
+  } catch (err) {
+    // An exec's own output says why it failed; the error's message only has its exit code.
+    const message = err instanceof ExecError ? `${err.message}\n${err.stderr || err.stdout}` : err instanceof Error ? err.message : String(err);
+    return { step, ok: false, seconds: (performance.now() - start) / 1000, detail: message.split("\n").slice(-25).join("\n") };
+  }
+}
+
+/** pytest's summary line, "===== 1234 passed, 5 warnings in 67.89s (0:01:07) =====". */
+function summaryLine(output: string): string {
+  return output.match(/^=+ (.*\d+ (?:passed|failed|error).*) =+\s*$/m)?.[1] ?? "(no pytest summary)";
+}
+
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new Error(message);
+}
+
+/** A Python client container with the given service bound as `app`. */
+function client(app: import("@dagger.io/dagger").Service): Container {
+  return dag
+    .container()
+    .from(process.env.PYCROFT_PYTHON_IMAGE ?? DEFAULTS.pythonImage)
+    .withServiceBinding("app", app)
+    .withEnvVariable("CACHE_BUST", String(Date.now()));
+}
+
+const run: Record<string, () => Promise<string>> = {
+  test: async () => summaryLine(await pycroft().test()),
+
+  "test-report": async () => {
+    const dir = join(reports, "test-report");
+    await (await pycroft().testReport()).export(dir);
+    const code = readFileSync(join(dir, "exit-code"), "utf8").trim();
+    const junit = readFileSync(join(dir, "junit.xml"), "utf8");
+    const coverage = readFileSync(join(dir, "coverage.xml"), "utf8");
+    const suite = junit.match(/<testsuite [^>]*>/)?.[0] ?? "";
+    const count = (attr: string) => Number(suite.match(new RegExp(`${attr}="(\\d+)"`))?.[1] ?? NaN);
+    check(code === "0", `pytest exit code ${code}`);
+    check(count("failures") === 0 && count("errors") === 0 && count("tests") > 0, `junit.xml: ${suite}`);
+    for (const pkg of DEFAULTS.coveragePackages) check(coverage.includes(`name="${pkg}`), `coverage.xml lacks ${pkg}`);
+    const rate = Number(coverage.match(/<coverage [^>]*line-rate="([\d.]+)"/)?.[1] ?? NaN);
+    return `${dir}: ${count("tests")} tests, ${count("skipped")} skipped, 0 failures, 0 errors; line coverage ${(rate * 100).toFixed(1)} %`;
+  },
+
+  migrate: async () => {
+    const out = await pycroft().migrate();
+    const upgrades = out.match(/Running upgrade/g)?.length ?? 0;
+    check(upgrades > 0, `no migration ran:\n${out.slice(-2000)}`);
+    return `${upgrades} migrations applied to a fresh database`;
+  },
+
+  "dev-env": async () => {
+    const answer = await client(await pycroft().devEnv()).withExec(["python3", "-c", ASK_API, "http://app:5000"]).stdout();
+    check(answer.startsWith("200 ") && answer.includes('"response"'), `POST /api/v0/user/active: ${answer}`);
+    return `POST /api/v0/user/active → ${answer.trim()}`;
+  },
+
+  "build-prod": async () => {
+    const m = pycroft();
+    const [image, db, mq] = await Promise.all([m.buildProd(), m.postgres(), m.rabbitmq()]);
+    // The prod image with the environment and services a deployment gives it: the module's own
+    // app environment, with the services' default passwords.
+    const secret = (name: string, value: string) => dag.setSecret(`pycroft-${name}-password`, value);
+    const credentials = { db: secret("db", "password"), ldap: secret("ldap", "password"), mq: secret("mq", "celery") };
+    const env = await appEnvironment(credentials, DEFAULTS.ldapDomain, DEFAULTS.flaskApp);
+    const deployed = image.with(withEnvironment(env)).withServiceBinding("db", db).withServiceBinding("mq", mq);
+    await db.start();
+    await mq.start();
+    try {
+      // The image migrates its own database (flask alembic, from the installed package), then serves.
+      const migrated = await deployed
+        .withEnvVariable("CACHE_BUST", String(Date.now()))
+        .withExec(["sh", "-c", `${DEFAULTS.migrateCommand} 2>&1 | tail -n 3`])
+        .stdout();
+      const answer = await client(deployed.asService({ useEntrypoint: true })).withExec(["python3", "-c", ASK_API, "http://app:5000"]).stdout();
+      check(answer.startsWith("200 ") && answer.includes('"response"'), `uwsgi: POST /api/v0/user/active: ${answer}\nmigration: ${migrated}`);
+      const worker = await deployed
+        .withEnvVariable("CACHE_BUST", String(Date.now()))
+        .withExec(
+          ["sh", "-c", "timeout 120 /usr/local/bin/pycroft-entrypoint worker --loglevel=info 2>&1 | grep -m1 -E 'celery@.* ready\\.|Error|error'"],
+          { expect: ReturnType.Any },
+        )
+        .stdout();
+      check(/celery@\S+ ready\./.test(worker), `worker: ${worker}`);
+      return `uwsgi: POST /api/v0/user/active → ${answer.trim()}; worker: ${worker.trim()}`;
+    } finally {
+      await Promise.allSettled([db.stop(), mq.stop()]);
+    }
+  },
+};
+
+const results: Result[] = [];
+await connection(async () => {
+  for (const step of steps) {
+    if (!run[step]) throw new Error(`unknown step "${step}": use ${STEPS.join(", ")}`);
+    const result = await timed(step, run[step]!);
+    results.push(result);
+    console.log(`${result.ok ? "PASS" : "FAIL"} ${step} (${result.seconds.toFixed(0)} s): ${result.detail}`);
+  }
+}, { LogOutput: process.env.PYCROFT_VERBOSE ? process.stderr : undefined });
+
+const failed = results.filter((r) => !r.ok).length;
+console.log(`pycroft: ${results.length - failed} passed, ${failed} failed`);
+process.exitCode = failed > 0 ? 1 : 0;
