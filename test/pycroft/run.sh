@@ -3,7 +3,9 @@
 #   bash test/pycroft/run.sh PATH_TO_PYCROFT [test|test-report|migrate|dev-env|build-prod …]
 # PATH is a checkout of agdsn/pycroft with its deps/wtforms-widgets submodule. With Dagger installed,
 # `dagger run bash test/pycroft/run.sh PATH` uses your engine; otherwise (Debian 12, root) the engine
-# test/engine/up.sh makes here, with a python:3.13-slim-trixie stand-in (Pycroft needs Python >= 3.12).
+# test/engine/up.sh makes here, with a python:3.12-slim-bookworm stand-in when this machine has a
+# CPython 3.12.1 build (/root/.pyenv/versions/3.12.1 or $PYCROFT_PYTHON312_HOME), else a
+# python:3.13-slim-trixie one (Pycroft needs Python >= 3.12).
 # Module options: PYCROFT_PYTHON_IMAGE, PYCROFT_NO_INSTALL_PACKAGES (e.g. guzzle-sphinx-theme, on a
 # runner that cannot reach GitHub), PYCROFT_REPORTS (where test-report's files go).
 set -euo pipefail
@@ -19,8 +21,15 @@ if ! engine_given; then
   env_file="$CACHE/client.env"
   phase "engine" bash -c "bash test/engine/up.sh > '$env_file'"
   . "$env_file"
-  # The engine made here has no official images: Debian trixie's Python 3.13 stands in for python:3.13.
-  phase "python 3.13 stand-in" bash test/engine/standins/build.sh python-trixie >&2
-  export PYCROFT_PYTHON_IMAGE="${PYCROFT_PYTHON_IMAGE:-python:3.13-slim-trixie}"
+  # The engine made here has no official images. Pycroft's own is python:3.12-slim-bookworm: its
+  # stand-in needs a CPython 3.12.1 build on this machine (standins/python312/prepare.sh). Without
+  # one, Debian trixie's Python 3.13 stands in for python:3.13 (no `crypt`: one passlib test times out).
+  if [ -x "${PYCROFT_PYTHON312_HOME:-/root/.pyenv/versions/3.12.1}/bin/python3.12" ]; then
+    phase "python 3.12 stand-in" bash test/engine/standins/build.sh python312 >&2
+    export PYCROFT_PYTHON_IMAGE="${PYCROFT_PYTHON_IMAGE:-python:3.12-slim-bookworm}"
+  else
+    phase "python 3.13 stand-in" bash test/engine/standins/build.sh python-trixie >&2
+    export PYCROFT_PYTHON_IMAGE="${PYCROFT_PYTHON_IMAGE:-python:3.13-slim-trixie}"
+  fi
 fi
 phase "pycroft" npx tsx test/pycroft/run.ts "$source_dir" "$@"

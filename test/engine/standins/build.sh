@@ -10,7 +10,7 @@
 # (content hash kept as a label), and a tag is pushed only when the registry doesn't already
 # hold that very image (config digest == local image ID).
 # Args: the context dirs to build (default: the ones up.sh needs, DEFAULT below); others are built
-# only when named, e.g. `build.sh python-trixie`.
+# only when named, e.g. `build.sh python-trixie` or `build.sh python312`.
 # Env: REGISTRY (default 127.0.0.1:5000), NO_PUSH=1 to build only.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -31,6 +31,8 @@ declare -A TAGS=(
   [keycloak]="keycloak/keycloak:26.0 keycloak/keycloak:26.0.8"
   # Not in DEFAULT: nothing here uses it by default, and CI time matters.
   [python-trixie]="library/python:3.13-slim-trixie library/python:3.13-slim"
+  # Not in DEFAULT either: CPython 3.12.1 from the machine's pyenv build (prepare.sh).
+  [python312]="library/python:3.12-slim-bookworm library/python:3.12-slim library/python:3.12.1-slim-bookworm"
 )
 
 # The Debian release (rootfs.sh's rootfs image) a context is built FROM, bookworm unless listed.
