@@ -8,9 +8,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . test/engine/lib.sh
 
-# `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages out of the lock
-# and then `npm ci` rejects its own lock. With a lock present, install takes its exact versions.
-phase "npm install" npm install --no-audit --no-fund --prefer-offline --loglevel=error
+# The lock lists every platform's optional packages (rollup's native builds), which `npm ci` of
+# npm 10 and 11 both require.
+phase "npm ci" npm ci --no-audit --no-fund --prefer-offline --loglevel=error
 if ! engine_given; then
   env_file="$CACHE/client.env"
   phase "engine" bash -c "bash test/engine/up.sh > '$env_file'"
