@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Container, dag, Platform, ReturnType } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
+import { WORKER_READY_CHECK } from "../support/prod.js";
 import { engineHost, hostDir, noEngine, PYTHON_IMAGE, pycroft, pycroftOn, REGISTRY, scratchCopy, session } from "./engine.js";
 
 const sh = (c: Container, script: string) => c.withExec(["sh", "-c", script]).stdout();
@@ -107,10 +108,8 @@ describe.skipIf(noEngine())("images on a real engine", () => {
         .withServiceBinding("mq", await m.rabbitmq())
         .withEnvVariable("CACHE_BUST", String(Date.now()));
       // The image's own entrypoint with its `worker` command, until the worker reports ready.
-      const log = await worker
-        .withExec(["sh", "-c", "timeout 90 /usr/local/bin/pycroft-entrypoint worker --loglevel=info 2>&1 | grep -m1 -E 'celery@.* ready|beat: Starting|Error'"], { expect: ReturnType.Any })
-        .stdout();
-      expect(log).toMatch(/celery@\S+ ready\.|beat: Starting/);
+      const log = await worker.withExec(["sh", "-c", WORKER_READY_CHECK], { expect: ReturnType.Any }).stdout();
+      expect(log).toMatch(/celery@\S+ ready\./);
 
       // A uwsgi request packet: modifier1 0, the vars' size, modifier2 0, then length-prefixed pairs.
       const proxy = `import socket, struct
