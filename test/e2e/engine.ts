@@ -1,6 +1,5 @@
 // Running the module's functions for real: on the engine test/engine/up.sh makes here, or on a
 // contributor's own Dagger (`dagger run npm test`).
-import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,16 +30,6 @@ const UP_SH_ENGINE = process.env._EXPERIMENTAL_DAGGER_RUNNER_HOST === "docker-co
  * runs in the engine's network, or PYCROFT_E2E_REGISTRY; the publish tests are skipped without one.
  */
 export const REGISTRY = process.env.PYCROFT_E2E_REGISTRY ?? (UP_SH_ENGINE ? "127.0.0.1:5000" : undefined);
-
-/**
- * This host's address as the engine's containers reach it, for servers a test runs here: the docker
- * bridge's gateway for test/engine/up.sh's engine, or PYCROFT_E2E_ENGINE_HOST; undefined (those
- * tests are skipped) without one. Asked of docker only by the tests that need it.
- */
-export function engineHost(): string | undefined {
-  if (process.env.PYCROFT_E2E_ENGINE_HOST || !UP_SH_ENGINE) return process.env.PYCROFT_E2E_ENGINE_HOST;
-  return execFileSync("docker", ["network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"], { encoding: "utf8" }).trim();
-}
 
 /** A directory of the host as `dagger call` uploads `--source`: without what never leaves the machine. */
 export function hostDir(path: string): Directory {

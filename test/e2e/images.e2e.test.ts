@@ -1,5 +1,5 @@
 // base, dev and build-prod built and run on a real engine; publish and export round trips.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +8,7 @@ import { Container, dag, Platform, ReturnType } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
 import { WORKER_READY_CHECK } from "../support/prod.js";
-import { engineHost, hostDir, noEngine, PYTHON_IMAGE, pycroft, pycroftOn, REGISTRY, scratchCopy, session } from "./engine.js";
+import { hostDir, noEngine, PYTHON_IMAGE, pycroft, pycroftOn, REGISTRY, scratchCopy, session } from "./engine.js";
 
 const sh = (c: Container, script: string) => c.withExec(["sh", "-c", script]).stdout();
 
@@ -155,14 +155,16 @@ print(s.makefile("rb").readline().decode().strip())`;
     });
   });
 
-  const host = engineHost();
-  it.skipIf(!host)("dev and prod install the locked files from a Python index mirror, as air-gapped runners do", async () => {
+  it("dev and prod install the locked files from a Python index mirror, as air-gapped runners do", async () => {
     const flask = lockedVersion("flask");
-    const mirror = await pypiMirror();
-    try {
-      // A new port each run: a new index URL, so nothing comes from an earlier run's layers.
-      const index = `http://${host}:${mirror.port}/simple`;
-      await session(async () => {
+    await session(async () => {
+      // The mirror runs as a service of this session: its hostname resolves in every container of
+      // the session, so no host address is needed. A new run id each time is a new index URL, so
+      // nothing comes from an earlier run's layers.
+      const mirror = pypiMirror();
+      await mirror.start();
+      try {
+        const index = `${await mirror.endpoint({ port: 8080, scheme: "http" })}/simple`;
         const module = pycroft("example", { pythonIndex: index });
         const dev = await module.dev();
         expect(await sh(dev, "python -c 'import flask, example_widgets, web.app; print(flask.__version__, web.app.__file__)'")).toBe(
@@ -173,13 +175,16 @@ print(s.makefile("rb").readline().decode().strip())`;
           new RegExp(`^${flask.replaceAll(".", "\\.")} /opt/pycroft/venv/lib/python3[.\\d]+/site-packages/web/app\\.py\n$`),
         );
         expect(await exitCode(prod, ["python", "-c", "import pytest"])).not.toBe(0);
-      });
-      // pip found uv, and uv the locked packages, on the mirror. (A wheel already in uv's cache volume
-      // with the locked hash is not downloaded again, so the test asks for the index pages only.)
-      expect(mirror.requests()).toEqual(expect.arrayContaining(["/simple/uv/", "/simple/flask/", "/simple/celery/"]));
-    } finally {
-      mirror.stop();
-    }
+        // pip found uv, and uv the locked packages, on the mirror. (A wheel already in uv's cache volume
+        // with the locked hash is not downloaded again, so the test asks for the index pages only.)
+        const asked = await dag.container().from(PYTHON_IMAGE).withEnvVariable("CACHE_BUST", String(Date.now()))
+          .withExec(["python3", "-c", `import urllib.request as u; print(u.urlopen("${index.replace(/\/simple$/, "")}/-/requests").read().decode())`])
+          .stdout();
+        expect(asked.split("\n")).toEqual(expect.arrayContaining(["/simple/uv/", "/simple/flask/", "/simple/celery/"]));
+      } finally {
+        await mirror.stop();
+      }
+    });
   });
 
   it("export writes a tarball that docker load accepts and docker runs", async () => {
@@ -234,21 +239,15 @@ function lockedVersion(name: string): string {
   return version;
 }
 
-/** test/support/pypi-mirror.py on this host, on a free port; what it was asked for, and a stop. */
-async function pypiMirror() {
-  const child = spawn("python3", ["test/support/pypi-mirror.py", "0"], { stdio: ["ignore", "pipe", "inherit"] });
-  const lines: string[] = [];
-  let partial = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    const parts = (partial + chunk).split("\n");
-    partial = parts.pop()!;
-    lines.push(...parts);
-  });
-  for (let i = 0; lines.length === 0; i++) {
-    if (i > 100 || child.exitCode !== null) throw new Error("test/support/pypi-mirror.py did not start");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { port: Number(lines[0]), requests: () => lines.slice(1), stop: () => child.kill() };
+/** test/support/pypi-mirror.py as a service of the session, fresh for each call. */
+function pypiMirror() {
+  return dag
+    .container()
+    .from(PYTHON_IMAGE)
+    .withFile("/srv/pypi-mirror.py", dag.host().file("test/support/pypi-mirror.py"))
+    .withEnvVariable("MIRROR_RUN", String(Date.now()))
+    .withExposedPort(8080)
+    .asService({ args: ["python3", "/srv/pypi-mirror.py", "8080"] });
 }
 
 /** A manifest from the e2e registry's HTTP API (reachable from the host, as up.sh runs it). */

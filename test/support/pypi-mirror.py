@@ -1,13 +1,18 @@
 """A PyPI mirror on another URL, as an air-gapped site runs one: /simple/<name>/ and /packages/…,
 proxied to PyPI, its file links rewritten to the mirror. Usage: pypi-mirror.py PORT (0: any free
-port). Prints the port, then every request's path, one per line."""
+port). Prints the port, then every request's path, one per line; /-/requests lists them too."""
 import http.server, sys, urllib.request
 
 PYPI, FILES = "https://pypi.org/simple/", "https://files.pythonhosted.org/packages/"
 
+REQUESTS = []
+
 class Mirror(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        if self.path == "/-/requests":
+            return self.reply("".join(f"{path}\n" for path in REQUESTS).encode(), "text/plain")
         print(self.path, flush=True)
+        REQUESTS.append(self.path)
         host = self.headers["Host"]
         if self.path.startswith("/simple/"):
             req = urllib.request.Request(PYPI + self.path[len("/simple/"):], headers={"Accept": "text/html"})
