@@ -34,6 +34,8 @@ class HadesLogs:
             broker=os.environ["HADES_BROKER_URI"],
             backend=os.environ["HADES_RESULT_BACKEND_URI"],
         )
+        # The queue hades' workers consume (the dummy worker's in tests), not the app's own.
+        self.celery.conf.task_default_queue = self.app_name
         self.timeout = timeout
 
     def fetch_logs(self, nas_ip: str, nas_port: str, limit: int = 100) -> list[AuthAttempt]:

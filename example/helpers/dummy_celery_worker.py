@@ -16,6 +16,9 @@ app = Celery(
     broker=os.environ["TEST_HADES_BROKER_URI"],
     backend=os.environ["TEST_HADES_RESULT_BACKEND_URI"],
 )
+# hades' tasks have a queue of their own: the app's worker on the same broker never takes them, nor
+# this one the app's.
+app.conf.task_default_queue = "dummy_tasks"
 
 #: A port name that makes the task take this many seconds, for the tests of timeouts and concurrency.
 SLOW_PORT = "slow"
