@@ -1,7 +1,7 @@
 // Runs the module's functions on a Pycroft checkout, as a Pycroft maintainer would with `dagger call
 // --source PATH …`, and checks what each gives. Prints one line per check and the counts.
 //
-//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report migrate dev-env build-prod (default: all)
+//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report migrate dev-env shell build-prod (default: all)
 //
 // Module options come from the environment: PYCROFT_PYTHON_IMAGE, PYCROFT_NO_INSTALL_PACKAGES
 // (space-separated), PYCROFT_MIGRATE_COMMAND (migrate's, dev-env's and the prod check's; default the
@@ -23,7 +23,7 @@ if (!sourcePath) {
   console.error("usage: tsx test/pycroft/run.ts PATH_TO_PYCROFT [test|test-report|migrate|dev-env|build-prod …]");
   process.exit(64);
 }
-const STEPS = ["test", "test-report", "migrate", "dev-env", "build-prod"];
+const STEPS = ["test", "test-report", "migrate", "dev-env", "shell", "build-prod"];
 const steps = only.length > 0 ? only : STEPS;
 const reports = process.env.PYCROFT_REPORTS ?? mkdtempSync(join(tmpdir(), "pycroft-reports-"));
 const migrateCommand = process.env.PYCROFT_MIGRATE_COMMAND || DEFAULTS.migrateCommand;
@@ -48,6 +48,18 @@ try:
 except urllib.error.HTTPError as e:
     print(e.code, e.read().decode()[:500])`;
 
+/** Asks db, ldap and mq a question each, with the app's own settings. */
+const SERVICES_ANSWER = `python - <<'EOF'
+import os, kombu, ldap3, sqlalchemy as sa
+with sa.create_engine(os.environ["PYCROFT_DB_URI"]).connect() as c:
+    print("db:", c.execute(sa.text("select 1")).scalar())
+conn = ldap3.Connection(ldap3.Server(os.environ["PYCROFT_LDAP_HOST"], int(os.environ["PYCROFT_LDAP_PORT"])), os.environ["PYCROFT_LDAP_BIND_DN"], os.environ["PYCROFT_LDAP_BIND_PW"])
+print("ldap:", conn.bind())
+with kombu.Connection(os.environ["PYCROFT_CELERY_BROKER_URI"]) as mq:
+    mq.ensure_connection(max_retries=3)
+    print("mq: connected")
+EOF`;
+
 interface Result {
   step: string;
   ok: boolean;
@@ -63,7 +75,10 @@ async function timed(step: string, fn: () => Promise<string>): Promise<Result> {
   } catch (err) {
     // An exec's own output says why it failed; the error's message only has its exit code.
     const message = err instanceof ExecError ? `${err.message}\n${err.stderr || err.stdout}` : err instanceof Error ? err.message : String(err);
-    return { step, ok: false, seconds: (performance.now() - start) / 1000, detail: message.split("\n").slice(-25).join("\n") };
+    // pytest's verdicts when there are any (its FAILED/ERROR lines and summary), else the message's end.
+    const verdicts = message.split("\n").filter((line) => /^(FAILED|ERROR) |^=+ .*\d+ (passed|failed|error).* =+$/.test(line));
+    const detail = verdicts.length > 0 ? verdicts.join("\n") : message.split("\n").slice(-25).join("\n");
+    return { step, ok: false, seconds: (performance.now() - start) / 1000, detail };
   }
 }
 
@@ -115,6 +130,17 @@ const run: Record<string, () => Promise<string>> = {
     const answer = await client(await pycroft().devEnv(migrateCommand)).withExec(["python3", "-c", ASK_API, "http://app:5000"]).stdout();
     check(answer.startsWith("200 ") && answer.includes('"response"'), `POST /api/v0/user/active: ${answer}`);
     return `POST /api/v0/user/active → ${answer.trim()}`;
+  },
+
+  shell: async () => {
+    // What a maintainer types in `dagger call shell terminal`: flask finds the app and its commands,
+    // and the dev services answer under their compose hostnames.
+    const out = await (await pycroft().shell())
+      .withEnvVariable("CACHE_BUST", String(Date.now()))
+      .withExec(["sh", "-c", `flask --help | grep -E '^  (alembic|routes)' && ${SERVICES_ANSWER}`])
+      .stdout();
+    check(/alembic/.test(out) && /db: 1/.test(out) && /ldap: True/.test(out) && /mq: connected/.test(out), out);
+    return out.trim().replace(/\s*\n\s*/g, "; ");
   },
 
   "build-prod": async () => {
