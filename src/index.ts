@@ -212,7 +212,7 @@ export class Pycroft {
    * @param protocol What uwsgi speaks on port 5000: http, or uwsgi behind a proxy.
    * @param celeryApp The Celery app of the image's `worker` command.
    */
-  @func()
+  @func({ cache: "never" })
   async publish(
     address: string,
     tag: string[] = [],

@@ -58,6 +58,20 @@ export function base(s: Settings): Container {
 }
 
 /**
+ * The variables `base` sets for installing and building only: the prod image, which installs
+ * nothing, runs without them.
+ */
+export const BUILD_ONLY_ENV = [
+  "DEBIAN_FRONTEND",
+  "PIP_INDEX_URL",
+  "PIP_TRUSTED_HOST",
+  "UV_DEFAULT_INDEX",
+  "UV_PROJECT_ENVIRONMENT",
+  "UV_LINK_MODE",
+  "UV_NATIVE_TLS",
+] as const;
+
+/**
  * Creates the group and user idempotently: an image may already have the UID or GID (then the
  * user shares it, as `useradd --non-unique` allows) or even the user itself.
  */

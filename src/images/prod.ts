@@ -1,7 +1,7 @@
 import { Container, Directory } from "@dagger.io/dagger";
 
 import { DEFAULTS, owner, Settings } from "../config.js";
-import { base } from "./base.js";
+import { base, BUILD_ONLY_ENV } from "./base.js";
 import { installProject, toolchain, withAppSource, withBundle, withJsDeps, withPythonDeps } from "./dev.js";
 import { Project } from "./project.js";
 
@@ -78,7 +78,7 @@ esac
  * scripts' shebangs stay valid — no compiler, no dev deps, no tests, no node_modules.
  */
 export function prod(s: Settings, source: Directory, project: Project, commands: ProdCommands, release: ReleaseInfo): Container {
-  return base(s)
+  return BUILD_ONLY_ENV.reduce((c, name) => c.withoutEnvVariable(name), base(s))
     .withDirectory(s.venv, builder(s, source, project).directory(s.venv), { owner: owner(s) })
     .withNewFile(ENTRYPOINT, entrypoint(commands), { permissions: 0o755 })
     .withEntrypoint([ENTRYPOINT])

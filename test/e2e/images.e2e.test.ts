@@ -175,6 +175,10 @@ print(s.makefile("rb").readline().decode().strip())`;
           new RegExp(`^${flask.replaceAll(".", "\\.")} /opt/pycroft/venv/lib/python3[.\\d]+/site-packages/web/app\\.py\n$`),
         );
         expect(await exitCode(prod, ["python", "-c", "import pytest"])).not.toBe(0);
+        // The image's config holds what the app needs at run time, not the build's index or uv settings.
+        const env = await Promise.all((await prod.envVariables()).map((v) => v.name()));
+        for (const name of env) expect(name, `prod image env ${name}`).not.toMatch(/^(PIP_|UV_|DEBIAN_FRONTEND)/);
+        expect(env).toEqual(expect.arrayContaining(["PATH", "VIRTUAL_ENV", "LANG", "HOME"]));
         // pip found uv, and uv the locked packages, on the mirror. (A wheel already in uv's cache volume
         // with the locked hash is not downloaded again, so the test asks for the index pages only.)
         const asked = await dag.container().from(PYTHON_IMAGE).withEnvVariable("CACHE_BUST", String(Date.now()))
@@ -209,6 +213,14 @@ print(s.makefile("rb").readline().decode().strip())`;
       expect(refs[1]!.endsWith(`@${digest}`)).toBe(true);
       const pulled = dag.container().from(`${REGISTRY}/pycroft-e2e@${digest}`);
       expect(await pulled.withExec(["python", "-c", "import web.app; print('pulled')"]).stdout()).toBe("pulled\n");
+
+      // Deleted from the registry, the tag comes back with the next publish: nothing answers it from a cache.
+      const registry = (method: string, path: string) =>
+        fetch(`http://${REGISTRY}/v2/pycroft-e2e/manifests/${path}`, { method, headers: { Accept: MANIFEST_TYPES.join(", ") } });
+      expect((await registry("DELETE", digest!)).status).toBe(202);
+      expect((await registry("HEAD", "e2e")).status).toBe(404);
+      await pycroft().publish(`${REGISTRY}/pycroft-e2e`, ["e2e", "latest"]);
+      expect((await registry("HEAD", "e2e")).status).toBe(200);
     });
   });
 
@@ -249,6 +261,14 @@ function pypiMirror() {
     .withExposedPort(8080)
     .asService({ args: ["python3", "/srv/pypi-mirror.py", "8080"] });
 }
+
+/** Every manifest type a registry may hold for an image. */
+const MANIFEST_TYPES = [
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+];
 
 /** A manifest from the e2e registry's HTTP API (reachable from the host, as up.sh runs it). */
 async function manifest(path: string) {

@@ -170,6 +170,10 @@ describe("build-prod", () => {
       expect(script.contents).toContain("worker) exec celery -A 'pycroft.task' worker -B \"$@\"");
       expect(step(chain, "withExposedPort").args.port).toBe(5000);
       expect(step(chain, "withUser").args.name).toBe("pycroft");
+      // Only what the app needs at run time: base's install settings are dropped.
+      expect(steps(chain, "withoutEnvVariable").map((s) => s.args.name)).toEqual(
+        expect.arrayContaining(["PIP_INDEX_URL", "UV_DEFAULT_INDEX", "UV_LINK_MODE", "DEBIAN_FRONTEND"]),
+      );
       expect(steps(chain, "withLabel").map((s) => [s.args.name, s.args.value])).toEqual([
         ["org.opencontainers.image.revision", "abc123"],
         ["org.opencontainers.image.source", "https://github.com/agdsn/pycroft"],
