@@ -49,6 +49,14 @@ export const DEFAULTS = {
   keycloakRealm: "docker/keycloak/test-realm.json",
   /** The packages Pycroft's CI measures coverage of (those the source has). */
   coveragePackages: ["pycroft", "web", "ldap_sync", "hades_logs"],
+  /** ruff's report format for `lint` (`github` turns findings into annotations on a GitHub runner). */
+  lintFormat: "full",
+  /** How Pycroft's CI runs mypy; `typecheck` runs plain `mypy` when the source has no such script. */
+  mypyScript: "scripts/run_mypy.sh",
+  /** The Sphinx project (`conf.py`, built with its Makefile when it has one, as Pycroft's CI does). */
+  docsDir: "doc",
+  /** Where the JS bundle lands (`dist/` and `manifest.json`): what `bundle` returns. */
+  bundleDir: "web/static",
   /** The LDAP domain of Pycroft's test and dev directory (base DN dc=agdsn,dc=de). */
   ldapDomain: "agdsn.de",
   /** How long a service may take to answer its health check before the call fails. */
@@ -163,6 +171,18 @@ function checkUrl(name: string, value: string | undefined): string | undefined {
 function checkImage(name: string, value: string): string {
   if (!value || /\s/.test(value)) {
     throw new UsageError(`${name} must be an image reference such as python:3.12-slim-bookworm, got "${value}"`);
+  }
+  return value;
+}
+
+/** ruff's `--output-format` values (ruff 0.3 and later). */
+export const RUFF_FORMATS = [
+  "concise", "full", "json", "json-lines", "junit", "grouped", "github", "gitlab", "pylint", "rdjson", "azure", "sarif",
+] as const;
+
+export function checkRuffFormat(value: string): string {
+  if (!(RUFF_FORMATS as readonly string[]).includes(value)) {
+    throw new UsageError(`outputFormat must be one of ${RUFF_FORMATS.join(", ")} (ruff's --output-format), got "${value}"`);
   }
   return value;
 }

@@ -8,9 +8,11 @@
  */
 import { randomUUID } from "node:crypto";
 
-import { argument, Container, dag, Directory, func, object, Platform, Secret, Service } from "@dagger.io/dagger";
+import { argument, check, Container, dag, Directory, func, object, Platform, Secret, Service } from "@dagger.io/dagger";
 
-import { checkCeleryApp, checkProtocol, checkWsgiApp, DEFAULTS, settings, Settings, SOURCE_EXCLUDES, UsageError } from "./config.js";
+import {
+  checkCeleryApp, checkProtocol, checkRuffFormat, checkWsgiApp, DEFAULTS, settings, Settings, SOURCE_EXCLUDES, UsageError,
+} from "./config.js";
 import { base } from "./images/base.js";
 import { dev, withBundle } from "./images/dev.js";
 import { inspect, Project } from "./images/project.js";
@@ -21,6 +23,9 @@ import { bindAll, Credentials, specs, stack, StackOptions } from "./services/sta
 import { appEnvironment, withEnvironment } from "./app/environment.js";
 import { pytest, reportDir, summary } from "./testing/pytest.js";
 import { devServer, dummyWorker, migration, shellInto, worker } from "./dev/environment.js";
+import { mypy, ruff } from "./checks/lint.js";
+import { DOCS_HTML, sphinx } from "./checks/docs.js";
+import { relativeTo, report, verdict } from "./checks/verdict.js";
 
 @object()
 export class Pycroft {
@@ -162,7 +167,7 @@ export class Pycroft {
    */
   @func()
   async dev(): Promise<Container> {
-    return dev(this.settings(), this.source, await this.project());
+    return this.devImage(await this.project());
   }
 
   /**
@@ -285,6 +290,7 @@ export class Pycroft {
    * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
    */
   @func({ cache: "never" })
+  @check()
   async test(args: string[] = [], withWorker?: boolean, withKeycloak?: boolean): Promise<string> {
     const { output, exitCode } = await this.runTests(args, withWorker, withKeycloak, async (ran) => ({
       output: await ran.stdout(),
@@ -318,9 +324,63 @@ export class Pycroft {
    * @param command The migration command.
    */
   @func({ cache: "never" })
+  @check()
   async migrate(command: string = DEFAULTS.migrateCommand): Promise<string> {
     const run = await this.run(this.tmpfs(), false);
     return migration(run.app, command).stdout();
+  }
+
+  /**
+   * Lints the source with ruff and its settings in pyproject.toml (Pycroft CI's `ruff check .`);
+   * returns ruff's report, or fails with it when ruff finds a problem.
+   *
+   * @param outputFormat ruff's --output-format: full, concise, github (annotations on a GitHub runner), gitlab, junit, json, …
+   */
+  @func()
+  @check()
+  async lint(outputFormat: string = DEFAULTS.lintFormat): Promise<string> {
+    const format = checkRuffFormat(outputFormat);
+    const ran = this.devImage(await this.project()).with(ruff(format));
+    return verdict("ruff", relativeTo(this.settings().appDir, await report(ran)));
+  }
+
+  /**
+   * Type-checks the source with mypy as the source runs it: scripts/run_mypy.sh when it has one
+   * (Pycroft's CI), else `mypy` with pyproject.toml's settings. Fails with mypy's errors.
+   */
+  @func()
+  @check()
+  async typecheck(): Promise<string> {
+    const project = await this.project();
+    return verdict("mypy", await report(this.devImage(project).with(mypy(project))));
+  }
+
+  /**
+   * Builds the Sphinx docs in doc/ as Pycroft's CI does (`make SPHINXOPTS="-EN -w sphinx.log" -C doc
+   * html`) and returns the HTML, e.g. for Pages: `docs export --path html`. A warning fails the build,
+   * after every warning has been reported.
+   *
+   * @param allowWarnings Only report warnings (in the log) rather than fail on them, as Pycroft's CI does today.
+   */
+  @func()
+  @check()
+  async docs(allowWarnings: boolean = false): Promise<Directory> {
+    const project = await this.project();
+    const ran = this.devImage(project).with(sphinx(project, allowWarnings));
+    verdict("sphinx", await report(ran));
+    return ran.directory(DOCS_HTML);
+  }
+
+  /**
+   * Builds the production JS bundle (Pycroft CI's `bun run bundle --prod`; npm for a package-lock.json)
+   * and returns web/static with it: the hashed files in dist/ and the manifest.json the app reads.
+   */
+  @func()
+  @check()
+  async bundle(): Promise<Directory> {
+    const project = await this.project();
+    if (!project.js) throw new UsageError("the source has no package.json: there is no JS to bundle");
+    return this.devImage(project).with(withBundle(project)).directory(DEFAULTS.bundleDir);
   }
 
   /**
@@ -368,6 +428,10 @@ export class Pycroft {
     return inspect(this.source);
   }
 
+  private devImage(project: Project): Container {
+    return dev(this.settings(), this.source, project);
+  }
+
   private prodImage(project: Project, commands: ProdCommands, platform: Platform | undefined, release: ReleaseInfo): Container {
     return prod({ ...this.settings(), platform }, this.source, project, commands, release);
   }
@@ -404,7 +468,7 @@ export class Pycroft {
     const options = await this.stackOptions(storage, keycloak);
     const services = stack(options);
     const env = await appEnvironment(this.credentials(), DEFAULTS.ldapDomain, options.project.flaskApp);
-    const app = dev(options.settings, this.source, options.project)
+    const app = this.devImage(options.project)
       .with(withBundle(options.project))
       .with(withEnvironment(env))
       .with(bindAll(services));

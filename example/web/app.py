@@ -15,6 +15,8 @@ from pycroft.model import User, engine, tenancies
 
 def asset_url(name: str) -> str:
     """URL of a bundled file, looked up in the manifest that `npm run bundle` writes."""
+    if current_app.static_folder is None:
+        raise RuntimeError("the app has no static folder, so no bundle to link")
     manifest = Path(current_app.static_folder, "manifest.json")
     try:
         files = json.loads(manifest.read_text())

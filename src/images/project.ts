@@ -49,6 +49,10 @@ export interface Project {
   flaskApp: string;
   /** The packages of `DEFAULTS.coveragePackages` the source has. */
   coveragePackages: string[];
+  /** `DEFAULTS.mypyScript` when the source runs mypy through it. */
+  mypyScript?: string;
+  /** How the Sphinx docs in `DEFAULTS.docsDir` are built: with their Makefile, or sphinx-build; absent without conf.py. */
+  docs?: "make" | "sphinx-build";
 }
 
 /** Reads the source's layout once and fails early, with the fix, when it is not a uv project. */
@@ -61,10 +65,12 @@ export async function inspect(source: Directory): Promise<Project> {
     }
   }
   const none: string[] = [];
-  const [docker, dummyWorker, flaskenv] = await Promise.all([
+  const [docker, dummyWorker, flaskenv, mypyScript, docs] = await Promise.all([
     entries.has("docker") ? source.directory("docker").glob("**") : none,
     source.glob(DEFAULTS.dummyWorker),
     entries.has(".flaskenv") ? source.file(".flaskenv").contents() : "",
+    source.glob(DEFAULTS.mypyScript),
+    entries.has(DEFAULTS.docsDir) ? source.glob(`${DEFAULTS.docsDir}/*`) : none,
   ]);
   return {
     hasDeps: entries.has("deps"),
@@ -83,6 +89,8 @@ export async function inspect(source: Directory): Promise<Project> {
     hasDummyWorker: dummyWorker.length > 0,
     flaskApp: dotenvValue(flaskenv, "FLASK_APP") ?? DEFAULTS.flaskApp,
     coveragePackages: DEFAULTS.coveragePackages.filter((p) => entries.has(p)),
+    mypyScript: mypyScript.length > 0 ? DEFAULTS.mypyScript : undefined,
+    docs: !docs.includes(`${DEFAULTS.docsDir}/conf.py`) ? undefined : docs.includes(`${DEFAULTS.docsDir}/Makefile`) ? "make" : "sphinx-build",
   };
 }
 

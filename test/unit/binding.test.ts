@@ -16,7 +16,10 @@ const FUNCTIONS = [
   "base", "dev", "buildProd", "publish",
   "postgres", "openldap", "rabbitmq", "keycloak", "worker",
   "test", "testReport", "migrate", "devEnv", "shell",
+  "lint", "typecheck", "docs", "bundle",
 ];
+/** What `dagger check` runs: Pycroft's CI jobs that pass or fail. */
+const CHECKS = ["test", "migrate", "lint", "typecheck", "docs", "bundle"];
 
 describe("the dagger call binding", () => {
   it("has the main object Pycroft with a module description", () => {
@@ -26,6 +29,17 @@ describe("the dagger call binding", () => {
 
   it("exposes every stage as a function", () => {
     expect(Object.keys(pycroft.methods).sort()).toEqual([...FUNCTIONS].sort());
+  });
+
+  it("marks Pycroft's CI jobs as checks, so `dagger check` runs them, and nothing else", () => {
+    const checks = Object.values<Introspected>(pycroft.methods).filter((fn) => fn.isCheck).map((fn) => fn.name);
+    expect(checks.sort()).toEqual([...CHECKS].sort());
+    // `dagger check` calls them with no arguments.
+    for (const name of CHECKS) {
+      for (const arg of Object.values<Introspected>(pycroft.methods[name].arguments)) {
+        expect(arg.isOptional || arg.defaultValue !== undefined, `${name} --${arg.name}`).toBe(true);
+      }
+    }
   });
 
   it("documents every function and argument: the docstrings are the CLI help", () => {

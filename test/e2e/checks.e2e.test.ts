@@ -1,0 +1,56 @@
+// `dagger check`'s own checks — lint, typecheck, docs, bundle — on the example and on seeded errors.
+import { Directory } from "@dagger.io/dagger";
+import { describe, expect, it } from "vitest";
+
+import { hostDir, noEngine, pycroftOn, session } from "./engine.js";
+
+/** The call's error, or undefined when it passed. */
+const failure = (call: Promise<unknown>) => call.then(() => undefined, (err: Error) => err);
+
+/** The example with a module that ruff and mypy each reject, for reasons of their own. */
+const SEEDED = `import os
+
+count: int = "three"
+`;
+
+describe.skipIf(noEngine())("the checks on a real engine", () => {
+  it("pass on the clean example: ruff, mypy through the source's script, the docs with no warning, the bundle", async () => {
+    await session(async () => {
+      const module = pycroftOn(hostDir("example"));
+      const [lint, typecheck, docs, bundle] = await Promise.all([module.lint(), module.typecheck(), module.docs(), module.bundle()]);
+      expect(lint).toBe("All checks passed!");
+      expect(typecheck).toMatch(/^mypy \d+\.\d+/); // run_mypy.sh prints the version first
+      expect(typecheck).toMatch(/Success: no issues found in \d+ source files/);
+      // autodoc imported the package and documented it
+      expect(await docs.file("config.html").contents()).toContain("db_uri");
+      expect(await docs.entries()).toEqual(expect.arrayContaining(["index.html", "_static/"]));
+      const manifest = JSON.parse(await bundle.file("manifest.json").contents()) as Record<string, string>;
+      expect(await bundle.exists(manifest["main.js"]!)).toBe(true);
+    });
+  });
+
+  it("fail on seeded errors, each with its tool's own message", async () => {
+    await session(async () => {
+      const example = hostDir("example");
+      const seeded = pycroftOn(example.withNewFile("web/seeded.py", SEEDED));
+      const index = await example.file("doc/index.rst").contents();
+      const brokenDocs = example.withNewFile("doc/index.rst", `${index.trimEnd()}\n   missing\n`);
+      const [lint, typecheck, docs] = await Promise.all([
+        failure(seeded.lint()),
+        failure(seeded.typecheck()),
+        failure(pycroftOn(brokenDocs).docs().then((d: Directory) => d.sync())),
+      ]);
+      expect(lint?.message).toMatch(/^ruff failed with exit code 1:/);
+      expect(lint?.message).toMatch(/F401 \[\*\] `os` imported but unused\n *--> web\/seeded\.py:1:8/);
+      expect(typecheck?.message).toMatch(/^mypy failed with exit code 1:/);
+      expect(typecheck?.message).toMatch(/web\/seeded\.py:3: error: Incompatible types in assignment \(expression has type "str", variable has type "int"\)/);
+      expect(docs?.message).toMatch(/^sphinx failed with exit code 2:/);
+      expect(docs?.message).toMatch(/index\.rst:\d+: WARNING: toctree contains reference to nonexisting document 'missing'/);
+
+      // Allowed, the warning is only reported and the HTML is there.
+      expect(await pycroftOn(brokenDocs).docs(true).then((d: Directory) => d.exists("index.html"))).toBe(true);
+      // GitHub's annotation format, as a workflow step prints it, with the path in the checkout.
+      expect((await failure(seeded.lint("github")))?.message).toMatch(/^::error title=ruff \(F401\),file=web\/seeded\.py,line=1,col=8,/m);
+    });
+  });
+});
