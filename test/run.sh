@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The module's tests on a fresh machine: npm deps, an engine, then type check + unit + e2e tests.
+# The module's tests on a fresh machine: npm deps, an engine, then type check + unit tests, the CI
+# files (actionlint, YAML), e2e tests.
 #   bash test/run.sh          the tests (CI: .ci/run)
 #   bash test/run.sh main     the main job instead: the example app's suite through the module's `test`
 # With Dagger installed, `dagger run bash test/run.sh` uses your engine; otherwise (Debian 12, root)
@@ -25,6 +26,7 @@ case "${1:-}" in
   "")
     phase "typecheck" npm run --silent typecheck
     phase "unit tests" npm run --silent test:unit
+    phase "CI files" bash test/ci/lint-ci.sh
     phase "e2e tests" npm run --silent test:e2e ;;
   *) echo "usage: bash test/run.sh [main]" >&2; exit 64 ;;
 esac

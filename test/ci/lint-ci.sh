@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Lints the CI files so they cannot rot: actionlint on every GitHub workflow (.github/workflows and
+# ci/github), and every YAML file under .github/ and ci/ must parse (duplicate keys included).
+# The tools are built with Go from the Go module proxy into $CACHE/ci-tools, once per version.
+# (That the `dagger` lines in them name real functions and flags is test/unit/ci-files.test.ts.)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+. test/engine/lib.sh
+
+ACTIONLINT_VERSION=v1.7.12
+TOOLS="$CACHE/ci-tools"
+GO="$(command -v go || echo /usr/local/go/bin/go)"
+export GOTOOLCHAIN=local GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOFLAGS=-buildvcs=false
+
+actionlint="$TOOLS/actionlint-$ACTIONLINT_VERSION/actionlint"
+if [ ! -x "$actionlint" ]; then
+  echo "building actionlint $ACTIONLINT_VERSION" >&2
+  GOBIN="$(dirname "$actionlint")" CGO_ENABLED=0 "$GO" install -trimpath \
+    "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+fi
+
+# test/ci/yamlcheck (our code, gopkg.in/yaml.v3): rebuilt when its sources change.
+yc_hash=$(cat test/ci/yamlcheck/go.mod test/ci/yamlcheck/go.sum test/ci/yamlcheck/*.go | sha256sum | cut -c1-16)
+yamlcheck="$TOOLS/yamlcheck-$yc_hash/yamlcheck"
+if [ ! -x "$yamlcheck" ]; then
+  echo "building yamlcheck" >&2
+  (cd test/ci/yamlcheck && CGO_ENABLED=0 "$GO" build -trimpath -o "$yamlcheck" .)
+  find "$TOOLS" -maxdepth 1 -name 'yamlcheck-*' ! -name "yamlcheck-$yc_hash" -exec rm -rf {} +
+fi
+
+shopt -s nullglob
+workflows=(.github/workflows/*.yml .github/workflows/*.yaml ci/github/*.yml ci/github/*.yaml)
+mapfile -t yamls < <(find .github ci -type f \( -name '*.yml' -o -name '*.yaml' \) | sort)
+[ ${#workflows[@]} -gt 0 ] || { echo "lint-ci: no workflow files found" >&2; exit 1; }
+
+# actionlint runs shellcheck on run: scripts when shellcheck is installed; say whether it was.
+if command -v shellcheck >/dev/null; then sc="with shellcheck"; else sc="without shellcheck (not installed)"; fi
+status=0
+"$actionlint" -no-color "${workflows[@]}" || status=1
+"$yamlcheck" "${yamls[@]}" || status=1
+[ "$status" -eq 0 ] || { echo "lint-ci: the CI files above have problems" >&2; exit 1; }
+echo "actionlint $ACTIONLINT_VERSION: ${#workflows[@]} workflow files clean, $sc; yaml: ${#yamls[@]} files parse"
