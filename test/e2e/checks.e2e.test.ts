@@ -2,6 +2,7 @@
 import { Directory } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
+import { formatResults, runChecks } from "../support/checks.js";
 import { hostDir, noEngine, pycroftOn, session } from "./engine.js";
 
 /** The call's error, or undefined when it passed. */
@@ -14,15 +15,21 @@ count: int = "three"
 `;
 
 describe.skipIf(noEngine())("the checks on a real engine", () => {
-  it("pass on the clean example: ruff, mypy through the source's script, the docs with no warning, the bundle", async () => {
+  it("`dagger check` passes on the clean example: tests, migrations, ruff, mypy through the source's script, the docs with no warning, the bundle", async () => {
     await session(async () => {
       const module = pycroftOn(hostDir("example"));
-      const [lint, typecheck, docs, bundle] = await Promise.all([module.lint(), module.typecheck(), module.docs(), module.bundle()]);
-      expect(lint).toBe("All checks passed!");
-      expect(typecheck).toMatch(/^mypy \d+\.\d+/); // run_mypy.sh prints the version first
-      expect(typecheck).toMatch(/Success: no issues found in \d+ source files/);
-      // autodoc imported the package and documented it
-      expect(await docs.file("config.html").contents()).toContain("db_uri");
+      const results = await runChecks(module);
+      expect(results.map((r) => r.name).sort()).toEqual(["bundle", "docs", "lint", "migrate", "test", "typecheck"]);
+      expect(results.filter((r) => !r.passed), formatResults(results)).toEqual([]);
+      const output = Object.fromEntries(results.map((r) => [r.name, r.output]));
+      expect(output.lint).toBe("All checks passed!");
+      expect(output.typecheck).toMatch(/^mypy \d+\.\d+/); // run_mypy.sh prints the version first
+      expect(output.typecheck).toMatch(/Success: no issues found in \d+ source files/);
+      expect(output.test).toMatch(/=+ \d+ passed/);
+
+      // What the Directory checks built, read back (the same calls, answered from the cache).
+      const [docs, bundle] = [await module.docs(), await module.bundle()];
+      expect(await docs.file("config.html").contents()).toContain("db_uri"); // autodoc imported the package
       expect(await docs.entries()).toEqual(expect.arrayContaining(["index.html", "_static/"]));
       const manifest = JSON.parse(await bundle.file("manifest.json").contents()) as Record<string, string>;
       expect(await bundle.exists(manifest["main.js"]!)).toBe(true);
@@ -40,6 +47,9 @@ describe.skipIf(noEngine())("the checks on a real engine", () => {
         failure(seeded.typecheck()),
         failure(pycroftOn(brokenDocs).docs().then((d: Directory) => d.sync())),
       ]);
+      // `dagger check lint typecheck` fails on them, and on them only.
+      const checks = await runChecks(seeded, ["lint", "typecheck", "bundle"]);
+      expect(checks.map((r) => [r.name, r.passed])).toEqual([["lint", false], ["typecheck", false], ["bundle", true]]);
       expect(lint?.message).toMatch(/^ruff failed with exit code 1:/);
       expect(lint?.message).toMatch(/F401 \[\*\] `os` imported but unused\n *--> web\/seeded\.py:1:8/);
       expect(typecheck?.message).toMatch(/^mypy failed with exit code 1:/);

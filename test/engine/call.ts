@@ -5,6 +5,7 @@
 //   tsx test/engine/call.ts test-report DIR [ARG…]    run the suite, export the reports to DIR
 //   tsx test/engine/call.ts build-prod TARBALL        build the prod image, export it as a tarball
 //   tsx test/engine/call.ts publish ADDRESS [TAG…]    build and publish, print the pinned references
+//   tsx test/engine/call.ts check [NAME…]             `dagger check`: run the checks (all, or those named)
 //
 // The source is ./example unless PYCROFT_SOURCE names another directory; PYCROFT_PYTHON_IMAGE
 // overrides the python image (the engine provisioned here only has Debian's Python 3.11).
@@ -13,6 +14,7 @@ import { connection } from "@dagger.io/dagger";
 import { UsageError } from "../../src/config.js";
 import { hostDir } from "../e2e/engine.js";
 import { newPycroft } from "../support/module.js";
+import { formatResults, runChecks } from "../support/checks.js";
 
 async function main([fn, ...rest]: string[]): Promise<void> {
   const pycroft = () =>
@@ -44,8 +46,14 @@ async function main([fn, ...rest]: string[]): Promise<void> {
       console.log(await pycroft().publish(address ?? "", tags));
       return;
     }
+    case "check": {
+      const results = await runChecks(pycroft(), rest);
+      console.log(formatResults(results));
+      process.exitCode = results.every((r) => r.passed) ? 0 : 1;
+      return;
+    }
     default:
-      throw new UsageError(`unknown function "${fn ?? ""}": use test, test-report, build-prod or publish`);
+      throw new UsageError(`unknown function "${fn ?? ""}": use test, test-report, build-prod, publish or check`);
   }
 }
 
