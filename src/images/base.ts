@@ -80,4 +80,6 @@ uid=$1 gid=$2 name=$3 home=$4
 getent group "$gid" >/dev/null || groupadd --gid "$gid" "$name"
 id -u "$name" >/dev/null 2>&1 || useradd --non-unique --uid "$uid" --gid "$gid" \\
   --home-dir "$home" --create-home --comment Application "$name"
-mkdir -p "$home" && chown "$uid:$gid" "$home"`;
+# ~/.cache is the user's, not root's as the engine would make it for the uv cache mounted inside:
+# tools that keep a cache of their own there (sphinx-toolbox, pre-commit, …) must be able to write.
+mkdir -p "$home/.cache" && chown "$uid:$gid" "$home" "$home/.cache"`;

@@ -53,6 +53,8 @@ describe.skipIf(noEngine())("images on a real engine", () => {
       expect(await exitCode(dev, ["test", "-x", "/opt/pycroft/app/node_modules/.bin/esbuild"])).toBe(0);
       expect(await exitCode(dev, ["gcc", "--version"])).toBe(0);
       expect((await sh(dev, "stat -c %U /opt/pycroft/app/pyproject.toml")).trim()).toBe("pycroft");
+      // Tools keep caches of their own next to uv's mounted one (Pycroft's sphinx-toolbox does).
+      expect(await sh(dev, "mkdir ~/.cache/a-tool && stat -c %U ~/.cache")).toBe("pycroft\n");
     });
   });
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the module on a Pycroft checkout, step by step, and prints what each gives and the counts:
-#   bash test/pycroft/run.sh PATH_TO_PYCROFT [test|test-report|migrate|dev-env|shell|build-prod …]
+#   bash test/pycroft/run.sh PATH_TO_PYCROFT [test|test-report|migrate|dev-env|shell|build-prod|lint|typecheck|docs|bundle …]
 # PATH is a checkout of agdsn/pycroft with its deps/wtforms-widgets submodule. With Dagger installed,
 # `dagger run bash test/pycroft/run.sh PATH` uses your engine; otherwise (Debian 12, root) the engine
 # test/engine/up.sh makes here, with a python:3.12-slim-bookworm stand-in when this machine has a

@@ -1,7 +1,8 @@
 // Runs the module's functions on a Pycroft checkout, as a Pycroft maintainer would with `dagger call
 // --source PATH …`, and checks what each gives. Prints one line per check and the counts.
 //
-//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report migrate dev-env shell build-prod (default: all)
+//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report migrate dev-env shell build-prod lint typecheck
+//                                            docs bundle (default: all)
 //
 // Module options come from the environment: PYCROFT_PYTHON_IMAGE, PYCROFT_NO_INSTALL_PACKAGES
 // (space-separated), PYCROFT_MIGRATE_COMMAND (migrate's, dev-env's and the prod check's; default the
@@ -20,10 +21,10 @@ import { WORKER_READY_CHECK } from "../support/prod.js";
 
 const [sourcePath, ...only] = process.argv.slice(2);
 if (!sourcePath) {
-  console.error("usage: tsx test/pycroft/run.ts PATH_TO_PYCROFT [test|test-report|migrate|dev-env|build-prod …]");
+  console.error("usage: tsx test/pycroft/run.ts PATH_TO_PYCROFT [test|test-report|migrate|dev-env|shell|build-prod|lint|typecheck|docs|bundle …]");
   process.exit(64);
 }
-const STEPS = ["test", "test-report", "migrate", "dev-env", "shell", "build-prod"];
+const STEPS = ["test", "test-report", "migrate", "dev-env", "shell", "build-prod", "lint", "typecheck", "docs", "bundle"];
 const steps = only.length > 0 ? only : STEPS;
 const reports = process.env.PYCROFT_REPORTS ?? mkdtempSync(join(tmpdir(), "pycroft-reports-"));
 const migrateCommand = process.env.PYCROFT_MIGRATE_COMMAND || DEFAULTS.migrateCommand;
@@ -100,7 +101,24 @@ function client(app: import("@dagger.io/dagger").Service): Container {
     .withEnvVariable("CACHE_BUST", String(Date.now()));
 }
 
+/** The last non-empty line of a tool's report: its verdict. */
+const verdictLine = (output: string) => output.trimEnd().split("\n").at(-1) ?? "";
+
 const run: Record<string, () => Promise<string>> = {
+  lint: async () => verdictLine(await pycroft().lint()),
+  typecheck: async () => verdictLine(await pycroft().typecheck()),
+  // As Pycroft's CI builds them: warnings reported, not fatal.
+  docs: async () => {
+    const html = await pycroft().docs(true);
+    check(await html.exists("index.html"), "no index.html");
+    return `${(await html.glob("**/*.html")).length} HTML pages`;
+  },
+  bundle: async () => {
+    const dir = await pycroft().bundle();
+    const manifest = JSON.parse(await dir.file("manifest.json").contents()) as Record<string, string>;
+    return `${Object.keys(manifest).length} entries in manifest.json`;
+  },
+
   test: async () => summaryLine(await pycroft().test()),
 
   "test-report": async () => {

@@ -31,6 +31,7 @@ describe("base", () => {
       expect(execs(chain)).toContain("pip install --no-cache-dir --root-user-action=ignore uv==0.9.28");
       const addUser = execs(chain).find((e) => e.includes("useradd"));
       expect(addUser).toMatch(/ add-user 1000 1000 pycroft \/opt\/pycroft$/);
+      expect(addUser).toContain('chown "$uid:$gid" "$home" "$home/.cache"');
       expect(step(chain, "withUser").args.name).toBe("pycroft");
       expect(step(chain, "withEnvVariable", { name: "VIRTUAL_ENV" }).args.value).toBe("/opt/pycroft/venv");
       expect(step(chain, "withEnvVariable", { name: "PATH" }).args).toMatchObject({ value: "/opt/pycroft/venv/bin:$PATH", expand: true });
