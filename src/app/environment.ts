@@ -9,6 +9,12 @@ import { Credentials } from "../services/stack.js";
 export interface AppEnvironment {
   plain: Record<string, string>;
   secret: Record<string, string>;
+  /**
+   * Names the secrets made from the passwords: a digest of the credentials' Dagger IDs, which say
+   * where a secret comes from (`env://NAME`, a `setSecret` name) and never hold its value. Other
+   * credentials get other names, and a name tells nothing about a password.
+   */
+  scope: string;
 }
 
 /**
@@ -20,6 +26,7 @@ export interface AppEnvironment {
  */
 export async function appEnvironment(creds: Credentials, domain: string, flaskApp: string): Promise<AppEnvironment> {
   const [db, ldap, mq] = await Promise.all([creds.db.plaintext(), creds.ldap.plaintext(), creds.mq.plaintext()]);
+  const ids = await Promise.all([creds.db.id(), creds.ldap.id(), creds.mq.id()]);
   const plain: Record<string, string> = {
     FLASK_APP: flaskApp,
     // Flask 3 ignores it; compose sets it, and code may read it.
@@ -61,7 +68,7 @@ export async function appEnvironment(creds: Credentials, domain: string, flaskAp
     OIDC_CLIENT_SECRET: "uwADNIGphXRjmzavgZXtBdaWdWWil0QP",
     PYCROFT_SMTP_PASSWORD: "",
   };
-  return { plain, secret };
+  return { plain, secret, scope: digest(ids.join("\n")) };
 }
 
 /** Applies an `appEnvironment` to a container. */
@@ -69,8 +76,8 @@ export function withEnvironment(env: AppEnvironment) {
   return (c: Container): Container => {
     const withPlain = Object.entries(env.plain).reduce((acc, [k, v]) => acc.withEnvVariable(k, v), c);
     return Object.entries(env.secret).reduce(
-      // A secret's name is its identity within a session: derive it from the value so values never collide.
-      (acc, [k, v]) => acc.withSecretVariable(k, dag.setSecret(`pycroft-${k}-${digest(v)}`, v)),
+      // A secret's name is its identity within a session (and in the cache): one per variable and credentials.
+      (acc, [k, v]) => acc.withSecretVariable(k, dag.setSecret(`pycroft-${k}-${env.scope}`, v)),
       withPlain,
     );
   };

@@ -1,8 +1,10 @@
 // Running the module's functions for real: on the engine test/engine/up.sh makes here, or on a
 // contributor's own Dagger (`dagger run npm test`).
-import { cpSync, mkdtempSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { gunzipSync } from "node:zlib";
 
 import { connection, dag, Directory } from "@dagger.io/dagger";
 
@@ -67,4 +69,45 @@ export function scratchCopy(source = "example"): string {
   const skip = /(^|\/)(\.venv|node_modules|__pycache__|\.pytest_cache|htmlcov|[^/]+\.egg-info)(\/|$)/;
   cpSync(source, dir, { recursive: true, filter: (path) => !skip.test(path) });
   return dir;
+}
+
+/** Service passwords no default has, so a leak of them anywhere can be told from a default value. */
+export const E2E_PASSWORDS = { db: "e2e-db-Pw-7f3kQ", ldap: "e2e-ldap-Pw-9x2qR", mq: "e2e-mq-Pw-4m8zS" } as const;
+
+/** The module's password options set to `E2E_PASSWORDS` (inside a session). */
+export function e2ePasswords(): Options {
+  return {
+    dbPassword: dag.setSecret("e2e-db-password", E2E_PASSWORDS.db),
+    ldapPassword: dag.setSecret("e2e-ldap-password", E2E_PASSWORDS.ldap),
+    mqPassword: dag.setSecret("e2e-mq-password", E2E_PASSWORDS.mq),
+  };
+}
+
+/** Which of `E2E_PASSWORDS` occur in the bytes given (gzip members are searched unpacked). */
+export function leakedPasswords(data: Buffer | string): string[] {
+  const bytes = typeof data === "string" ? Buffer.from(data) : data;
+  const text = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+  return Object.values(E2E_PASSWORDS).filter((pw) => text.includes(pw));
+}
+
+/** Every file under a host directory with the `E2E_PASSWORDS` it contains, for those that contain any. */
+export function leaksIn(dir: string): Record<string, string[]> {
+  const files = (readdirSync(dir, { recursive: true, withFileTypes: true }) as import("node:fs").Dirent[]).filter((d) => d.isFile());
+  const found = files.map((d) => [join(d.parentPath, d.name), leakedPasswords(readFileSync(join(d.parentPath, d.name)))] as const);
+  return Object.fromEntries(found.filter(([, leaked]) => leaked.length > 0));
+}
+
+/** `session`, also returning everything the engine logged for it (the progress output, exec output included). */
+export async function sessionLog<T>(fn: () => Promise<T>): Promise<{ result: T; log: string }> {
+  const chunks: Buffer[] = [];
+  const sink = new PassThrough();
+  sink.on("data", (chunk: Buffer) => chunks.push(chunk));
+  let result!: T;
+  await connection(
+    async () => {
+      result = await fn();
+    },
+    { LogOutput: sink },
+  );
+  return { result, log: Buffer.concat(chunks).toString("utf8") };
 }

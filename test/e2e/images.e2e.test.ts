@@ -1,6 +1,6 @@
 // base, dev and build-prod built and run on a real engine; publish and export round trips.
 import { execFileSync } from "node:child_process";
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -8,7 +8,9 @@ import { Container, dag, Platform, ReturnType } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
 import { WORKER_READY_CHECK } from "../support/prod.js";
-import { hostDir, noEngine, PYTHON_IMAGE, pycroft, pycroftOn, REGISTRY, scratchCopy, session } from "./engine.js";
+import {
+  e2ePasswords, hostDir, leakedPasswords, leaksIn, noEngine, PYTHON_IMAGE, pycroft, pycroftOn, REGISTRY, scratchCopy, session,
+} from "./engine.js";
 
 const sh = (c: Container, script: string) => c.withExec(["sh", "-c", script]).stdout();
 
@@ -197,8 +199,26 @@ print(s.makefile("rb").readline().decode().strip())`;
     const dir = mkdtempSync(join(tmpdir(), "pycroft-export-"));
     const tarball = join(dir, "pycroft.tar");
     await session(async () => {
-      await (await pycroft().buildProd()).export(tarball);
+      await (await pycroft("example", e2ePasswords()).buildProd()).export(tarball);
     });
+    // The image's config, history and every layer: no service password in any of them.
+    const unpacked = join(dir, "unpacked");
+    mkdirSync(unpacked);
+    execFileSync("tar", ["-xf", tarball, "-C", unpacked]);
+    const layers = execFileSync("find", [unpacked, "-type", "f"], { encoding: "utf8" }).trim().split("\n");
+    expect(layers.length).toBeGreaterThan(3);
+    for (const file of layers) {
+      const inner = join(dir, "layer");
+      // A layer is a (gzipped) tar: search its files one by one, not just its compressed bytes.
+      if (execFileSync("sh", ["-c", `tar -tf "$1" >/dev/null 2>&1 && echo tar || true`, "sh", file], { encoding: "utf8" }).trim() === "tar") {
+        mkdirSync(inner);
+        execFileSync("tar", ["-xf", file, "-C", inner, "--no-same-owner"]);
+        expect(leaksIn(inner), file).toEqual({});
+        rmSync(inner, { recursive: true });
+      } else {
+        expect(leakedPasswords(readFileSync(file)), file).toEqual([]);
+      }
+    }
     const loaded = execFileSync("docker", ["load", "-i", tarball], { encoding: "utf8" });
     const image = loaded.match(/Loaded image(?: ID)?: (\S+)/)?.[1];
     expect(image, loaded).toBeTruthy();

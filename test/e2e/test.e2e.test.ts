@@ -1,8 +1,12 @@
 // `test`, `test-report`, `migrate`, `dev-env` and `shell` on the example app and the fixtures.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
 import { Container, dag } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
-import { noEngine, PYTHON_IMAGE, pycroft, session } from "./engine.js";
+import { e2ePasswords, leakedPasswords, leaksIn, noEngine, PYTHON_IMAGE, pycroft, session, sessionLog } from "./engine.js";
 
 /** Prints the HTTP status of each URL given, error statuses included. */
 const STATUS = `import sys, urllib.error, urllib.request as u
@@ -16,7 +20,10 @@ const read = (dir: { file(path: string): { contents(): Promise<string> } }, path
 
 describe.skipIf(noEngine())("the test stage on a real engine", () => {
   it("test runs the example's suite with what Pycroft's test compose starts (db, ldap, mq, dummy worker, keycloak), all passing", async () => {
-    const output = await session(() => pycroft().test(["-p", "no:cacheprovider"]));
+    const { result: output, log } = await sessionLog(() => pycroft("example", e2ePasswords()).test(["-p", "no:cacheprovider"]));
+    // The engine's whole log of the run (builds, services, pytest's output) names none of the passwords.
+    expect(log).toMatch(/tests\/test_db\.py::\S+ PASSED/);
+    expect(leakedPasswords(log)).toEqual([]);
     // hades_logs needs the dummy worker running as Pycroft runs it; test_server the whole mail environment.
     for (const suite of ["test_db.py", "test_ldap.py", "test_celery.py", "test_web.py", "test_server.py", "hades_logs/test_hades_logs.py"]) {
       expect(output, suite).toMatch(new RegExp(`tests/${suite.replace(".", "\\.")}::\\S+ PASSED`));
@@ -44,7 +51,11 @@ describe.skipIf(noEngine())("the test stage on a real engine", () => {
       expect(error?.message).toMatch(/^pytest failed with exit code 1:/);
       expect(error?.message).toMatch(/FAILED tests\/\S+::test_\S+/);
 
-      const report = await pycroft("test/fixtures/failing").testReport();
+      const report = await pycroft("test/fixtures/failing", e2ePasswords()).testReport();
+      // No password in any report file (JUnit, coverage, htmlcov, pytest's log).
+      const exported = mkdtempSync(join(tmpdir(), "pycroft-reports-"));
+      await report.export(exported);
+      expect(leaksIn(exported)).toEqual({});
       expect((await read(report, "exit-code")).trim()).toBe("1");
       const junit = await read(report, "junit.xml");
       expect(junit).toMatch(/<testsuites?[^>]* failures="1"/);

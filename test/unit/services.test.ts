@@ -1,4 +1,7 @@
 // The services and the test stage as the fake engine sees them.
+import { createHash } from "node:crypto";
+
+import { dag } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
 import { Chain, execError, execs, formatChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
@@ -141,6 +144,22 @@ describe("test", () => {
       expect(env("FLASK_APP")).toBe("scripts.server_run:prepare_server");
       expect([env("PYCROFT_SMTP_USER"), env("PYCROFT_SMTP_SSL"), env("HADES_CELERY_APP_NAME")]).toEqual(["", "", "dummy_tasks"]);
       expect(env("OIDC_CLIENT_ISSUER_URI")).toBe("http://keycloak:8080/realms/internal");
+    });
+  });
+
+  it("names the secrets it makes after where the credentials come from, never after their values", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      const dbPassword = dag.setSecret("db-password", "hunter2");
+      await module({ dbPassword }).test();
+      const made = steps(engine.chains("exitCode")[0]!, "withSecretVariable").map((s) => s.args.secret.at(-1).args);
+      expect(made.length).toBeGreaterThan(5);
+      for (const { name, plaintext } of made) {
+        // A hash of the value in the name would let anyone who sees the name test guesses of a weak password.
+        const fingerprint = createHash("sha256").update(plaintext).digest("hex");
+        expect(name).toMatch(/^pycroft-[A-Z_]+-[0-9a-f]{16}$/);
+        expect(fingerprint).not.toContain(name.slice(-16));
+      }
     });
   });
 
