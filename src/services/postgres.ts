@@ -36,6 +36,8 @@ export function postgres(o: PostgresOptions): ServiceSpec {
     command: ["docker-entrypoint.sh", "postgres", ...(o.tuned ? TEST_TUNING.flatMap((flag) => ["-c", flag]) : [])],
     port: 5432,
     dataDirs: ["/var/lib/postgresql/data"],
+    // The postgres image's STOPSIGNAL: TERM would wait for every client to disconnect first.
+    stopSignal: "INT",
     // Over TCP: the entrypoint's init-time server listens on the socket only, so this waits for the real one.
     ready: "pg_isready -q -h 127.0.0.1 -U postgres -d pycroft",
   };

@@ -24,11 +24,51 @@ export interface ServiceSpec {
   ready: string;
   /** How long it may take to get ready; defaults to `DEFAULTS.serviceStartSeconds`. */
   startSeconds?: number;
+  /**
+   * The signal that shuts the service down cleanly, as its image's STOPSIGNAL says (postgres: INT,
+   * a fast shutdown that does not wait for clients to disconnect); TERM when unset.
+   */
+  stopSignal?: "TERM" | "INT" | "QUIT";
 }
 
 /** Where `serve` keeps a copy of the service's output, for health checks and failure reports. */
 export const SERVICE_LOG = "/tmp/service.log";
 const LOG_TAIL_LINES = 40;
+
+/** Where a dev service holds the lock on its data volumes (a volume of its own, shared by every session). */
+export const DEV_LOCK_DIR = "/run/pycroft-dev-lock";
+
+/** What a second session's dev service says when another one has the data. */
+export const DATA_IN_USE = "is already running in another Dagger session (dev-env, shell or worker) on the same data volumes";
+
+/**
+ * Runs the service as the child this shell waits for, so the engine's stop reaches it and the
+ * container lives until it has shut down: the engine sends SIGTERM to the process group and ends the
+ * container once its first process exits. A `bash -c "… | tee"` exited at once and the service was
+ * killed mid-shutdown. The output also goes to the log, through a tee that ignores the stop signal
+ * and ends with its input. On dev volumes, a lock (flock, seen across containers) keeps a second
+ * session from starting a second server on the same data.
+ */
+export const RUN_SERVICE = `set -u
+log=$1 stop=$2 lock=$3 host=$4; shift 4
+if [ -n "$lock" ]; then
+  exec 9>"$lock"
+  flock -n 9 || { echo "$host ${DATA_IN_USE}: stop that one first" >&2; exit 75; }
+fi
+exec > >(trap '' TERM INT QUIT; exec tee "$log") 2>&1
+tee=$!
+"$@" &
+child=$!
+trap 'kill -s "$stop" "$child" 2>/dev/null' TERM INT
+# wait returns early when a signal is trapped: wait again until the service has exited.
+while :; do
+  wait "$child"; status=$?
+  kill -0 "$child" 2>/dev/null || break
+done
+# The container ends with this shell: let tee write the service's last words first.
+exec >&- 2>&-
+wait "$tee"
+exit "$status"`;
 
 /**
  * Turns a spec into a Dagger service: data on tmpfs or volumes, output kept in a log file as well as
@@ -40,19 +80,27 @@ export function serve(spec: ServiceSpec, storage: Storage): Service {
     (c, dir) =>
       storage.kind === "tmpfs"
         ? c.withMountedTemp(dir)
-        : c.withMountedCache(dir, dag.cacheVolume(`pycroft-dev-${spec.host}${dir.replaceAll("/", "-")}`)),
+        : c.withMountedCache(dir, dag.cacheVolume(devVolume(spec.host, dir))),
     spec.container,
   );
   // A distinct value per test run gives each run its own service instances instead of shared ones.
   const fresh = storage.kind === "tmpfs" ? withData.withEnvVariable("PYCROFT_SERVICE_RUN", storage.runId) : withData;
-  return (spec.port ? fresh.withExposedPort(spec.port) : fresh)
+  const locked = storage.kind === "volumes" && spec.dataDirs.length > 0;
+  const lock = locked ? `${DEV_LOCK_DIR}/${spec.host}.lock` : "";
+  const withLock = locked ? fresh.withMountedCache(DEV_LOCK_DIR, dag.cacheVolume("pycroft-dev-locks")) : fresh;
+  return (spec.port ? withLock.withExposedPort(spec.port) : withLock)
     .withDockerHealthcheck(["sh", "-c", `${spec.ready} || { tail -n ${LOG_TAIL_LINES} ${SERVICE_LOG} >&2; exit 1; }`], {
       interval: "1s",
       timeout: "10s",
       startPeriod: `${spec.startSeconds ?? DEFAULTS.serviceStartSeconds}s`,
       retries: 3,
     })
-    .asService({ args: ["bash", "-c", `set -o pipefail; "$@" 2>&1 | tee ${SERVICE_LOG}`, spec.host, ...spec.command] });
+    .asService({ args: ["bash", "-c", RUN_SERVICE, "run-service", SERVICE_LOG, spec.stopSignal ?? "TERM", lock, spec.host, ...spec.command] });
+}
+
+/** The cache volume that keeps a dev service's data directory across sessions. */
+export function devVolume(host: string, dir: string): string {
+  return `pycroft-dev-${host}${dir.replaceAll("/", "-")}`;
 }
 
 /** The message of a failed service start: its name, then what its health check or exit left behind. */

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 
 import { Chain, execError, execs, formatChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
+import { RUN_SERVICE } from "../../src/services/service.js";
 
 /** The service's container pipeline: everything before `asService`. */
 function serviceChain(chain: Chain): { container: Chain; args: string[] } {
@@ -96,8 +97,22 @@ describe("services", () => {
       exampleSource(engine);
       await (await module().rabbitmq()).sync();
       const { container, args } = serviceChain(engine.lastChain());
-      expect(args.slice(0, 3)).toEqual(["bash", "-c", 'set -o pipefail; "$@" 2>&1 | tee /tmp/service.log']);
+      // The wrapper, its log, rabbitmq's stop signal and no lock (tmpfs data), then the service's command.
+      expect(args.slice(0, 9)).toEqual(["bash", "-c", RUN_SERVICE, "run-service", "/tmp/service.log", "TERM", "", "mq", "docker-entrypoint.sh"]);
       expect(step(container, "withDockerHealthcheck").args.args.at(-1)).toMatch(/\|\| \{ tail -n 40 \/tmp\/service.log >&2; exit 1; \}$/);
+    });
+  });
+
+  it("stops postgres with its fast-shutdown signal, and locks dev data volumes against a second server", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().devEnv()).sync();
+      const services = engine.lastChain().filter((s) => s.field === "withServiceBinding").map((s) => serviceChain(s.args.service));
+      const db = services.find((s) => s.args.includes("postgres"))!;
+      expect(db.args.slice(4, 8)).toEqual(["/tmp/service.log", "INT", "/run/pycroft-dev-lock/db.lock", "db"]);
+      expect(step(db.container, "withMountedCache", { path: "/run/pycroft-dev-lock" })).toBeTruthy();
+      const ldap = services.find((s) => s.args.includes("/usr/local/bin/slapd-entrypoint"))!;
+      expect(ldap.args.slice(5, 7)).toEqual(["TERM", "/run/pycroft-dev-lock/ldap.lock"]);
     });
   });
 
