@@ -13,9 +13,13 @@ BIN="$CACHE/bin"
 MOD="$CACHE/gomod/dagger-$VERSION"
 STAMP="$BIN/.built"
 export GOTOOLCHAIN=local GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOFLAGS=-buildvcs=false
-export PATH="/usr/local/go/bin:$PATH"
 want_stamp="$VERSION runc=$RUNC_VERSION cni=$CNI_VERSION $(cat "${BASH_SOURCE[0]}" "$ENGINE_DIR"/gostubs/*.go "$ENGINE_DIR"/gostubs/*/*.go "$ENGINE_DIR"/gostubs/*/*/*.go | sha256sum | cut -c1-16)"
 if [ "$(cat "$STAMP" 2>/dev/null)" = "$want_stamp" ] && [ -x "$BIN/dagger-engine" ]; then echo "dagger $VERSION binaries already built in $BIN" >&2; exit 0; fi
+# A Go at least as new as the go.mod `go` lines of what is built here (lib.sh: the machine's, else
+# one downloaded from the Go module proxy and checked against the Go checksum database).
+ensure_go "$(go_mod_min github.com/dagger/dagger "$VERSION")" \
+  "$(go_mod_min github.com/opencontainers/runc "$RUNC_VERSION")" \
+  "$(go_mod_min github.com/containernetworking/plugins "$CNI_VERSION")"
 
 # github.com/dagger/dagger cannot be `go install`ed (its go.mod has replace directives), so we make a
 # wrapper module that requires it and repeats its replaces with versions the proxy serves.

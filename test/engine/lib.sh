@@ -58,3 +58,98 @@ remove_container() {
   docker stop -t "${PYCROFT_ENGINE_STOP_TIMEOUT:-300}" "$1" >/dev/null 2>&1 || true
   docker rm -f "$1" >/dev/null 2>&1 || true
 }
+
+# --- Go -------------------------------------------------------------------------------------------
+# The Go that ensure_go fetches when the machine has none recent enough (a go.mod may ask for newer).
+GO_VERSION="${PYCROFT_GO_VERSION:-1.26.8}"
+# Where a Go installed by hand lives; PYCROFT_GO_LOCAL_ROOT= (empty) ignores it.
+GO_LOCAL_ROOT="${PYCROFT_GO_LOCAL_ROOT-/usr/local/go}"
+
+# go_env NAME DEFAULT: a Go setting as `go` sees it: the environment, else `go env` of any Go here,
+# else the go env file (`go env -w`), else DEFAULT.
+go_env() {
+  local v="${!1:-}" g f
+  [ -n "$v" ] || for g in "$(command -v go)" "${GO_LOCAL_ROOT:+$GO_LOCAL_ROOT/bin/go}"; do
+    [ -n "$g" ] && [ -x "$g" ] && v=$(cd / && GOTOOLCHAIN=local "$g" env "$1" 2>/dev/null) && break
+  done
+  f="${GOENV:-${XDG_CONFIG_HOME:-${HOME:-/nonexistent}/.config}/go/env}"
+  if [ -z "$v" ] && [ "$f" != off ] && [ -f "$f" ]; then v=$(sed -n "s/^$1=//p" "$f" | tail -1); fi
+  echo "${v:-$2}"
+}
+
+# go_path_matches PATTERNS PATH: whether a glob in the comma-separated PATTERNS (GONOSUMDB, GOPRIVATE)
+# matches PATH or a leading part of it made of whole elements, as module.MatchPrefixPatterns.
+go_path_matches() {
+  local - pat n IFS=,
+  set -f   # split $1 on commas only, no file name expansion
+  for pat in $1; do
+    [ -n "$pat" ] || continue
+    n=$(tr -cd / <<<"$pat" | wc -c)
+    # shellcheck disable=SC2053   # the pattern is a glob
+    [[ "$(cut -d/ -f1-$((n + 1)) <<<"$2")" == $pat && $(tr -cd / <<<"$2" | wc -c) -ge $n ]] && return 0
+  done
+  return 1
+}
+
+# _go_version_key V: V (1.N, 1.N.P, 1.NrcK, 1.NbetaK, with or without "go") as a sortable string;
+# 1.N (a language version) < 1.NbetaK < 1.NrcK < 1.N.0, as in cmd/go's gover.
+_go_version_key() {
+  [[ "${1#go}" =~ ^([0-9]+)\.([0-9]+)(\.([0-9]+)|(beta|rc)([0-9]+))?$ ]] || return 1
+  local kind=0 num=0
+  if [ -n "${BASH_REMATCH[4]}" ]; then kind=3 num=${BASH_REMATCH[4]}
+  elif [ -n "${BASH_REMATCH[5]}" ]; then num=${BASH_REMATCH[6]}; [ "${BASH_REMATCH[5]}" = rc ] && kind=2 || kind=1; fi
+  printf '%04d.%04d.%d.%04d' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "$kind" "$num"
+}
+
+# go_version_ge A B: whether Go version A is at least B.
+go_version_ge() {
+  local a b
+  a=$(_go_version_key "$1") && b=$(_go_version_key "$2") || return 1
+  [[ ! "$a" < "$b" ]]
+}
+
+# go_mod_min MODULE VERSION: the `go` line of MODULE@VERSION's go.mod (the oldest Go that builds it
+# with GOTOOLCHAIN=local), from the module cache or the Go module proxy; empty if neither has it.
+go_mod_min() {
+  local - esc p mod="" IFS=',|'
+  set -f
+  esc=$(sed 's/[A-Z]/!\L&/g' <<<"$1")
+  local cached="${GOMODCACHE:-$CACHE/go/mod}/cache/download/$esc/@v/$2.mod"
+  if [ -f "$cached" ]; then mod=$(cat "$cached")
+  else
+    for p in $(go_env GOPROXY https://proxy.golang.org,direct); do
+      case "$p" in off) break ;; direct|noproxy|"") continue ;; esac
+      mod=$(curl -fsSL --retry 2 "${p%/}/$esc/@v/$2.mod" 2>/dev/null) && break
+    done
+  fi
+  sed -n 's/^go[[:space:]]\{1,\}\([^[:space:]]*\).*/\1/p' <<<"$mod" | head -1
+  [ -n "$mod" ] || echo "go_mod_min: cannot read the go.mod of $1@$2" >&2
+}
+
+# ensure_go [MIN...]: put a Go of at least every MIN (default $GO_VERSION) first on PATH: `go` from
+# PATH, else $GO_LOCAL_ROOT/bin/go, else Go $GO_VERSION (MIN if newer) from the Go module proxy, checked
+# against the Go checksum database and kept in $CACHE/go-toolchain (go-toolchain.sh). Says which.
+ensure_go() {
+  local need="" m g v root want
+  for m in "${@:-$GO_VERSION}"; do
+    [ -n "$m" ] && { [ -z "$need" ] || ! go_version_ge "$need" "$m"; } && need="$m"
+  done
+  need="${need:-$GO_VERSION}"
+  for g in "$(command -v go)" "${GO_LOCAL_ROOT:+$GO_LOCAL_ROOT/bin/go}"; do
+    [ -n "$g" ] && [ -x "$g" ] || continue
+    v=$(cd / && GOTOOLCHAIN=local "$g" env GOVERSION 2>/dev/null) || v="?"
+    if go_version_ge "${v%% *}" "$need"; then
+      PATH="$(dirname "$g"):$PATH"
+      echo "go: ${v%% *} at $g (found on this machine; go$need or newer needed)" >&2
+      return 0
+    fi
+    echo "go: not using $g: ${v%% *} is older than the go$need needed" >&2
+  done
+  want="$GO_VERSION"
+  if ! go_version_ge "$want" "$need"; then   # a go.mod wants a newer Go than the pin
+    want="${need#go}"; [[ "$want" =~ ^1\.[0-9]+$ ]] && want="$want.0"
+  fi
+  root=$("$ENGINE_DIR/go-toolchain.sh" "$want") || { echo "go: no Go $want (see above)" >&2; return 1; }
+  export GOROOT="$root" PATH="$root/bin:$PATH"
+  echo "go: go$want at $root/bin/go ($(sed -n 1p "$root.verified") from the Go module proxy, $(sed -n 2p "$root.verified"))" >&2
+}
