@@ -86,6 +86,22 @@ export const SOURCE_EXCLUDES = [
   "web/static/manifest.json",
 ];
 
+/**
+ * What of the source no JS bundler reads: Python code, tests, docs and the Python project files. The
+ * bundle is built from the rest, so an edit to these reuses it; an edit anywhere else rebuilds it.
+ */
+export const BUNDLE_IGNORES = [
+  "**/*.py",
+  "**/*.pyi",
+  "pyproject.toml",
+  "uv.lock",
+  "tests",
+  "doc",
+  "deps",
+  "helpers",
+  "scripts/*.sh",
+];
+
 /** What the app needs at run time (Pycroft's base.Dockerfile). */
 export const RUNTIME_PACKAGES = ["bash", "libpq5"] as const;
 

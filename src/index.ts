@@ -14,7 +14,7 @@ import {
   checkCeleryApp, checkProtocol, checkRuffFormat, checkWsgiApp, DEFAULTS, settings, Settings, SOURCE_EXCLUDES, UsageError,
 } from "./config.js";
 import { base } from "./images/base.js";
-import { dev, withBundle } from "./images/dev.js";
+import { dev, jsBundle, withBundle } from "./images/dev.js";
 import { inspect, Project } from "./images/project.js";
 import { ProdCommands, prod, ReleaseInfo } from "./images/prod.js";
 import { publishImage } from "./publish/publish.js";
@@ -380,7 +380,7 @@ export class Pycroft {
   async bundle(): Promise<Directory> {
     const project = await this.project();
     if (!project.js) throw new UsageError("the source has no package.json: there is no JS to bundle");
-    return this.devImage(project).with(withBundle(project)).directory(DEFAULTS.bundleDir);
+    return jsBundle(this.settings(), this.source, project)!;
   }
 
   /**
@@ -468,11 +468,10 @@ export class Pycroft {
     const options = await this.stackOptions(storage, keycloak);
     const services = stack(options);
     const env = await appEnvironment(this.credentials(), DEFAULTS.ldapDomain, options.project.flaskApp);
-    const app = this.devImage(options.project)
-      .with(withBundle(options.project))
-      .with(withEnvironment(env))
-      .with(bindAll(services));
-    return { services, app };
+    const image = this.devImage(options.project)
+      .with(withBundle(options.settings, this.source, options.project))
+      .with(withEnvironment(env));
+    return { services, image, app: image.with(bindAll(services)) };
   }
 
   /**
@@ -494,7 +493,14 @@ export class Pycroft {
     const storage = this.tmpfs();
     const run = await this.run(storage, keycloak);
     const extra: Record<string, Service> = workerWanted ? { "dummy-worker": dummyWorker(run.app, DEFAULTS.dummyWorker, storage) } : {};
-    const stop = await startAll({ ...run.services, ...extra });
+    // The image builds while the services start (keycloak alone takes most of a minute).
+    const [started, built] = await Promise.allSettled([startAll({ ...run.services, ...extra }), run.image.sync()]);
+    if (started.status === "rejected") throw started.reason;
+    const stop = started.value;
+    if (built.status === "rejected") {
+      await stop();
+      throw built.reason;
+    }
     try {
       return await read(run.app.with(bindAll(extra)).with(pytest(this.settings(), project.coveragePackages, args, storage.runId)));
     } finally {

@@ -1,6 +1,6 @@
 import { Container, dag, Directory } from "@dagger.io/dagger";
 
-import { BUILD_PACKAGES, DEFAULTS, owner, Settings, SOURCE_EXCLUDES } from "../config.js";
+import { BUILD_PACKAGES, BUNDLE_IGNORES, DEFAULTS, owner, Settings, SOURCE_EXCLUDES } from "../config.js";
 import { aptInstall } from "./apt.js";
 import { base, uvCache } from "./base.js";
 import { Project } from "./project.js";
@@ -110,9 +110,28 @@ export function withAppSource(s: Settings, source: Directory) {
   return (c: Container): Container => c.withDirectory(".", source, { owner: owner(s), exclude: SOURCE_EXCLUDES });
 }
 
-/** Builds the JS bundle (Pycroft's production bundle) when the source has JS; nothing otherwise. */
-export function withBundle(project: Project) {
-  return (c: Container): Container => (project.js ? c.withExec(project.js.bundle) : c);
+/**
+ * Pycroft's production JS bundle (`DEFAULTS.bundleDir`), built on the engine's own platform (the same
+ * for every platform; a bundler under emulation takes minutes) from the JS dependencies and the source
+ * without what no bundler reads (`BUNDLE_IGNORES`): a Python, test or docs edit reuses the last bundle.
+ * Undefined when the source has no JS.
+ */
+export function jsBundle(s: Settings, source: Directory, project: Project): Directory | undefined {
+  if (!project.js) return undefined;
+  return toolchain({ ...s, platform: undefined }, project)
+    .with(withJsDeps(s, source, project))
+    // `filter` keeps the content-based cache identity of the upload: what was left out cannot re-key the bundle.
+    .withDirectory(".", source.filter({ exclude: [...SOURCE_EXCLUDES, ...BUNDLE_IGNORES] }), { owner: owner(s) })
+    .withExec(project.js.bundle)
+    .directory(DEFAULTS.bundleDir);
+}
+
+/** Puts the JS bundle into the app (a container with the source at the app dir); nothing without JS. */
+export function withBundle(s: Settings, source: Directory, project: Project) {
+  return (c: Container): Container => {
+    const bundle = jsBundle(s, source, project);
+    return bundle ? c.withDirectory(DEFAULTS.bundleDir, bundle, { owner: owner(s) }) : c;
+  };
 }
 
 /** Installs the project itself into the venv, now that its source is there (its deps are in). */

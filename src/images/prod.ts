@@ -2,7 +2,7 @@ import { Container, Directory } from "@dagger.io/dagger";
 
 import { DEFAULTS, owner, Settings } from "../config.js";
 import { base, BUILD_ONLY_ENV } from "./base.js";
-import { installProject, toolchain, withAppSource, withBundle, withJsDeps, withPythonDeps } from "./dev.js";
+import { installProject, toolchain, withAppSource, withBundle, withPythonDeps } from "./dev.js";
 import { Project } from "./project.js";
 
 /** OCI metadata of a release; each label is set only when its value is given. */
@@ -13,23 +13,9 @@ export interface ReleaseInfo {
   created?: string;
 }
 
-/**
- * The source with its JS bundle built, without node_modules. The bundle is the same for every
- * platform, so it is built on the engine's own: npm and the bundler under emulation take minutes.
- */
-export function bundledSource(s: Settings, source: Directory, project: Project): Directory {
-  return toolchain({ ...s, platform: undefined }, project)
-    .with(withJsDeps(s, source, project))
-    .with(withAppSource(s, source))
-    .with(withBundle(project))
-    .directory(s.appDir)
-    .withoutDirectory("node_modules");
-}
-
-/** The app source for the builder: bundled, or as it is when there is nothing to bundle. */
+/** The app source for the builder, with its JS bundle. */
 function withBuildSource(s: Settings, source: Directory, project: Project) {
-  return (c: Container): Container =>
-    project.js ? c.withDirectory(".", bundledSource(s, source, project), { owner: owner(s) }) : c.with(withAppSource(s, source));
+  return (c: Container): Container => c.with(withAppSource(s, source)).with(withBundle(s, source, project));
 }
 
 /**

@@ -76,6 +76,25 @@ describe.skipIf(noEngine())("images on a real engine", () => {
     expect(await build()).not.toBe(before);
   });
 
+  it("a Python, test or docs edit reuses the JS bundle; an edit of the JS rebuilds it", async () => {
+    const dir = scratchCopy("example");
+    // Each run of the bundle script leaves a token of its own next to the bundle.
+    const pkg = join(dir, "package.json");
+    const manifest = JSON.parse(readFileSync(pkg, "utf8")) as { scripts: Record<string, string> };
+    manifest.scripts.bundle = `mkdir -p web/static && node -e "require('fs').writeFileSync('web/static/run', String(Math.random()))" && node bundle.mjs`;
+    writeFileSync(pkg, JSON.stringify(manifest, null, 2));
+    const run = () => session(async () => (await pycroftOn(hostDir(dir)).bundle()).file("run").contents());
+
+    const first = await run();
+    appendFileSync(join(dir, "web/app.py"), "\n# a Python edit\n");
+    appendFileSync(join(dir, "tests/test_web.py"), "\n# a test edit\n");
+    appendFileSync(join(dir, "doc/index.rst"), "\nA docs edit.\n");
+    expect(await run()).toBe(first);
+
+    appendFileSync(join(dir, "web/resources/js/main.js"), "\n// a JS edit\n");
+    expect(await run()).not.toBe(first);
+  });
+
   it("prod has no compiler and no dev deps, runs as non-root and its uwsgi answers HTTP", async () => {
     await session(async () => {
       const prod = await pycroft().buildProd(undefined, undefined, "https://github.com/agdsn/pycroft", "0123abc", "9.9.9");

@@ -120,6 +120,21 @@ describe("dev", () => {
     });
   });
 
+  it("bundles from the JS inputs only: the bundler never sees Python code, tests or docs, so their edits reuse the bundle", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().bundle()).sync();
+      const chain = engine.chains("sync").at(-1)!;
+      const copy = step(chain, "withDirectory", { path: "." });
+      const filter = (copy.args.source as Chain).at(-1)!;
+      expect(filter.field).toBe("filter");
+      expect(filter.args.exclude).toEqual(expect.arrayContaining([...SOURCE_EXCLUDES, "**/*.py", "tests", "doc", "pyproject.toml", "uv.lock"]));
+      // The JS deps go in from their manifests before the rest.
+      expect(chain.indexOf(copy)).toBeGreaterThan(indexOf(chain, "npm ci", exec("npm ci --no-audit --no-fund")));
+      expect(execs(chain).at(-1)).toBe("npm run bundle -- --prod");
+    });
+  });
+
   it("uses bun when the source is locked with bun, as Pycroft is", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine, ["pyproject.toml", "uv.lock", "package.json", "bun.lockb"]);
@@ -149,16 +164,16 @@ describe("build-prod", () => {
         ]),
       );
       expect(execs(builder).join("\n")).toContain("build-essential");
-      // The app is packaged from the bundled source, which is copied in before the final uv sync.
+      // The app is packaged from the source and its JS bundle, both copied in before the final uv sync.
       const source = step(builder, "withDirectory", { path: "." });
-      expect(source.args.owner).toBe("1000:1000");
-      expect(builder.indexOf(source)).toBeLessThan(indexOf(builder, "uv sync", exec("uv sync --locked --no-dev --group prod --no-editable")));
-      const bundler: Chain = source.args.source;
+      const bundle = step(builder, "withDirectory", { path: "web/static" });
+      expect([source.args.owner, bundle.args.owner]).toEqual(["1000:1000", "1000:1000"]);
+      const install = indexOf(builder, "uv sync", exec("uv sync --locked --no-dev --group prod --no-editable"));
+      expect(builder.indexOf(source)).toBeLessThan(builder.indexOf(bundle));
+      expect(builder.indexOf(bundle)).toBeLessThan(install);
+      const bundler: Chain = bundle.args.source;
       expect(execs(bundler)).toEqual(expect.arrayContaining(["npm ci --no-audit --no-fund", "npm run bundle -- --prod"]));
-      expect(bundler.slice(-2)).toEqual([
-        { field: "directory", args: { path: "/opt/pycroft/app" } },
-        { field: "withoutDirectory", args: { path: "node_modules" } },
-      ]);
+      expect(bundler.at(-1)).toEqual({ field: "directory", args: { path: "web/static" } });
       // Only the venv crosses over: no source tree, no node_modules in the final stage.
       expect(steps(chain, "withDirectory").map((s) => s.args.path)).toEqual(["/opt/pycroft/venv"]);
 
@@ -263,7 +278,7 @@ describe("build-prod", () => {
       const builder: Chain = step(chain, "withDirectory", { path: "/opt/pycroft/venv" }).args.source;
       expect(step(builder, "container").args.platform).toBe("linux/arm64");
       // The bundle is the same on every platform: it is built on the engine's own, not emulated.
-      const bundler: Chain = step(builder, "withDirectory", { path: "." }).args.source;
+      const bundler: Chain = step(builder, "withDirectory", { path: "web/static" }).args.source;
       expect(step(bundler, "container").args.platform).toBeUndefined();
       expect(execs(bundler)).toContain("npm run bundle -- --prod");
       // apt's lists are per platform: an update for one architecture drops the others' lists.
