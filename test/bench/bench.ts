@@ -1,6 +1,8 @@
 // `npm run bench`: how long the module's main paths take on this engine, with pytest's own time
 // beside each test run. Prints numbers; asserts nothing.
 //
+// `npm run bench -- test` runs only the test steps, `npm run bench -- build-prod` only the builds.
+//
 // Each step is its own session, like a separate `dagger call`. "Cold" is a copy of the example whose
 // pyproject is new to the engine; apt and base layers are only truly cold on a fresh engine
 // (`bash test/engine/down.sh --purge && eval "$(bash test/engine/up.sh)"`).
@@ -38,7 +40,8 @@ async function inSession<T>(fn: () => Promise<T>): Promise<T> {
   return result;
 }
 
-async function bench(): Promise<Row[]> {
+async function bench(groups: string[]): Promise<Row[]> {
+  const want = (group: string) => groups.length === 0 || groups.includes(group);
   const rows: Row[] = [];
   // Edits happen on disk in a scratch copy, as a developer's would.
   const dir = scratchCopy("example");
@@ -57,12 +60,15 @@ async function bench(): Promise<Row[]> {
     rows.push({ step, seconds });
   };
 
-  await runTests("test (cold)");
-  await runTests("test, unchanged rerun");
-  appendFileSync(join(dir, "web/app.py"), `\n# bench edit ${Date.now()}\n`);
-  await runTests("test after a one-line code edit");
-  touchPyproject();
-  await runTests("test after a dependency change");
+  if (want("test")) {
+    await runTests("test (cold)");
+    await runTests("test, unchanged rerun");
+    appendFileSync(join(dir, "web/app.py"), `\n# bench edit ${Date.now()}\n`);
+    await runTests("test after a one-line code edit");
+    touchPyproject();
+    await runTests("test after a dependency change");
+  }
+  if (!want("build-prod")) return rows;
   await buildProd("build-prod (cold)");
   await buildProd("build-prod, warm");
   // The other half of a two-platform release, under qemu-user: apt, uv and the uwsgi compile all emulated.
@@ -71,7 +77,7 @@ async function bench(): Promise<Row[]> {
   return rows;
 }
 
-const rows = await bench();
+const rows = await bench(process.argv.slice(2));
 console.log("\nstep".padEnd(42) + "seconds".padStart(10) + "pytest s".padStart(12));
 for (const r of rows) {
   console.log(r.step.padEnd(41) + r.seconds.toFixed(1).padStart(10) + (r.pytestSeconds?.toFixed(1) ?? "-").padStart(12));
