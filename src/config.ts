@@ -191,6 +191,17 @@ function checkImage(name: string, value: string): string {
   return value;
 }
 
+/** The OCI platforms an image can be built for here: Linux on the architectures Debian and Python ship. */
+const PLATFORM = /^linux\/(amd64|arm64(\/v8)?|arm\/v[567]|386|ppc64le|s390x|riscv64)$/;
+
+/** Refuses a platform no image can be built for, before anything is built. */
+export function checkPlatform(value: Platform): Platform {
+  if (!PLATFORM.test(value)) {
+    throw new UsageError(`unknown platform "${value}": use linux/ARCH (amd64, arm64, arm/v7, 386, ppc64le, s390x, riscv64), e.g. linux/arm64`);
+  }
+  return value;
+}
+
 /** ruff's `--output-format` values (ruff 0.3 and later). */
 export const RUFF_FORMATS = [
   "concise", "full", "json", "json-lines", "junit", "grouped", "github", "gitlab", "pylint", "rdjson", "azure", "sarif",

@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { argument, check, Container, dag, Directory, func, object, Platform, Secret, Service } from "@dagger.io/dagger";
 
 import {
-  checkCeleryApp, checkProtocol, checkRuffFormat, checkWsgiApp, DEFAULTS, settings, Settings, SOURCE_EXCLUDES, UsageError,
+  checkCeleryApp, checkPlatform, checkProtocol, checkRuffFormat, checkWsgiApp, DEFAULTS, settings, Settings, SOURCE_EXCLUDES, UsageError,
 } from "./config.js";
 import { base } from "./images/base.js";
 import { dev, jsBundle, withBundle } from "./images/dev.js";
@@ -197,7 +197,8 @@ export class Pycroft {
     celeryApp: string = DEFAULTS.celeryApp,
   ): Promise<Container> {
     const commands = prodCommands(wsgiApp, protocol, celeryApp);
-    return this.prodImage(await this.project(), commands, platform, { source: imageSource, revision, version, created });
+    const target = platform === undefined ? undefined : checkPlatform(platform);
+    return this.prodImage(await this.project(), commands, target, { source: imageSource, revision, version, created });
   }
 
   /**
@@ -233,7 +234,7 @@ export class Pycroft {
     celeryApp: string = DEFAULTS.celeryApp,
   ): Promise<string> {
     const commands = prodCommands(wsgiApp, protocol, celeryApp);
-    const platforms = platform.length > 0 ? platform : [await dag.defaultPlatform()];
+    const platforms = platform.length > 0 ? platform.map(checkPlatform) : [await dag.defaultPlatform()];
     const project = await this.project();
     const release: ReleaseInfo = { source: imageSource, revision, version, created };
     const variants = platforms.map((p) => this.prodImage(project, commands, p, release));

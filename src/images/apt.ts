@@ -31,9 +31,22 @@ export function aptInstall(s: Settings, packages: readonly string[]) {
       // Debian images delete downloaded .debs after each install; keep them for the cache volume.
       .withExec(["rm", "-f", "/etc/apt/apt.conf.d/docker-clean"])
       // One exec holds the lists' lock from update to install, so no other build's update comes between.
-      .withExec(["sh", "-c", APT_INSTALL, "apt-install", ...packages])
+      .withExec(["sh", "-c", APT_INSTALL, "apt-install", s.aptMirror ?? "", ...packages])
       .withoutMount("/var/cache/apt")
       .withoutMount("/var/lib/apt/lists");
 }
 
-const APT_INSTALL = 'apt-get update -q && apt-get install -y -q --no-install-recommends "$@"';
+/**
+ * With a mirror, a source that cannot be updated is an error (apt only warns, and the install then
+ * fails later with "Unable to locate package"), and a mirror that does not answer fails in seconds.
+ */
+const APT_INSTALL = `mirror=$1; shift
+if [ -n "$mirror" ]; then
+  apt-get update -q --error-on=any -o Acquire::http::Timeout=20 -o Acquire::Retries=1 || {
+    echo "apt could not update from the Debian mirror $mirror: check --apt-mirror (a Debian archive, as http://deb.debian.org/debian is) and that the engine reaches it" >&2
+    exit 1
+  }
+else
+  apt-get update -q
+fi
+apt-get install -y -q --no-install-recommends "$@"`;

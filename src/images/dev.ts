@@ -23,7 +23,15 @@ function syncFlags(s: Settings, mode: SyncMode): string[] {
   return [...SYNC_FLAGS[mode], ...s.noInstallPackages.flatMap((name) => ["--no-install-package", name])];
 }
 
-const LOCK_CHECK = `uv lock --check || {
+const LOCK_CHECK = `python - <<'EOF' || exit 1
+import sys, tomllib
+try:
+    with open("pyproject.toml", "rb") as f:
+        tomllib.load(f)
+except tomllib.TOMLDecodeError as e:
+    sys.exit(f"pyproject.toml does not parse ({e}): fix it, then run 'uv lock' and commit uv.lock")
+EOF
+uv lock --check || {
   echo "uv.lock is out of date with pyproject.toml: run 'uv lock' in the source and commit uv.lock" >&2
   exit 1
 }`;

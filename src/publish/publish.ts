@@ -28,7 +28,17 @@ export async function publishImage(variants: Container[], o: PublishOptions): Pr
   const refs: string[] = [];
   // One tag after another: a registry that rejects the first push fails fast with one clear error.
   for (const tag of tagList) {
-    refs.push(await publisher.publish(`${repo}:${tag}`, { platformVariants }));
+    const ref = `${repo}:${tag}`;
+    refs.push(await publisher.publish(ref, { platformVariants }).catch((err: Error) => Promise.reject(pushFailure(ref, err))));
   }
   return refs;
+}
+
+/** A failed push, with the registry's own words and what to check. */
+function pushFailure(ref: string, err: Error): Error {
+  const cause = err.message.trim();
+  const hint = /unauthorized|authentication required|denied|\b40[13]\b/i.test(cause)
+    ? "the registry refused the credentials: check --username and --password, and the user's push rights"
+    : "check the address, and that the registry is reachable from the Dagger engine (not only from this machine)";
+  return new Error(`could not publish ${ref}: ${cause}\n${hint}`);
 }

@@ -7,6 +7,8 @@ export interface OpenldapOptions {
   context: Directory;
   /** Debian image the slapd image is built on. */
   baseImage: string;
+  /** A Debian mirror replacing deb.debian.org in the image build (`--apt-mirror`). */
+  aptMirror?: string;
   /** Domain whose components make the base DN: agdsn.de → dc=agdsn,dc=de. */
   domain: string;
   /** Password of the admin `cn=admin,<base DN>`. */
@@ -31,7 +33,12 @@ export function baseDn(domain: string): string {
  */
 export function openldap(o: OpenldapOptions): ServiceSpec {
   const container = o.context
-    .dockerBuild({ buildArgs: [{ name: "BASE_IMAGE", value: o.baseImage }] })
+    .dockerBuild({
+      buildArgs: [
+        { name: "BASE_IMAGE", value: o.baseImage },
+        { name: "APT_MIRROR", value: o.aptMirror ?? "" },
+      ],
+    })
     .withEnvVariable("SLAPD_DOMAIN", o.domain)
     .withMountedSecret(PASSWORD_FILE, o.password)
     .withEnvVariable("SLAPD_PASSWORD_FILE", PASSWORD_FILE);

@@ -40,6 +40,7 @@ export function specs(o: StackOptions): ServiceSpec[] {
     openldap({
       context: o.ldapContext,
       baseImage: s.debianImage,
+      aptMirror: s.aptMirror,
       domain: DEFAULTS.ldapDomain,
       password: credentials.ldap,
       schemas: project.hasLdapSchema ? source.directory("docker/ldap/schema") : undefined,

@@ -39,6 +39,8 @@ describe("settings", () => {
 
   it("names the option that is wrong", () => {
     expect(() => settings({ ...raw, user: "Pycroft User" })).toThrow(/user must be a lower-case login name/);
+    expect(() => settings({ ...raw, uid: 0 })).toThrow("uid must be a whole number from 1 to 65534, got 0");
+    expect(() => settings({ ...raw, gid: 70000 })).toThrow("gid must be a whole number from 1 to 65534, got 70000");
     expect(() => settings({ ...raw, venv: "venv" })).toThrow(/venv must be an absolute path/);
     expect(() => settings({ ...raw, home: "/opt/../etc" })).toThrow(/home must be an absolute path/);
     expect(() => settings({ ...raw, aptMirror: "ftp.agdsn.de" })).toThrow(/aptMirror must be a URL/);

@@ -17,8 +17,9 @@ const commands = (chain: Chain) => execs(chain).map(unwrap);
 const exec = (cmd: string) => (s: Chain[number]) => s.field === "withExec" && unwrap((s.args.args as string[]).join(" ")) === cmd;
 /** The apt-get update + install step and the packages it installs. */
 const aptStep = (s: Chain[number]) => s.field === "withExec" && String(s.args.args).includes("apt-get update");
+/** The packages of each apt step: its arguments after the wrapper's name and the mirror. */
 const aptPackages = (chain: Chain) =>
-  chain.filter(aptStep).map((s) => (s.args.args as string[]).slice((s.args.args as string[]).indexOf("apt-install") + 1).join(" "));
+  chain.filter(aptStep).map((s) => (s.args.args as string[]).slice((s.args.args as string[]).indexOf("apt-install") + 2).join(" "));
 
 describe("base", () => {
   it("is Pycroft's base.Dockerfile: python, runtime packages, app user, empty venv first on PATH", async () => {

@@ -48,7 +48,30 @@ describe("publish", () => {
       await expect(module().publish("agdsn/pycroft", ["bad tag"])).rejects.toThrow(/"bad tag" is not a valid image tag/);
       await expect(module().publish("agdsn/pycroft:1.0")).rejects.toThrow(/without tag or digest/);
       await expect(module().publish("agdsn/pycroft", [], [], "ci")).rejects.toThrow(/both --username and --password/);
+      await expect(module().publish("agdsn/pycroft", [], ["linux/amd46"] as never[])).rejects.toThrow(
+        'unknown platform "linux/amd46": use linux/ARCH (amd64, arm64, arm/v7, 386, ppc64le, s390x, riscv64), e.g. linux/arm64',
+      );
+      await expect(module().buildProd(undefined, "windows/amd64" as never)).rejects.toThrow(/unknown platform "windows\/amd64"/);
       expect(engine.chains("publish")).toHaveLength(0);
+    });
+  });
+
+  it("says what to check when a push fails: credentials on a refusal, reachability otherwise", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      engine.respond("publish", () => {
+        throw new Error("failed to push registry.agdsn.de/agdsn/pycroft:latest: 401 Unauthorized");
+      });
+      const password = dag.setSecret("token", "wrong");
+      await expect(module().publish("registry.agdsn.de/agdsn/pycroft", [], [], "ci", password)).rejects.toThrow(
+        /^could not publish registry\.agdsn\.de\/agdsn\/pycroft:latest: .*401 Unauthorized\nthe registry refused the credentials: check --username and --password/s,
+      );
+      engine.respond("publish", () => {
+        throw new Error("dial tcp 10.0.0.1:443: connect: connection refused");
+      });
+      await expect(module().publish("registry.agdsn.de/agdsn/pycroft")).rejects.toThrow(
+        /connection refused\ncheck the address, and that the registry is reachable from the Dagger engine/,
+      );
     });
   });
 });

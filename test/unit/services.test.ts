@@ -50,7 +50,10 @@ describe("services", () => {
       const { container } = serviceChain(engine.lastChain());
 
       const build = step(container, "dockerBuild");
-      expect(build.args.buildArgs).toEqual([{ name: "BASE_IMAGE", value: "debian:bookworm-slim" }]);
+      expect(build.args.buildArgs).toEqual([
+        { name: "BASE_IMAGE", value: "debian:bookworm-slim" },
+        { name: "APT_MIRROR", value: "" },
+      ]);
       expect(container[0]).toEqual({ field: "host", args: {} });
       expect(step(container, "withEnvVariable", { name: "SLAPD_DOMAIN" }).args.value).toBe("agdsn.de");
       expect(step(container, "withMountedSecret").args.path).toBe("/run/secrets/slapd-password");
@@ -113,6 +116,15 @@ describe("services", () => {
       expect(step(db.container, "withMountedCache", { path: "/run/pycroft-dev-lock" })).toBeTruthy();
       const ldap = services.find((s) => s.args.includes("/usr/local/bin/slapd-entrypoint"))!;
       expect(ldap.args.slice(5, 7)).toEqual(["TERM", "/run/pycroft-dev-lock/ldap.lock"]);
+    });
+  });
+
+  it("builds the slapd image from the Debian mirror given, as every other image", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module({ aptMirror: "http://ftp.agdsn.de/debian/" }).openldap()).sync();
+      const build = step(serviceChain(engine.lastChain()).container, "dockerBuild");
+      expect(build.args.buildArgs).toContainEqual({ name: "APT_MIRROR", value: "http://ftp.agdsn.de/debian" });
     });
   });
 
