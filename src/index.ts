@@ -495,7 +495,7 @@ export class Pycroft {
     const run = await this.run(storage, keycloak);
     const extra: Record<string, Service> = workerWanted ? { "dummy-worker": dummyWorker(run.app, DEFAULTS.dummyWorker, storage) } : {};
     // The image builds while the services start (keycloak alone takes most of a minute).
-    const [started, built] = await Promise.allSettled([startAll({ ...run.services, ...extra }), run.image.sync()]);
+    const [started, built] = await Promise.allSettled([startAll({ ...run.services, ...extra }, storage), run.image.sync()]);
     if (started.status === "rejected") throw started.reason;
     const stop = started.value;
     if (built.status === "rejected") {

@@ -8,18 +8,29 @@ export interface KeycloakOptions {
   realm?: File;
 }
 
-/** Keycloak in dev mode as Pycroft's `keycloak` service, for its OIDC tests. */
+/** Keycloak's build-time options, as `start-dev` has them: its file database and the health endpoints. */
+const BUILD_OPTIONS = ["--db=dev-file", "--health-enabled=true"];
+
+/** What else `start-dev` gives: plain HTTP, any hostname, one node with local caches (no cluster discovery). */
+const START_OPTIONS = ["--http-enabled=true", "--hostname-strict=false", "--cache=local"];
+
+/**
+ * Keycloak as Pycroft's `keycloak` service, for its OIDC tests: what `start-dev` gives (plain HTTP,
+ * any hostname, the file database), started from an optimized build. `start-dev` re-runs Quarkus'
+ * build step at every start; here `kc.sh build` runs once, in a cached layer, and `start --optimized`
+ * only starts (about half the time to ready).
+ */
 export function keycloak(o: KeycloakOptions): ServiceSpec {
   const container = dag
     .container()
     .from(o.image)
+    .withExec(["/opt/keycloak/bin/kc.sh", "build", ...BUILD_OPTIONS])
     .withEnvVariable("KC_BOOTSTRAP_ADMIN_USERNAME", "admin")
-    .withEnvVariable("KC_BOOTSTRAP_ADMIN_PASSWORD", "admin")
-    .withEnvVariable("KC_HEALTH_ENABLED", "true");
+    .withEnvVariable("KC_BOOTSTRAP_ADMIN_PASSWORD", "admin");
   return {
     host: "keycloak",
     container: o.realm ? container.withMountedFile("/opt/keycloak/data/import/realm-config.json", o.realm) : container,
-    command: ["/opt/keycloak/bin/kc.sh", "start-dev", "--import-realm"],
+    command: ["/opt/keycloak/bin/kc.sh", "start", "--optimized", ...START_OPTIONS, "--import-realm"],
     port: 8080,
     dataDirs: [],
     // The image has no curl; bash's /dev/tcp asks the management port's readiness endpoint.

@@ -118,13 +118,16 @@ export function startFailure(host: string, err: unknown): string {
 /**
  * Starts the services in parallel and returns a function that stops them. Fails with every service
  * that did not come up, each named with its log tail; those that did come up are stopped again.
+ * Services whose data is thrown away (tmpfs) are killed: a clean shutdown of data that is about to
+ * vanish only costs time (RabbitMQ and a Celery worker take seconds).
  */
-export async function startAll(services: Record<string, Service>): Promise<() => Promise<void>> {
+export async function startAll(services: Record<string, Service>, storage: Storage): Promise<() => Promise<void>> {
   const entries = Object.entries(services);
   const results = await Promise.allSettled(entries.map(([, svc]) => svc.start()));
+  const kill = storage.kind === "tmpfs";
   const stop = async () => {
     await Promise.allSettled(
-      results.flatMap((r) => (r.status === "fulfilled" ? [r.value.stop()] : [])),
+      results.flatMap((r) => (r.status === "fulfilled" ? [r.value.stop({ kill })] : [])),
     );
   };
   const failures = results.flatMap((r, i) => (r.status === "rejected" ? [startFailure(entries[i][0], r.reason)] : []));

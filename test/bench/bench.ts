@@ -1,7 +1,8 @@
 // `npm run bench`: how long the module's main paths take on this engine, with pytest's own time
 // beside each test run. Prints numbers; asserts nothing.
 //
-// `npm run bench -- test` runs only the test steps, `npm run bench -- build-prod` only the builds.
+// `npm run bench -- test` runs only the test steps, `-- services` each service's time to ready,
+// `-- build-prod` only the builds.
 //
 // Each step is its own session, like a separate `dagger call`. "Cold" is a copy of the example whose
 // pyproject is new to the engine; apt and base layers are only truly cold on a fresh engine
@@ -60,6 +61,19 @@ async function bench(groups: string[]): Promise<Row[]> {
     rows.push({ step, seconds });
   };
 
+  if (want("services")) {
+    // Each service alone, from start to its health check passing (images built before timing).
+    for (const name of ["postgres", "openldap", "rabbitmq", "keycloak"] as const) {
+      await inSession(async () => {
+        await (await pycroftOn(hostDir(dir))[name]()).start().then((s) => s.stop({ kill: true }));
+        const [, seconds] = await timed(async () => {
+          const svc = await (await pycroftOn(hostDir(dir))[name]()).start();
+          await svc.stop({ kill: true });
+        });
+        rows.push({ step: `${name}: start to ready`, seconds });
+      });
+    }
+  }
   if (want("test")) {
     await runTests("test (cold)");
     await runTests("test, unchanged rerun");

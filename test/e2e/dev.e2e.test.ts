@@ -48,9 +48,9 @@ describe.skipIf(noEngine())("dev data on a real engine", () => {
       const first = serve(spec, { kind: "volumes" });
       // Another session's server: the same data, another service.
       const second = serve({ ...spec, container: spec.container.withEnvVariable("ANOTHER_SESSION", randomUUID()) }, { kind: "volumes" });
-      const stop = await startAll({ db: first });
+      const stop = await startAll({ db: first }, { kind: "volumes" });
       try {
-        const refused = await startAll({ db: second }).then(() => undefined, (err: Error) => err);
+        const refused = await startAll({ db: second }, { kind: "volumes" }).then(() => undefined, (err: Error) => err);
         expect(refused?.message).toContain(`db ${DATA_IN_USE}: stop that one first`);
       } finally {
         await stop();

@@ -96,7 +96,7 @@ describe.skipIf(noEngine())("services on a real engine", () => {
         },
         { kind: "tmpfs", runId: String(Date.now()) },
       );
-      const error = await startAll({ stuck }).then(
+      const error = await startAll({ stuck }, { kind: "tmpfs", runId: "unused" }).then(
         () => undefined,
         (err: Error) => err,
       );

@@ -80,7 +80,7 @@ describe("services", () => {
     });
   });
 
-  it("keycloak: dev mode with the source's test realm, ready on the management port's health endpoint", async () => {
+  it("keycloak: start-dev's settings from an optimized build, the source's test realm, ready on the management port's health endpoint", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
       await (await module().keycloak()).sync();
@@ -89,9 +89,13 @@ describe("services", () => {
       expect(step(container, "from").args.address).toBe("quay.io/keycloak/keycloak:26.0");
       expect(step(container, "withMountedFile").args.path).toBe("/opt/keycloak/data/import/realm-config.json");
       expect(step(container, "withMountedFile").args.source.at(-1)).toEqual({ field: "file", args: { path: "docker/keycloak/test-realm.json" } });
-      expect(step(container, "withEnvVariable", { name: "KC_HEALTH_ENABLED" }).args.value).toBe("true");
+      // Quarkus' build step once, in a layer: the service only starts.
+      const build = execs(container).find((e) => e.startsWith("/opt/keycloak/bin/kc.sh build"));
+      expect(build).toBe("/opt/keycloak/bin/kc.sh build --db=dev-file --health-enabled=true");
       expect(step(container, "withDockerHealthcheck").args.args.join(" ")).toContain("/dev/tcp/127.0.0.1/9000");
-      expect(args.slice(-3)).toEqual(["/opt/keycloak/bin/kc.sh", "start-dev", "--import-realm"]);
+      expect(args.slice(-7)).toEqual([
+        "/opt/keycloak/bin/kc.sh", "start", "--optimized", "--http-enabled=true", "--hostname-strict=false", "--cache=local", "--import-realm",
+      ]);
     });
   });
 
@@ -154,6 +158,8 @@ describe("test", () => {
 
       expect(engine.chains("start")).toHaveLength(5);
       expect(engine.chains("stop")).toHaveLength(5);
+      // Test data dies with the run: the services are killed, not shut down.
+      expect(engine.chains("stop").map((c) => c.at(-1)!.args.kill)).toEqual([true, true, true, true, true]);
       const pytest = engine.chains("exitCode")[0]!;
       expect(bound(pytest)).toEqual(["db", "ldap", "mq", "keycloak", "dummy-worker"]);
       const run = steps(pytest, "withExec").at(-1)!;
