@@ -1,5 +1,6 @@
 // base, dev and build-prod built and run on a real engine; publish and export round trips.
 import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -214,6 +215,32 @@ print(s.makefile("rb").readline().decode().strip())`;
     });
   });
 
+  it("every apt step of every image goes through the Debian mirror given (apt-cacher-ng as a service)", async () => {
+    await session(async () => {
+      const run = randomUUID();
+      const { service, log } = aptCacherNg(run);
+      await service.start();
+      try {
+        const mirror = `${await service.endpoint({ port: 3142, scheme: "http" })}/deb.debian.org/debian`;
+        const module = pycroft("example", { aptMirror: mirror });
+        // base and dev (apt lists and archives on cache volumes) and the slapd image (a Dockerfile build).
+        const dev = await module.dev();
+        const sources = "cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | grep -E '^(URIs: |deb )'";
+        expect(await sh(dev, sources)).toContain(mirror);
+        const ldap = await (await module.openldap()).start();
+        await ldap.stop({ kill: true });
+
+        const served = await log();
+        // Every apt-get update asked the mirror for the release file: base's, dev's and slapd's.
+        expect(served.filter((path) => /\/dists\/bookworm\/InRelease$/.test(path)).length, served.join("\n")).toBeGreaterThanOrEqual(3);
+        // The slapd image has no package cache: its packages came through the mirror.
+        expect(served.some((path) => /\/pool\/main\/o\/openldap\/slapd_[^/]+\.deb$/.test(path)), served.join("\n")).toBe(true);
+      } finally {
+        await service.stop({ kill: true });
+      }
+    });
+  });
+
   it("export writes a tarball that docker load accepts and docker runs", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pycroft-export-"));
     const tarball = join(dir, "pycroft.tar");
@@ -293,6 +320,34 @@ function lockedVersion(name: string): string {
 }
 
 /** test/support/pypi-mirror.py as a service of the session, fresh for each call. */
+/**
+ * apt-cacher-ng, Debian's caching mirror, as a service of the session (a new one per run id), and a
+ * function that reads the paths it served from its log, kept on a volume of its own.
+ */
+function aptCacherNg(run: string) {
+  const logs = dag.cacheVolume(`e2e-apt-cacher-ng-logs-${run}`);
+  const service = dag
+    .container()
+    .from("debian:bookworm-slim")
+    .withExec(["sh", "-c", "apt-get update -q && apt-get install -y -q --no-install-recommends apt-cacher-ng"])
+    .withMountedCache("/var/log/apt-cacher-ng", logs)
+    .withEnvVariable("MIRROR_RUN", run)
+    .withExposedPort(3142)
+    .asService({ args: ["/usr/sbin/apt-cacher-ng", "-c", "/etc/apt-cacher-ng", "ForeGround=1", "VerboseLog=1", "LogDir=/var/log/apt-cacher-ng"] });
+  const log = async () => {
+    const text = await dag
+      .container()
+      .from("debian:bookworm-slim")
+      .withMountedCache("/logs", logs)
+      .withEnvVariable("CACHE_BUST", randomUUID())
+      .withExec(["sh", "-c", "cat /logs/apt-cacher.log"])
+      .stdout();
+    // One transfer a line: time|I or O|bytes|client|path.
+    return text.trim().split("\n").map((line) => line.split("|").at(-1)!);
+  };
+  return { service, log };
+}
+
 function pypiMirror() {
   return dag
     .container()
