@@ -215,13 +215,12 @@ print(s.makefile("rb").readline().decode().strip())`;
     });
   });
 
-  it("every apt step of every image goes through the Debian mirror given (apt-cacher-ng as a service)", async () => {
+  it("every apt step of every image goes through the Debian mirror given", async () => {
     await session(async () => {
-      const run = randomUUID();
-      const { service, log } = aptCacherNg(run);
+      const { service, served: log } = debianMirror(randomUUID());
       await service.start();
       try {
-        const mirror = `${await service.endpoint({ port: 3142, scheme: "http" })}/deb.debian.org/debian`;
+        const mirror = `${await service.endpoint({ port: 8080, scheme: "http" })}/debian`;
         const module = pycroft("example", { aptMirror: mirror });
         // base and dev (apt lists and archives on cache volumes) and the slapd image (a Dockerfile build).
         const dev = await module.dev();
@@ -321,31 +320,25 @@ function lockedVersion(name: string): string {
 
 /** test/support/pypi-mirror.py as a service of the session, fresh for each call. */
 /**
- * apt-cacher-ng, Debian's caching mirror, as a service of the session (a new one per run id), and a
- * function that reads the paths it served from its log, kept on a volume of its own.
+ * A Debian mirror (test/support/debian-mirror.py: Debian's archive passed on from deb.debian.org) as
+ * a service of the session, a new one per run id, and a function that lists the paths it served.
  */
-function aptCacherNg(run: string) {
-  const logs = dag.cacheVolume(`e2e-apt-cacher-ng-logs-${run}`);
+function debianMirror(run: string) {
   const service = dag
     .container()
-    .from("debian:bookworm-slim")
-    .withExec(["sh", "-c", "apt-get update -q && apt-get install -y -q --no-install-recommends apt-cacher-ng"])
-    .withMountedCache("/var/log/apt-cacher-ng", logs)
+    .from(PYTHON_IMAGE)
+    .withFile("/srv/debian-mirror.py", dag.host().file("test/support/debian-mirror.py"))
     .withEnvVariable("MIRROR_RUN", run)
-    .withExposedPort(3142)
-    .asService({ args: ["/usr/sbin/apt-cacher-ng", "-c", "/etc/apt-cacher-ng", "ForeGround=1", "VerboseLog=1", "LogDir=/var/log/apt-cacher-ng"] });
-  const log = async () => {
-    const text = await dag
-      .container()
-      .from("debian:bookworm-slim")
-      .withMountedCache("/logs", logs)
-      .withEnvVariable("CACHE_BUST", randomUUID())
-      .withExec(["sh", "-c", "cat /logs/apt-cacher.log"])
+    .withExposedPort(8080)
+    .asService({ args: ["python3", "/srv/debian-mirror.py", "8080"] });
+  const served = async () => {
+    const url = `${await service.endpoint({ port: 8080, scheme: "http" })}/-/requests`;
+    const text = await dag.container().from(PYTHON_IMAGE).withEnvVariable("CACHE_BUST", randomUUID())
+      .withExec(["python3", "-c", `import urllib.request as u; print(u.urlopen("${url}").read().decode())`])
       .stdout();
-    // One transfer a line: time|I or O|bytes|client|path.
-    return text.trim().split("\n").map((line) => line.split("|").at(-1)!);
+    return text.trim().split("\n");
   };
-  return { service, log };
+  return { service, served };
 }
 
 function pypiMirror() {
