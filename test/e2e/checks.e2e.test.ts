@@ -47,9 +47,10 @@ describe.skipIf(noEngine())("the checks on a real engine", () => {
         failure(seeded.typecheck()),
         failure(pycroftOn(brokenDocs).docs().then((d: Directory) => d.sync())),
       ]);
-      // `dagger check lint typecheck` fails on them, and on them only.
-      const checks = await runChecks(seeded, ["lint", "typecheck", "bundle"]);
-      expect(checks.map((r) => [r.name, r.passed])).toEqual([["lint", false], ["typecheck", false], ["bundle", true]]);
+      // `dagger check lint typecheck docs bundle` fails on each seeded error, and on them only.
+      const allSeeded = pycroftOn(brokenDocs.withNewFile("web/seeded.py", SEEDED));
+      const checks = await runChecks(allSeeded, ["lint", "typecheck", "docs", "bundle"]);
+      expect(checks.map((r) => [r.name, r.passed])).toEqual([["lint", false], ["typecheck", false], ["docs", false], ["bundle", true]]);
       expect(lint?.message).toMatch(/^ruff failed with exit code 1:/);
       expect(lint?.message).toMatch(/F401 \[\*\] `os` imported but unused\n *--> web\/seeded\.py:1:8/);
       expect(typecheck?.message).toMatch(/^mypy failed with exit code 1:/);
