@@ -260,7 +260,7 @@ export class Pycroft {
     return this.serviceNamed("mq");
   }
 
-  /** Keycloak in dev mode with the source's test realm, for Pycroft's OIDC tests. */
+  /** Keycloak with start-dev's settings (plain HTTP, file database) and the source's test realm, for Pycroft's OIDC tests. */
   @func()
   async keycloak(): Promise<Service> {
     return this.serviceNamed("keycloak", true);
