@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 
-import { argument, check, Container, dag, Directory, func, object, Platform, Secret, Service } from "@dagger.io/dagger";
+import { argument, check, Container, dag, Directory, func, object, Platform, Secret, Service, up } from "@dagger.io/dagger";
 
 import {
   checkCeleryApp, checkPlatform, checkProtocol, checkRuffFormat, checkWsgiApp, DEFAULTS, settings, Settings, SOURCE_EXCLUDES, UsageError,
@@ -387,11 +387,12 @@ export class Pycroft {
   /**
    * The dev environment (docker-compose.dev.yml): flask's dev server on port 5000 with migrations
    * applied and db, ldap and mq bound; their data is kept on cache volumes across restarts.
-   * Run it with `dagger call dev-env up --ports 5000:5000`.
+   * Run it with `dagger up` (it carries the up marker) or `dagger call dev-env up --ports 5000:5000`.
    *
    * @param migrateCommand Run before the server starts.
    */
   @func()
+  @up()
   async devEnv(migrateCommand: string = DEFAULTS.migrateCommand): Promise<Service> {
     const run = await this.run({ kind: "volumes" }, false);
     return devServer(run.app, migrateCommand);

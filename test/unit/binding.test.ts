@@ -42,6 +42,11 @@ describe("the dagger call binding", () => {
     }
   });
 
+  it("marks the dev environment, and only it, for `dagger up`", () => {
+    const ups = Object.values<Introspected>(pycroft.methods).filter((fn) => fn.isUp).map((fn) => fn.name);
+    expect(ups).toEqual(["devEnv"]);
+  });
+
   it("documents every function and argument: the docstrings are the CLI help", () => {
     for (const fn of Object.values<Introspected>(pycroft.methods)) {
       expect(fn.description, fn.name).not.toBe("");
