@@ -61,6 +61,25 @@ export const DEFAULTS = {
   ldapDomain: "agdsn.de",
   /** How long a service may take to answer its health check before the call fails. */
   serviceStartSeconds: 120,
+  /**
+   * The dev stack's host ports: Pycroft's docker-compose.dev.yml publishes the app on 5000, the
+   * database on 55432, RabbitMQ's management UI on 15672 and keycloak on 8080; ldap and the broker
+   * are published too, for tools on the host. `up --ports HOST:PORT` maps them elsewhere.
+   */
+  devPorts: [
+    { port: 5000, host: "app", target: 5000, what: "flask dev server" },
+    { port: 55432, host: "db", target: 5432, what: "PostgreSQL" },
+    { port: 389, host: "ldap", target: 389, what: "OpenLDAP" },
+    { port: 5672, host: "mq", target: 5672, what: "RabbitMQ (AMQP)" },
+    { port: 15672, host: "mq", target: 15672, what: "RabbitMQ management UI" },
+    { port: 8080, host: "keycloak", target: 8080, what: "Keycloak" },
+  ],
+  /**
+   * Where the dev containers (dev-env, dev-stack, shell) keep what their user leaves behind (shell,
+   * psql and Python histories): a cache volume under the home, so it outlives the session, as
+   * compose's `home` volume does. The rest of the home is the image's (the venv, the app).
+   */
+  devStateDir: ".local/state",
 } as const;
 
 /**

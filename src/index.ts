@@ -22,7 +22,8 @@ import { serve, ServiceSpec, startAll, Storage } from "./services/service.js";
 import { bindAll, Credentials, specs, stack, StackOptions } from "./services/stack.js";
 import { appEnvironment, withEnvironment } from "./app/environment.js";
 import { pytest, reportDir, summary } from "./testing/pytest.js";
-import { devServer, dummyWorker, migration, shellInto, worker } from "./dev/environment.js";
+import { devServer, dummyWorker, migration, shellInto, withDevState, worker } from "./dev/environment.js";
+import { publishPorts } from "./dev/ports.js";
 import { mypy, ruff } from "./checks/lint.js";
 import { DOCS_HTML, sphinx } from "./checks/docs.js";
 import { relativeTo, report, verdict } from "./checks/verdict.js";
@@ -387,15 +388,42 @@ export class Pycroft {
   /**
    * The dev environment (docker-compose.dev.yml): flask's dev server on port 5000 with migrations
    * applied and db, ldap and mq bound; their data is kept on cache volumes across restarts.
-   * Run it with `dagger up` (it carries the up marker) or `dagger call dev-env up --ports 5000:5000`.
+   * Run it with `dagger call dev-env up --ports 5000:5000`; `dev-stack` adds the workers and keycloak
+   * and publishes the services too.
    *
    * @param migrateCommand Run before the server starts.
    */
   @func()
-  @up()
   async devEnv(migrateCommand: string = DEFAULTS.migrateCommand): Promise<Service> {
     const run = await this.run({ kind: "volumes" }, false);
     return devServer(run.app, migrateCommand);
+  }
+
+  /**
+   * Pycroft's whole dev stack (docker-compose.dev.yml) as one service: flask's dev server with the
+   * migrations applied, the app's Celery worker, the dummy hades worker when the source has it, db,
+   * ldap, mq, and keycloak when the source has its realm — one instance of each, on the dev data
+   * volumes that dev-env and shell use too. Published on Pycroft's dev host ports: app 5000,
+   * db 55432, ldap 389, mq 5672, its management UI 15672, keycloak 8080. Run it with `dagger up`
+   * (it carries the up marker) or `dagger call dev-stack up`; `up --ports 1389:389 --ports …`
+   * maps ports elsewhere (list each one wanted), e.g. where a non-root user cannot bind 389.
+   *
+   * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
+   * @param migrateCommand Run before the dev server starts.
+   * @param celeryApp The Celery app the worker runs.
+   */
+  @func()
+  @up()
+  async devStack(withKeycloak?: boolean, migrateCommand: string = DEFAULTS.migrateCommand, celeryApp: string = DEFAULTS.celeryApp): Promise<Service> {
+    const storage: Storage = { kind: "volumes" };
+    const project = await this.project();
+    const run = await this.run(storage, withKeycloak ?? project.hasKeycloakRealm, project);
+    const workers = {
+      "celery-worker": worker(run.app, checkCeleryApp(celeryApp), storage),
+      ...(project.hasDummyWorker ? { "dummy-worker": dummyWorker(run.app, DEFAULTS.dummyWorker, storage) } : {}),
+    };
+    const app = devServer(run.app, migrateCommand);
+    return publishPorts(base(this.settings()), { ...run.services, ...workers, app }, DEFAULTS.devPorts);
   }
 
   /** The dev container with the dev environment's services bound: `dagger call shell terminal`. */
@@ -446,11 +474,11 @@ export class Pycroft {
     return { kind: "tmpfs", runId: randomUUID() };
   }
 
-  private async stackOptions(storage: Storage, keycloak: boolean): Promise<StackOptions> {
+  private stackOptions(storage: Storage, keycloak: boolean, project: Project): StackOptions {
     return {
       settings: this.settings(),
       source: this.source,
-      project: await this.project(),
+      project,
       credentials: this.credentials(),
       ldapContext: this.openldapContext,
       storage,
@@ -460,19 +488,23 @@ export class Pycroft {
 
   private async serviceNamed(host: string, keycloak = false): Promise<Service> {
     const storage = this.tmpfs();
-    const spec = specs(await this.stackOptions(storage, keycloak)).find((s: ServiceSpec) => s.host === host);
+    const spec = specs(this.stackOptions(storage, keycloak, await this.project())).find((s: ServiceSpec) => s.host === host);
     if (!spec) throw new UsageError(`no service named ${host}`);
     return serve(spec, storage);
   }
 
-  /** The dev image, bundled, with the app's environment and a stack of services bound. */
-  private async run(storage: Storage, keycloak: boolean) {
-    const options = await this.stackOptions(storage, keycloak);
+  /**
+   * The dev image, bundled, with the app's environment and a stack of services bound; on the dev
+   * volumes, with the dev user's state (histories) kept too.
+   */
+  private async run(storage: Storage, keycloak: boolean, project?: Project) {
+    const options = this.stackOptions(storage, keycloak, project ?? (await this.project()));
     const services = stack(options);
     const env = await appEnvironment(this.credentials(), DEFAULTS.ldapDomain, options.project.flaskApp);
-    const image = this.devImage(options.project)
+    const built = this.devImage(options.project)
       .with(withBundle(options.settings, this.source, options.project))
       .with(withEnvironment(env));
+    const image = storage.kind === "volumes" ? built.with(withDevState(options.settings)) : built;
     return { services, image, app: image.with(bindAll(services)) };
   }
 
@@ -493,7 +525,7 @@ export class Pycroft {
       throw new UsageError(`--with-worker needs the dummy worker ${DEFAULTS.dummyWorker} in the source`);
     }
     const storage = this.tmpfs();
-    const run = await this.run(storage, keycloak);
+    const run = await this.run(storage, keycloak, project);
     const extra: Record<string, Service> = workerWanted ? { "dummy-worker": dummyWorker(run.app, DEFAULTS.dummyWorker, storage) } : {};
     // The image builds while the services start (keycloak alone takes most of a minute).
     const [started, built] = await Promise.allSettled([startAll({ ...run.services, ...extra }, storage), run.image.sync()]);

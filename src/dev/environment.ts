@@ -1,6 +1,6 @@
-import { Container, Service } from "@dagger.io/dagger";
+import { Container, dag, Service } from "@dagger.io/dagger";
 
-import { DEFAULTS } from "../config.js";
+import { DEFAULTS, owner, Settings } from "../config.js";
 import { serve, SERVICE_LOG, Storage } from "../services/service.js";
 
 /** Healthy once the worker reports ready: connected to the broker and consuming. */
@@ -58,4 +58,24 @@ export function devServer(app: Container, migrateCommand: string): Service {
 /** The app container for an interactive shell. */
 export function shellInto(app: Container): Container {
   return app.withDefaultTerminalCmd(["bash"]);
+}
+
+/**
+ * The dev user's state on a cache volume under the home (compose keeps the whole home on its `home`
+ * volume): bash's, psql's and Python's histories outlive the session, shared by every dev container.
+ * bash appends after each command (the user's Debian .bashrc sets histappend), since a terminal that the
+ * CLI closes never runs bash's exit hook.
+ */
+export function withDevState(s: Settings) {
+  const dir = `${s.home}/${DEFAULTS.devStateDir}`;
+  return (c: Container): Container =>
+    c
+      .withMountedCache(dir, dag.cacheVolume("pycroft-dev-state"), { owner: owner(s) })
+      .withEnvVariable("XDG_STATE_HOME", dir)
+      .withEnvVariable("HISTFILE", `${dir}/bash_history`)
+      .withEnvVariable("PROMPT_COMMAND", "history -a")
+      .withEnvVariable("PSQL_HISTORY", `${dir}/psql_history`)
+      // Python 3.13 reads PYTHON_HISTORY; earlier ones write ~/.python_history, linked there.
+      .withEnvVariable("PYTHON_HISTORY", `${dir}/python_history`)
+      .withSymlink(`${dir}/python_history`, `${s.home}/.python_history`);
 }

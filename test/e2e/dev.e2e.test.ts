@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULTS } from "../../src/config.js";
 import { postgres } from "../../src/services/postgres.js";
 import { DATA_IN_USE, devVolume, serve, startAll } from "../../src/services/service.js";
-import { noEngine, pycroft, session } from "./engine.js";
+import { HTTP_STATUS, noEngine, pycroft, session } from "./engine.js";
 
 const PGDATA = "/var/lib/postgresql/data";
 
@@ -56,5 +56,51 @@ describe.skipIf(noEngine())("dev data on a real engine", () => {
         await stop();
       }
     });
+  });
+});
+
+describe.skipIf(noEngine())("the dev stack on a real engine", () => {
+  it("dev-stack publishes the dev services on host ports: psql on 55432 reaches the migrated dev database, a task sent through 5672 runs on the stack's worker, the app answers", async () => {
+    await session(async () => {
+      const m = pycroft();
+      // Each port at its own number but the app's: this machine's image registry has 5000, so the
+      // app goes to 15000, as a user remaps a port with `up --ports 15000:5000 …`.
+      const ports = DEFAULTS.devPorts.map((p) => ({ frontend: p.port === 5000 ? 15000 : p.port, backend: p.port }));
+      const tunnel = await dag.host().tunnel(await m.devStack(), { ports }).start();
+      try {
+        // A client that reaches the services only through the host's ports, as a tool on the host does.
+        const viaHost = (hostPort: number, port: number) => dag.host().service([{ frontend: port, backend: hostPort }]);
+        const client = (await m.dev())
+          .withServiceBinding("db", viaHost(55432, 5432))
+          .withServiceBinding("mq", viaHost(5672, 5672))
+          .withServiceBinding("app", viaHost(15000, 5000))
+          .withEnvVariable("PYCROFT_CELERY_BROKER_URI", "amqp://celery:celery@mq:5672/")
+          .withEnvVariable("PYCROFT_CELERY_RESULT_BACKEND_URI", "rpc://celery:celery@mq:5672/")
+          .withEnvVariable("CACHE_BUST", randomUUID());
+        const run = (...args: string[]) => client.withExec(args).stdout();
+
+        // The stack migrated the dev database before its app started.
+        const db = "postgresql://postgres:password@db:5432/pycroft?options=-csearch_path%3Dpycroft,public";
+        expect(await run("psql", db, "-Atc", "select version_num from alembic_version")).toBe("0001\n");
+        // The app reads that database: 404 for an unknown login (500 without the users table).
+        expect(await run("python", "-c", HTTP_STATUS, "http://app:5000/", "http://app:5000/users/nobody")).toBe("200\n404\n");
+        // The stack's Celery worker is the only one on its broker.
+        const task = "from pycroft.task import render_badge; print(render_badge.delay('dev', 'stack').get(timeout=60))";
+        expect(await run("python", "-c", task)).toBe('<span class="badge"><b>dev</b> stack</span>\n');
+      } finally {
+        await tunnel.stop();
+      }
+    });
+  });
+
+  it("the dev user's shell history survives a new shell", async () => {
+    const marker = `echo kept-${randomUUID()}`;
+    const bash = (input: string) =>
+      session(async () =>
+        (await pycroft().shell()).withEnvVariable("CACHE_BUST", randomUUID()).withExec(["bash", "-i"], { stdin: input }).stdout(),
+      );
+    expect(await bash(`${marker}\n`)).toContain(marker.replace("echo ", ""));
+    // A new session, a new shell container: the history is the volume's.
+    expect(await bash("history\n")).toContain(marker);
   });
 });

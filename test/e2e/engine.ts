@@ -111,3 +111,11 @@ export async function sessionLog<T>(fn: () => Promise<T>): Promise<{ result: T; 
   );
   return { result, log: Buffer.concat(chunks).toString("utf8") };
 }
+
+/** Prints the HTTP status of each URL given, error statuses included. */
+export const HTTP_STATUS = `import sys, urllib.error, urllib.request as u
+for url in sys.argv[1:]:
+    try:
+        print(u.urlopen(url).status)
+    except urllib.error.HTTPError as e:
+        print(e.code)`;

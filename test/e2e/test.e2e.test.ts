@@ -6,15 +6,7 @@ import { join } from "node:path";
 import { Container, dag } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
-import { e2ePasswords, leakedPasswords, leaksIn, noEngine, PYTHON_IMAGE, pycroft, session, sessionLog } from "./engine.js";
-
-/** Prints the HTTP status of each URL given, error statuses included. */
-const STATUS = `import sys, urllib.error, urllib.request as u
-for url in sys.argv[1:]:
-    try:
-        print(u.urlopen(url).status)
-    except urllib.error.HTTPError as e:
-        print(e.code)`;
+import { e2ePasswords, HTTP_STATUS as STATUS, leakedPasswords, leaksIn, noEngine, PYTHON_IMAGE, pycroft, session, sessionLog } from "./engine.js";
 
 const read = (dir: { file(path: string): { contents(): Promise<string> } }, path: string) => dir.file(path).contents();
 

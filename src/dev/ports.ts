@@ -1,0 +1,75 @@
+import { Container, NetworkProtocol, Service } from "@dagger.io/dagger";
+
+/** One host port of the dev stack: what listens there, and which service port it reaches. */
+export interface HostPort {
+  /** The port on the host (and on the forwarder). */
+  port: number;
+  /** The service's hostname in the stack. */
+  host: string;
+  /** The service's own port. */
+  target: number;
+  /** What a user finds there (shown by `dagger up`). */
+  what: string;
+}
+
+/**
+ * A TCP forwarder: each rule `PORT=HOST:TARGET` listens on PORT and pipes every connection to
+ * HOST:TARGET, half-closes included (psql, AMQP and HTTP all work through it). Plain Python, so it
+ * runs on the base image the stack already has.
+ */
+export const FORWARD = `import asyncio, sys
+
+async def pipe(reader, writer):
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+    except OSError:
+        writer.close()
+
+def forwarder(host, port):
+    async def handle(reader, writer):
+        try:
+            up_reader, up_writer = await asyncio.open_connection(host, port)
+        except OSError as e:
+            print(f"{host}:{port}: {e}", flush=True)
+            writer.close()
+            return
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        for w in (writer, up_writer):
+            w.close()
+    return handle
+
+async def main(rules):
+    servers = []
+    for rule in rules:
+        listen, target = rule.split("=")
+        host, port = target.rsplit(":", 1)
+        servers.append(await asyncio.start_server(forwarder(host, int(port)), "0.0.0.0", int(listen)))
+        print(f"port {listen} -> {target}", flush=True)
+    await asyncio.gather(*(s.serve_forever() for s in servers))
+
+asyncio.run(main(sys.argv[1:]))
+`;
+
+const SCRIPT = "/usr/local/bin/forward-ports.py";
+
+/**
+ * One service that publishes the stack's services on their host ports (Pycroft's docker-compose.dev.yml
+ * `ports:`): a forwarder with every service bound, so `dagger up` or `up` maps them all in one call,
+ * each at the same number on the host. Services bound without a port (workers) are started with it.
+ * Ports whose service is not in the stack are left out.
+ */
+export function publishPorts(image: Container, services: Record<string, Service>, ports: readonly HostPort[]): Service {
+  const published = ports.filter((p) => p.host in services);
+  const bound = Object.entries(services).reduce((c, [host, svc]) => c.withServiceBinding(host, svc), image);
+  return published
+    .reduce(
+      (c, p) => c.withExposedPort(p.port, { protocol: NetworkProtocol.Tcp, description: `${p.what} (${p.host}:${p.target})` }),
+      // Root: a port below 1024 (ldap's 389) needs it in the container.
+      bound.withUser("root").withNewFile(SCRIPT, FORWARD),
+    )
+    .asService({ args: ["python", SCRIPT, ...published.map((p) => `${p.port}=${p.host}:${p.target}`)] });
+}
