@@ -2,22 +2,48 @@
 // beside each test run. Prints numbers; asserts nothing.
 //
 // `npm run bench -- test` runs only the test steps, `-- services` each service's time to ready,
-// `-- build-prod` only the builds.
+// `-- build-prod` only the builds, `-- compose` the test steps beside their docker compose peer
+// (test/bench/compose/, see compose-peer.ts), with the ratio module / compose. The default run is
+// services, compose (which has the module's test steps) and build-prod.
 //
 // Each step is its own session, like a separate `dagger call`. "Cold" is a copy of the example whose
 // pyproject is new to the engine; apt and base layers are only truly cold on a fresh engine
 // (`bash test/engine/down.sh --purge && eval "$(bash test/engine/up.sh)"`).
-import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { connection, Platform } from "@dagger.io/dagger";
 
 import { hostDir, pycroftOn, scratchCopy } from "../e2e/engine.js";
+import {
+  composeBuild,
+  composeEnv,
+  composeTest,
+  createBuilder,
+  dropEngine,
+  noFreshEngine,
+  onFreshEngine,
+  removeBuilder,
+  removeBuiltImages,
+  sh,
+  startEngine,
+  stopEngine,
+} from "./compose-peer.js";
 
 interface Row {
   step: string;
   seconds: number;
   pytestSeconds?: number;
+}
+
+/** One step done by the module and by its docker compose peer. */
+interface PeerRow {
+  step: string;
+  module: number;
+  compose: number;
+  modulePytest?: number;
+  composePytest?: number;
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
@@ -41,9 +67,127 @@ async function inSession<T>(fn: () => Promise<T>): Promise<T> {
   return result;
 }
 
-async function bench(groups: string[]): Promise<Row[]> {
-  const want = (group: string) => groups.length === 0 || groups.includes(group);
+/**
+ * The test steps, each run by the module and then by the compose peer on a copy of the same source
+ * with the same edits. Both start warm, as a developer's machine is: the module's engine and the
+ * docker daemon's builder first build the unedited source (untimed). Then:
+ *   - cold: a pyproject neither has seen (dependency and app layers rebuilt, from warm download caches);
+ *   - an unchanged rerun; a one-line code edit; a dependency change (the pyproject again);
+ *   - a new machine (CI) with an empty cache that it saves at the end, then one with that cache
+ *     restored. Module: a new engine container on a new volume, stopped cleanly at the end (what
+ *     writes its cache index), then a new engine container on that kept volume. Compose: a new
+ *     docker-container builder (BuildKit, empty state) exporting its cache (`--cache-to
+ *     type=local,mode=max`), then a new builder importing that export (`--cache-from`), with the
+ *     built images removed from the docker daemon before each. Timed from the engine start or the
+ *     builder creation; the service images are in the engine's cache and in the docker daemon
+ *     on both runs, and copying the cache to and from CI storage is not counted on either side.
+ */
+async function composeSteps(rows: PeerRow[]): Promise<void> {
+  const env = composeEnv();
+  const logs = mkdtempSync(join(tmpdir(), "pycroft-bench-compose-"));
+  console.error(`compose peer: logs in ${logs}`);
+  // The two copies get the same edits. The compose copy is owned by the app user's UID, as a
+  // developer's checkout is: it is bind-mounted, and pytest writes its caches into it.
+  const fresh = (from: string, owned: boolean) => {
+    const dir = scratchCopy(from);
+    // The bind mount of the bundle dir creates it in the checkout; Pycroft's checkout has it already.
+    mkdirSync(join(dir, "web/static"), { recursive: true });
+    rmSync(join(dir, ".coverage"), { force: true });
+    if (owned) sh("chown", ["-R", "1000:1000", dir]);
+    return dir;
+  };
+  let moduleDir = fresh("example", false);
+  let composeDir = fresh("example", true);
+  const dirs = () => [moduleDir, composeDir];
+  const stamp = Date.now();
+  const touchPyprojects = (n: number) => {
+    for (const dir of dirs()) {
+      const path = join(dir, "pyproject.toml");
+      writeFileSync(path, readFileSync(path, "utf8").replace('description = "', `description = "bench ${stamp}-${n}: `));
+    }
+  };
+  let n = 0;
+  const moduleTest = () => inSession(() => pycroftOn(hostDir(moduleDir)).test());
+  const composeRun = (step: string, extra: NodeJS.ProcessEnv = {}) =>
+    composeTest(composeDir, { ...env, ...extra }, join(logs, `${++n}-${step.replace(/\W+/g, "-")}.log`));
+  const both = async (step: string, module: () => Promise<string>, compose: () => Promise<string>) => {
+    const [moduleOut, moduleSeconds] = await timed(module);
+    const [composeOut, composeSeconds] = await timed(compose);
+    const row = { step, module: moduleSeconds, compose: composeSeconds, modulePytest: pytestTime(moduleOut), composePytest: pytestTime(composeOut) };
+    rows.push(row);
+    console.error(`${step}: module ${row.module.toFixed(1)} s, compose ${row.compose.toFixed(1)} s`);
+  };
+
+  // Warm caches on both sides (untimed).
+  await inSession(async () => {
+    const pycroft = pycroftOn(hostDir(moduleDir));
+    await Promise.all([(await pycroft.dev()).sync(), (await pycroft.bundle()).sync()]);
+  });
+  composeBuild(composeDir, env);
+
+  touchPyprojects(1);
+  await both("test (cold)", moduleTest, () => composeRun("cold"));
+  await both("test, unchanged rerun", moduleTest, () => composeRun("rerun"));
+  for (const dir of dirs()) appendFileSync(join(dir, "web/app.py"), `\n# bench edit ${stamp}\n`);
+  await both("test after a one-line code edit", moduleTest, () => composeRun("edit"));
+  touchPyprojects(2);
+  await both("test after a dependency change", moduleTest, () => composeRun("deps"));
+
+  const why = noFreshEngine();
+  if (why) {
+    console.error(`compose peer: no fresh-machine steps: ${why}`);
+    return;
+  }
+  // A CI checkout of the same commit: copies without the caches a test run leaves.
+  const checkout = () => {
+    moduleDir = fresh(moduleDir, false);
+    composeDir = fresh(composeDir, true);
+  };
+  const cache = mkdtempSync(join(tmpdir(), "pycroft-buildx-cache-"));
+  try {
+    checkout();
+    dropEngine();
+    removeBuiltImages(env);
+    await both(
+      "new machine, empty cache (saves it)",
+      async () => {
+        await startEngine();
+        const out = await onFreshEngine(moduleTest);
+        stopEngine();
+        return out;
+      },
+      async () => {
+        createBuilder("pycroft-bench-ci-1", env);
+        return composeRun("ci-empty", { BUILDX_BUILDER: "pycroft-bench-ci-1", PYCROFT_COMPOSE_CACHE_TO: `type=local,dest=${cache},mode=max` });
+      },
+    );
+    removeBuilder("pycroft-bench-ci-1", env);
+    checkout();
+    removeBuiltImages(env);
+    await both(
+      "new machine, cache restored",
+      async () => {
+        await startEngine();
+        return onFreshEngine(moduleTest);
+      },
+      async () => {
+        createBuilder("pycroft-bench-ci-2", env);
+        return composeRun("ci-restored", { BUILDX_BUILDER: "pycroft-bench-ci-2", PYCROFT_COMPOSE_CACHE_FROM: `type=local,src=${cache}` });
+      },
+    );
+  } finally {
+    dropEngine();
+    removeBuilder("pycroft-bench-ci-1", env);
+    removeBuilder("pycroft-bench-ci-2", env);
+    rmSync(cache, { recursive: true, force: true });
+  }
+}
+
+async function bench(groups: string[]): Promise<{ rows: Row[]; peerRows: PeerRow[] }> {
+  // The default run has the module's test steps in the compose group's table.
+  const want = (group: string) => groups.includes(group) || (groups.length === 0 && group !== "test");
   const rows: Row[] = [];
+  const peerRows: PeerRow[] = [];
   // Edits happen on disk in a scratch copy, as a developer's would.
   const dir = scratchCopy("example");
   const pyproject = join(dir, "pyproject.toml");
@@ -82,17 +226,33 @@ async function bench(groups: string[]): Promise<Row[]> {
     touchPyproject();
     await runTests("test after a dependency change");
   }
-  if (!want("build-prod")) return rows;
+  if (want("compose")) await composeSteps(peerRows);
+  if (!want("build-prod")) return { rows, peerRows };
   await buildProd("build-prod (cold)");
   await buildProd("build-prod, warm");
   // The other half of a two-platform release, under qemu-user: apt, uv and the uwsgi compile all emulated.
   await buildProd("build-prod linux/arm64, emulated (cold)", "linux/arm64" as Platform);
   await buildProd("build-prod linux/arm64, emulated, warm", "linux/arm64" as Platform);
-  return rows;
+  return { rows, peerRows };
 }
 
-const rows = await bench(process.argv.slice(2));
-console.log("\nstep".padEnd(42) + "seconds".padStart(10) + "pytest s".padStart(12));
-for (const r of rows) {
-  console.log(r.step.padEnd(41) + r.seconds.toFixed(1).padStart(10) + (r.pytestSeconds?.toFixed(1) ?? "-").padStart(12));
+const { rows, peerRows } = await bench(process.argv.slice(2));
+const pytestCell = (s?: number) => (s?.toFixed(1) ?? "-").padStart(10);
+if (rows.length > 0) {
+  console.log("\nstep".padEnd(42) + "seconds".padStart(10) + "pytest s".padStart(12));
+  for (const r of rows) {
+    console.log(r.step.padEnd(41) + r.seconds.toFixed(1).padStart(10) + (r.pytestSeconds?.toFixed(1) ?? "-").padStart(12));
+  }
+}
+if (peerRows.length > 0) {
+  console.log(
+    "\nstep".padEnd(42) + "module s".padStart(10) + "compose s".padStart(11) + "module/compose".padStart(16) +
+      "pytest: module".padStart(16) + "compose".padStart(10),
+  );
+  for (const r of peerRows) {
+    console.log(
+      r.step.padEnd(41) + r.module.toFixed(1).padStart(10) + r.compose.toFixed(1).padStart(11) +
+        (r.module / r.compose).toFixed(2).padStart(16) + pytestCell(r.modulePytest).padStart(16) + pytestCell(r.composePytest),
+    );
+  }
 }

@@ -1,0 +1,161 @@
+// The docker compose peer of the module in `npm run bench -- compose` (test/bench/compose/): the same
+// test run done with a multi-stage Dockerfile, compose.yaml and `docker compose`, timed beside the
+// module's. Also the two "fresh machine" setups: a new BuildKit builder that imports a local cache
+// export, and a new Dagger engine started on a kept cache volume.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { DEFAULTS } from "../../src/config.js";
+import { PYTHON_IMAGE } from "../e2e/engine.js";
+
+const HERE = join(import.meta.dirname, "compose");
+const REGISTRY = "127.0.0.1:5000";
+/** The images compose.yaml builds (docker rmi'd for a fresh machine). */
+export const BUILT_IMAGES = ["pycroft-compose/dev", "pycroft-compose/slapd", "pycroft-compose/keycloak"];
+
+/** Runs a command; its output, or an error with the output's tail when it fails. */
+export function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
+  const r = spawnSync(cmd, args, { env, encoding: "utf8", maxBuffer: 64 << 20 });
+  if (r.status !== 0) {
+    const tail = `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n").slice(-30).join("\n");
+    throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.signal}):\n${tail}`);
+  }
+  return r.stdout;
+}
+
+/** A reference to an image the up.sh registry mirrors (docker.io's library/…, quay.io's path). */
+export function mirrored(ref: string): string {
+  const quay = ref.match(/^quay\.io\/(.*)$/);
+  if (quay) return `${REGISTRY}/${quay[1]}`;
+  return `${REGISTRY}/${ref.includes("/") ? ref : `library/${ref}`}`;
+}
+
+/**
+ * The environment of the compose side: the CLI plugins tools.sh builds (in a docker config dir of
+ * their own) and the module's images from the local registry, with the Python the module side uses.
+ */
+export function composeEnv(): NodeJS.ProcessEnv {
+  const exports = sh("bash", [join(HERE, "tools.sh")], { ...process.env });
+  const tools = Object.fromEntries([...exports.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
+  return {
+    ...process.env,
+    ...tools,
+    PYTHON_IMAGE: mirrored(PYTHON_IMAGE),
+    POSTGRES_IMAGE: mirrored(DEFAULTS.postgresImage),
+    RABBITMQ_IMAGE: mirrored(DEFAULTS.rabbitmqImage),
+    DEBIAN_IMAGE: mirrored(DEFAULTS.debianImage),
+    KEYCLOAK_IMAGE: mirrored(DEFAULTS.keycloakImage),
+  };
+}
+
+/**
+ * `test.sh` on a source directory: build, services, pytest, teardown. Returns pytest's output; the
+ * build and compose progress go to a log file, whose tail is the error when the run fails.
+ */
+export async function composeTest(source: string, env: NodeJS.ProcessEnv, log: string): Promise<string> {
+  const child = spawn("bash", [join(HERE, "test.sh")], { env: { ...env, PYCROFT_SOURCE: source } });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  writeFileSync(log, `${err}\n--- stdout ---\n${out}`);
+  if (code !== 0) {
+    const tail = `${err}\n${out}`.trim().split("\n").slice(-40).join("\n");
+    throw new Error(`compose test.sh failed (exit ${code}), log ${log}:\n${tail}`);
+  }
+  return out;
+}
+
+/** `docker compose build` of compose.yaml's images, for a builder cache as warm as the engine's. */
+export function composeBuild(source: string, env: NodeJS.ProcessEnv): void {
+  sh("docker", ["compose", "-f", join(HERE, "compose.yaml"), "build", "test", "ldap", "keycloak"], {
+    ...env,
+    PYCROFT_SOURCE: source,
+    PYCROFT_COMPOSE_DIR: HERE,
+  });
+}
+
+/** Removes compose.yaml's built images from the docker daemon, as a new machine does not have them. */
+export function removeBuiltImages(env: NodeJS.ProcessEnv): void {
+  spawnSync("docker", ["rmi", "--force", ...BUILT_IMAGES], { env });
+}
+
+/**
+ * A new docker-container builder (BuildKit in a container, empty state, the registry over plain
+ * HTTP), as a CI runner makes with setup-buildx; ready when this returns.
+ */
+export function createBuilder(name: string, env: NodeJS.ProcessEnv): void {
+  const config = join(mkdtempSync(join(tmpdir(), "pycroft-buildkitd-")), "buildkitd.toml");
+  writeFileSync(config, `[registry."${REGISTRY}"]\n  http = true\n  insecure = true\n`);
+  removeBuilder(name, env);
+  sh(
+    "docker",
+    ["buildx", "create", "--name", name, "--driver", "docker-container", "--driver-opt",
+      `image=${env.PYCROFT_COMPOSE_BUILDKIT_IMAGE},network=host`, "--buildkitd-config", config, "--bootstrap"],
+    env,
+  );
+}
+
+/** Removes a builder and its state volume. */
+export function removeBuilder(name: string, env: NodeJS.ProcessEnv): void {
+  spawnSync("docker", ["buildx", "rm", "--force", name], { env });
+}
+
+/** The Dagger engine of a "fresh machine": its own container and cache volume, on the engine image up.sh made. */
+export const FRESH_ENGINE = { container: "pycroft-bench-engine", volume: "pycroft-bench-engine-state" };
+
+/** Why no second engine can be made here, or undefined. */
+export function noFreshEngine(): string | undefined {
+  if (process.env._EXPERIMENTAL_DAGGER_RUNNER_HOST !== "docker-container://pycroft-dagger-engine") {
+    return "a second engine is only made next to test/engine/up.sh's";
+  }
+  return undefined;
+}
+
+/**
+ * Starts the fresh-machine engine on its volume (kept from the last start unless `dropEngine` ran) and
+ * waits until it listens. It runs on docker's default network, so it reaches the local registry at
+ * that container's address: its engine.json is up.sh's with that address.
+ */
+export async function startEngine(): Promise<void> {
+  const image = sh("docker", ["inspect", "-f", "{{.Config.Image}}", "pycroft-dagger-engine"]).trim();
+  const registryIp = sh("docker", ["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "pycroft-registry"]).trim();
+  const config = join(mkdtempSync(join(tmpdir(), "pycroft-bench-engine-")), "engine.json");
+  const upstream = readFileSync(join(import.meta.dirname, "../engine/engine.json"), "utf8");
+  writeFileSync(config, upstream.replaceAll(REGISTRY, `${registryIp}:5000`));
+  spawnSync("docker", ["rm", "--force", FRESH_ENGINE.container]);
+  sh("docker", ["run", "-d", "--name", FRESH_ENGINE.container, "--privileged", "-v", `${FRESH_ENGINE.volume}:/var/lib/dagger`,
+    "-v", `${config}:/etc/dagger/engine.json:ro`, image]);
+  for (let i = 0; i < 1800; i++) {
+    if (spawnSync("docker", ["exec", FRESH_ENGINE.container, "test", "-S", "/run/dagger/engine.sock"]).status === 0) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the fresh-machine engine did not start:\n${sh("docker", ["logs", "--tail", "30", FRESH_ENGINE.container])}`);
+}
+
+/** Stops the fresh-machine engine cleanly (its cache index written) and removes its container; the volume stays. */
+export function stopEngine(): void {
+  spawnSync("docker", ["stop", "-t", "300", FRESH_ENGINE.container]);
+  spawnSync("docker", ["rm", "--force", FRESH_ENGINE.container]);
+}
+
+/** Stops the fresh-machine engine and deletes its cache volume. */
+export function dropEngine(): void {
+  stopEngine();
+  spawnSync("docker", ["volume", "rm", "--force", FRESH_ENGINE.volume]);
+}
+
+/** Runs `fn` with Dagger sessions going to the fresh-machine engine. */
+export async function onFreshEngine<T>(fn: () => Promise<T>): Promise<T> {
+  const key = "_EXPERIMENTAL_DAGGER_RUNNER_HOST";
+  const before = process.env[key];
+  process.env[key] = `docker-container://${FRESH_ENGINE.container}`;
+  try {
+    return await fn();
+  } finally {
+    process.env[key] = before;
+  }
+}

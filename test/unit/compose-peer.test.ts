@@ -1,0 +1,217 @@
+// The docker compose peer of `npm run bench -- compose` (test/bench/compose/) does the module's work:
+// the same postgres flags, app environment, pytest command, service commands and health checks as the
+// module's `test` on the example (read from the fake engine), the same images, uv, apt packages and
+// installs in the Dockerfile, the same source excludes.
+import { readFileSync } from "node:fs";
+
+import { Secret } from "@dagger.io/dagger";
+import { describe, expect, it } from "vitest";
+
+import { appEnvironment } from "../../src/app/environment.js";
+import { BUILD_PACKAGES, DEFAULTS, RUNTIME_PACKAGES, SOURCE_EXCLUDES } from "../../src/config.js";
+import { TEST_TUNING } from "../../src/services/postgres.js";
+import { exampleSource, module } from "../support/example.js";
+import { Chain, execs, FakeEngine, step, steps, withFakeEngine } from "../support/fake-engine.js";
+
+const DIR = "test/bench/compose";
+const COMPOSE = readFileSync(`${DIR}/compose.yaml`, "utf8").split("\n");
+const DOCKERFILE = readFileSync(`${DIR}/Dockerfile`, "utf8");
+
+// --- the subset of YAML compose.yaml is written in: block mappings, block sequences, one-line flow
+// sequences and double-quoted scalars (both JSON), `|-` literal blocks.
+const indentOf = (line: string) => line.length - line.trimStart().length;
+const blank = (line: string) => line.trim() === "" || line.trimStart().startsWith("#");
+
+/** The lines nested under `key:` (a key at the block's own indentation). */
+function block(lines: string[], key: string): string[] {
+  const own = Math.min(...lines.filter((l) => !blank(l)).map(indentOf));
+  const start = lines.findIndex((l) => indentOf(l) === own && l.trimStart().startsWith(`${key}:`));
+  if (start < 0) throw new Error(`compose.yaml: no ${key}`);
+  const body: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (!blank(line) && indentOf(line) <= own) break;
+    body.push(line);
+  }
+  return body;
+}
+
+/** The value written after `key:` on its line, parsed as JSON (flow sequence or quoted scalar) when it is. */
+function value(lines: string[], key: string): unknown {
+  const own = Math.min(...lines.filter((l) => !blank(l)).map(indentOf));
+  const line = lines.find((l) => indentOf(l) === own && l.trimStart().startsWith(`${key}:`));
+  if (line === undefined) throw new Error(`compose.yaml: no ${key}`);
+  const text = line.trimStart().slice(key.length + 1).trim();
+  return /^["[]/.test(text) ? JSON.parse(text) : text;
+}
+
+/** A block sequence of plain scalars and `|-` literal blocks. */
+function sequence(lines: string[]): string[] {
+  const items: string[] = [];
+  const own = Math.min(...lines.filter((l) => !blank(l)).map(indentOf));
+  for (let i = 0; i < lines.length; i++) {
+    if (blank(lines[i]!) || indentOf(lines[i]!) !== own) continue;
+    const item = lines[i]!.trimStart().replace(/^- /, "");
+    if (item !== "|-") {
+      items.push(item);
+      continue;
+    }
+    const body: string[] = [];
+    while (i + 1 < lines.length && (lines[i + 1]!.trim() === "" || indentOf(lines[i + 1]!) > own)) body.push(lines[++i]!);
+    const deep = Math.min(...body.filter((l) => l.trim()).map(indentOf));
+    items.push(body.map((l) => l.slice(deep)).join("\n").trimEnd());
+  }
+  return items;
+}
+
+/** What compose makes of a value without variables: `$$` is a literal `$`, and a lone `$` would be interpolated. */
+function uninterpolated(s: string): string {
+  const lone = s.replaceAll("$$", "").indexOf("$");
+  if (lone >= 0) throw new Error(`compose.yaml: compose would interpolate the "$" in ${JSON.stringify(s)}`);
+  return s.replaceAll("$$", "$");
+}
+const service = (name: string) => block(block(COMPOSE, "services"), name);
+/** A `${VAR:-default}` reference's default. */
+const defaultOf = (ref: unknown) => String(ref).match(/^\$\{\w+:-(.*)\}$/)?.[1];
+
+/** The module's `test` on the example, as the fake engine saw it: the pytest container and each service. */
+async function moduleTest(engine: FakeEngine): Promise<{ pytest: Chain; services: { container: Chain; args: string[] }[] }> {
+  exampleSource(engine);
+  await module().test();
+  const services = engine.chains("start").map((chain) => {
+    const i = chain.findIndex((s) => s.field === "asService");
+    return { container: chain.slice(0, i), args: chain[i]!.args.args as string[] };
+  });
+  return { pytest: engine.chains("exitCode")[0]!, services };
+}
+
+/** The command a service spec runs (after the run-service wrapper's arguments), by a word in it. */
+function serviceArgs(services: { args: string[] }[], word: string): string[] {
+  const found = services.find((s) => s.args.includes(word));
+  if (!found) throw new Error(`the module's test starts no service running ${word}`);
+  return found.args.slice(found.args.indexOf("run-service") + 5);
+}
+
+/** The module's health check command of a service (without its log-tail fallback). */
+function ready(services: { container: Chain; args: string[] }[], word: string): string {
+  const found = services.find((s) => s.args.includes(word))!;
+  return (step(found.container, "withDockerHealthcheck").args.args as string[])[2]!.replace(/ \|\| \{ tail .*$/s, "");
+}
+
+describe("the compose peer", () => {
+  it("starts postgres with the module's command and flags, on tmpfs, ready by the same pg_isready", async () => {
+    await withFakeEngine(async (engine) => {
+      const { services } = await moduleTest(engine);
+      const db = service("db");
+      // The image's entrypoint is docker-entrypoint.sh, as in the module's command.
+      expect(["docker-entrypoint.sh", ...(value(db, "command") as string[])]).toEqual(serviceArgs(services, "postgres"));
+      expect(value(db, "command")).toEqual(["postgres", ...TEST_TUNING.flatMap((flag) => ["-c", flag])]);
+      expect(sequence(block(db, "tmpfs"))).toEqual(["/var/lib/postgresql/data"]);
+      expect(value(db, "stop_signal")).toBe("SIGINT");
+      const env = block(db, "environment");
+      expect([value(env, "TZ"), value(env, "POSTGRES_DB"), value(env, "POSTGRES_INITDB_ARGS")]).toEqual(["Etc/UTC", "pycroft", "--locale=C --encoding=UTF-8"]);
+      expect(value(block(db, "healthcheck"), "test")).toEqual(["CMD-SHELL", ready(services, "postgres")]);
+    });
+  });
+
+  it("gives the tests and the dummy worker the module's app environment, values included", async () => {
+    await withFakeEngine(async (engine) => {
+      const { pytest } = await moduleTest(engine);
+      const fake = (name: string) => ({ plaintext: async () => name, id: async () => name }) as unknown as Secret;
+      const names = await appEnvironment({ db: fake("db"), ldap: fake("ldap"), mq: fake("mq") }, DEFAULTS.ldapDomain, DEFAULTS.flaskApp);
+      const moduleValue = (name: string): string =>
+        name in names.secret
+          ? step(pytest, "withSecretVariable", { name }).args.secret.at(-1).args.plaintext
+          : step(pytest, "withEnvVariable", { name }).args.value;
+      const module = Object.fromEntries([...Object.keys(names.plain), ...Object.keys(names.secret)].map((n) => [n, moduleValue(n)]));
+
+      const compose = Object.fromEntries(block(COMPOSE, "x-app-environment").filter((l) => !blank(l)).map((l) => {
+        const [, key, json] = l.match(/^\s+(\w+): (".*")$/)!;
+        return [key, uninterpolated(JSON.parse(json!))];
+      }));
+      expect(compose).toEqual(module);
+      const app = block(COMPOSE, "x-app");
+      expect(value(app, "environment")).toBe("*app-environment");
+      for (const name of ["test", "dummy-worker"]) expect(value(service(name), "<<")).toBe("*app");
+    });
+  });
+
+  it("runs the module's pytest command line, and the dummy worker as the module does", async () => {
+    await withFakeEngine(async (engine) => {
+      const { pytest, services } = await moduleTest(engine);
+      const run = steps(pytest, "withExec").at(-1)!.args.args as string[];
+      expect(sequence(block(service("test"), "entrypoint")).map(uninterpolated)).toEqual(run);
+      expect(value(service("test"), "command")).toEqual([]);
+
+      const worker = value(service("dummy-worker"), "command") as string[];
+      expect(worker.slice(0, 2)).toEqual(["sh", "-c"]);
+      expect(worker[2]).toContain(`${serviceArgs(services, "helpers/dummy_celery_worker.py").join(" ")} 2>&1 | tee /tmp/worker.log`);
+      // Healthy on the same line of the worker's log.
+      const grep = (s: string) => s.match(/grep -q ["'](.*)["'] \S+$/)?.[1];
+      const composeReady = (value(block(service("dummy-worker"), "healthcheck"), "test") as string[])[1]!;
+      expect(grep(uninterpolated(composeReady))).toBe(grep(ready(services, "helpers/dummy_celery_worker.py")));
+    });
+  });
+
+  it("starts keycloak, rabbitmq and slapd as the module does, with the same health checks", async () => {
+    await withFakeEngine(async (engine) => {
+      const { services } = await moduleTest(engine);
+      const keycloak = service("keycloak");
+      const kcArgs = [...(value(keycloak, "entrypoint") as string[]), ...(value(keycloak, "command") as string[])];
+      expect(kcArgs).toEqual(serviceArgs(services, "--optimized"));
+      expect(value(block(keycloak, "healthcheck"), "test")).toEqual(["CMD-SHELL", ready(services, "--optimized")]);
+      // The optimized build and the realm import happen in image layers, as the module's.
+      const kc = services.find((s) => s.args.includes("--optimized"))!;
+      for (const exec of execs(kc.container).filter((e) => e.startsWith("/opt/keycloak/bin/kc.sh"))) {
+        expect(DOCKERFILE).toContain(`RUN ${exec}\n`);
+      }
+
+      const mq = service("mq");
+      expect(value(block(mq, "healthcheck"), "test")).toEqual(["CMD-SHELL", ready(services, "rabbitmq-server")]);
+      expect(value(block(mq, "environment"), "RABBITMQ_DEFAULT_USER")).toBe("celery");
+      expect(sequence(block(mq, "tmpfs"))).toEqual(["/var/lib/rabbitmq"]);
+
+      const ldap = service("ldap");
+      expect(sequence(block(ldap, "tmpfs"))).toEqual(["/var/lib/ldap", "/etc/ldap/slapd.d"]);
+      expect(value(block(ldap, "build"), "context")).toBe("../../../dockerfiles/openldap");
+      const bind = ready(services, "/usr/local/bin/slapd-entrypoint").replace(/ -y \S+$/, "");
+      expect((value(block(ldap, "healthcheck"), "test") as string[])[1]).toMatch(new RegExp(`^${bind.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} -w `));
+    });
+  });
+
+  it("uses the module's default images, uv and apt packages, and its installs in the same order", () => {
+    expect(defaultOf(value(service("db"), "image"))).toBe(DEFAULTS.postgresImage);
+    expect(defaultOf(value(service("mq"), "image"))).toBe(DEFAULTS.rabbitmqImage);
+    expect(defaultOf(value(block(block(service("ldap"), "build"), "args"), "BASE_IMAGE"))).toBe(DEFAULTS.debianImage);
+    expect(defaultOf(value(block(block(service("keycloak"), "build"), "args"), "KEYCLOAK_IMAGE"))).toBe(DEFAULTS.keycloakImage);
+    expect(defaultOf(value(block(block(block(COMPOSE, "x-app"), "build"), "args"), "PYTHON_IMAGE"))).toBe(DEFAULTS.pythonImage);
+    expect(DOCKERFILE).toContain(`ARG PYTHON_IMAGE=${DEFAULTS.pythonImage}\n`);
+    expect(DOCKERFILE).toContain(`ARG KEYCLOAK_IMAGE=${DEFAULTS.keycloakImage}\n`);
+    expect(DOCKERFILE).toContain(`ARG UV_VERSION=${DEFAULTS.uvVersion}\n`);
+
+    const installs = [...DOCKERFILE.replaceAll("\\\n", " ").matchAll(/apt-get install -y -q --no-install-recommends ([^\n]*)/g)].map((m) =>
+      m[1]!.trim().split(/\s+/),
+    );
+    expect(installs).toEqual([[...RUNTIME_PACKAGES], [...BUILD_PACKAGES]]);
+
+    // Locked deps from the manifests, then the source, then the project; the bundle built apart.
+    const order = [
+      "COPY --chown=pycroft:pycroft pyproject.toml uv.lock ./",
+      "uv sync --locked --no-install-project",
+      "COPY --chown=pycroft:pycroft . .",
+      "uv sync --locked\n",
+      "COPY --from=bundle",
+    ].map((s) => DOCKERFILE.indexOf(s));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(DOCKERFILE).toContain("npm ci --no-audit --no-fund");
+    expect(DOCKERFILE).toContain("npm run bundle -- --prod");
+    for (const cache of ["/var/cache/apt", "/var/lib/apt/lists", "/opt/pycroft/.cache/uv", "/opt/pycroft/.npm"]) {
+      expect(DOCKERFILE).toContain(`--mount=type=cache,target=${cache}`);
+    }
+  });
+
+  it("leaves out of the image what the module never uploads", () => {
+    const ignored = readFileSync(`${DIR}/Dockerfile.dockerignore`, "utf8").split("\n").filter((l) => !blank(l));
+    expect(ignored).toEqual(expect.arrayContaining(SOURCE_EXCLUDES));
+  });
+});
