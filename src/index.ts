@@ -23,7 +23,7 @@ import { bindAll, Credentials, specs, stack, StackOptions } from "./services/sta
 import { appEnvironment, withEnvironment } from "./app/environment.js";
 import { pytest, reportDir, summary } from "./testing/pytest.js";
 import { devServer, dummyWorker, migration, shellInto, withDevState, worker } from "./dev/environment.js";
-import { publishPorts } from "./dev/ports.js";
+import { atPort, publishPorts } from "./dev/ports.js";
 import { mypy, ruff } from "./checks/lint.js";
 import { DOCS_HTML, sphinx } from "./checks/docs.js";
 import { relativeTo, report, verdict } from "./checks/verdict.js";
@@ -426,11 +426,24 @@ export class Pycroft {
     return publishPorts(base(this.settings()), { ...run.services, ...workers, app }, DEFAULTS.devPorts);
   }
 
-  /** The dev container with the dev environment's services bound: `dagger call shell terminal`. */
+  /**
+   * The dev container with the dev environment's services bound: `dagger call shell terminal`. While a
+   * dev stack runs in another call, join its services through their host ports instead of starting
+   * the dev services here (which that stack holds): `shell --db tcp://localhost:55432 --ldap
+   * tcp://localhost:389 --mq tcp://localhost:5672 terminal`.
+   *
+   * @param db Use this PostgreSQL (e.g. a dev stack's, tcp://localhost:55432) instead of starting one.
+   * @param ldap Use this OpenLDAP (e.g. tcp://localhost:389) instead of starting one.
+   * @param mq Use this RabbitMQ (e.g. tcp://localhost:5672) instead of starting one.
+   */
   @func()
-  async shell(): Promise<Container> {
+  async shell(db?: Service, ldap?: Service, mq?: Service): Promise<Container> {
     const run = await this.run({ kind: "volumes" }, false);
-    return shellInto(run.app);
+    const given = Object.entries({ db, ldap, mq }).filter((e): e is [string, Service] => e[1] !== undefined);
+    const joined = await Promise.all(
+      given.map(async ([host, svc]) => [host, await atPort(base(this.settings()), svc, host, devPort(host))] as const),
+    );
+    return shellInto(run.image.with(bindAll({ ...run.services, ...Object.fromEntries(joined) })));
   }
 
   /** Validated options; the one place raw constructor input turns into `Settings`. */
@@ -541,6 +554,11 @@ export class Pycroft {
       await stop();
     }
   }
+}
+
+/** The port the app reaches a dev service's host on (its first in `DEFAULTS.devPorts`). */
+function devPort(host: string): number {
+  return DEFAULTS.devPorts.find((p) => p.host === host)!.target;
 }
 
 /** The prod image's commands from the options, validated. */

@@ -38,8 +38,13 @@ const LOG_TAIL_LINES = 40;
 /** Where a dev service holds the lock on its data volumes (a volume of its own, shared by every session). */
 export const DEV_LOCK_DIR = "/run/pycroft-dev-lock";
 
-/** What a second session's dev service says when another one has the data. */
-export const DATA_IN_USE = "is already running in another Dagger session (dev-env, shell or worker) on the same data volumes";
+/** What a second session's dev service says when another one has the data, and how to share it instead. */
+export const DATA_IN_USE = "is already running in another Dagger session (dev-env, dev-stack, shell or worker) on the same data volumes";
+
+/** How a shell uses a running dev-stack's services (its host ports) rather than starting its own. */
+export const JOIN_HINT = `shell ${["db", "ldap", "mq"]
+  .map((host) => `--${host} tcp://localhost:${DEFAULTS.devPorts.find((p) => p.host === host)!.port}`)
+  .join(" ")}`;
 
 /**
  * Runs the service as the child this shell waits for, so the engine's stop reaches it and the
@@ -53,7 +58,7 @@ export const RUN_SERVICE = `set -u
 log=$1 stop=$2 lock=$3 host=$4; shift 4
 if [ -n "$lock" ]; then
   exec 9>"$lock"
-  flock -n 9 || { echo "$host ${DATA_IN_USE}: stop that one first" >&2; exit 75; }
+  flock -n 9 || { echo "$host ${DATA_IN_USE}: stop that one first, or join a running dev-stack: ${JOIN_HINT}" >&2; exit 75; }
 fi
 exec > >(trap '' TERM INT QUIT; exec tee "$log") 2>&1
 tee=$!

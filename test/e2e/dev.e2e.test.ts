@@ -1,13 +1,14 @@
 // The dev environment's data on a real engine: a clean shutdown when dev-env stops, and one server per
 // data volume.
+import { ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 
-import { dag } from "@dagger.io/dagger";
+import { dag, ExecError } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
 import { DEFAULTS } from "../../src/config.js";
 import { postgres } from "../../src/services/postgres.js";
-import { DATA_IN_USE, devVolume, serve, startAll } from "../../src/services/service.js";
+import { DATA_IN_USE, devVolume, JOIN_HINT, serve, startAll } from "../../src/services/service.js";
 import { HTTP_STATUS, noEngine, pycroft, session } from "./engine.js";
 
 const PGDATA = "/var/lib/postgresql/data";
@@ -60,14 +61,13 @@ describe.skipIf(noEngine())("dev data on a real engine", () => {
 });
 
 describe.skipIf(noEngine())("the dev stack on a real engine", () => {
-  it("dev-stack publishes the dev services on host ports: psql on 55432 reaches the migrated dev database, a task sent through 5672 runs on the stack's worker, the app answers", async () => {
-    await session(async () => {
-      const m = pycroft();
-      // Each port at its own number but the app's: this machine's image registry has 5000, so the
-      // app goes to 15000, as a user remaps a port with `up --ports 15000:5000 …`.
-      const ports = DEFAULTS.devPorts.map((p) => ({ frontend: p.port === 5000 ? 15000 : p.port, backend: p.port }));
-      const tunnel = await dag.host().tunnel(await m.devStack(), { ports }).start();
-      try {
+  it("dev-stack, up in its own session as `dagger up` runs it, serves on the host ports: psql on 55432 reaches the migrated dev database, a task sent through 5672 runs on the stack's worker, the app answers, and a shell joins its services", async () => {
+    // Each port at its own number but the app's: this machine's image registry has 5000, so the app
+    // goes to 15000, as a user moves a port with `up --ports 15000:5000 …`.
+    const stack = await upInChild(["dev-stack", "15000:5000"], /^dev stack up: /m);
+    try {
+      await session(async () => {
+        const m = pycroft();
         // A client that reaches the services only through the host's ports, as a tool on the host does.
         const viaHost = (hostPort: number, port: number) => dag.host().service([{ frontend: port, backend: hostPort }]);
         const client = (await m.dev())
@@ -87,10 +87,24 @@ describe.skipIf(noEngine())("the dev stack on a real engine", () => {
         // The stack's Celery worker is the only one on its broker.
         const task = "from pycroft.task import render_badge; print(render_badge.delay('dev', 'stack').get(timeout=60))";
         expect(await run("python", "-c", task)).toBe('<span class="badge"><b>dev</b> stack</span>\n');
-      } finally {
-        await tunnel.stop();
-      }
-    });
+
+        // A shell of this other session joins the stack's services (`shell --db tcp://localhost:55432 …`)…
+        const onHost = (port: number) => dag.host().service([{ frontend: port, backend: port }]);
+        const joined = (await m.shell(onHost(55432), onHost(389), onHost(5672))).withEnvVariable("CACHE_BUST", randomUUID());
+        const current = "flask alembic current 2>&1";
+        expect(await joined.withExec(["sh", "-c", current]).stdout()).toMatch(/^0001 \(head\)$/m);
+        const ldapBind = "import os, ldap3; print(ldap3.Connection(ldap3.Server('ldap', 389), os.environ['PYCROFT_LDAP_BIND_DN'], os.environ['PYCROFT_LDAP_BIND_PW']).bind())";
+        expect(await joined.withExec(["python", "-c", ldapBind]).stdout()).toBe("True\n");
+        // …while one that starts its own is refused: the stack holds the data.
+        const own = await (await m.shell()).withEnvVariable("CACHE_BUST", randomUUID()).withExec(["true"]).sync().then(() => undefined, (e: Error) => e);
+        expect(own).toBeInstanceOf(ExecError);
+        expect((own as ExecError).stderr).toContain(`${DATA_IN_USE}: stop that one first, or join a running dev-stack: ${JOIN_HINT}`);
+        // The stack ends first, so no connection through the host's ports outlives it into this session's close.
+        await stack.stop();
+      });
+    } finally {
+      await stack.stop();
+    }
   });
 
   it("the dev user's shell history survives a new shell", async () => {
@@ -104,3 +118,35 @@ describe.skipIf(noEngine())("the dev stack on a real engine", () => {
     expect(await bash("history\n")).toContain(marker);
   });
 });
+
+const UP_MINUTES = 10;
+
+/**
+ * Runs `npm run call -- ARGS` in a process of its own (its own Dagger session, as a second terminal
+ * running `dagger up` is) until its output matches `ready`; `stop` ends it with Ctrl-C's signal.
+ */
+async function upInChild(args: string[], ready: RegExp): Promise<{ stop(): Promise<void> }> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "test/engine/call.ts", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const exited = new Promise<number | null>((done) => child.once("exit", done));
+  const stop = async () => {
+    if (child.exitCode === null) child.kill("SIGINT");
+    await exited;
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const seen = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (ready.test(output)) resolve();
+      };
+      child.stdout!.on("data", seen);
+      child.stderr!.on("data", seen);
+      void exited.then((code) => reject(new Error(`${args.join(" ")} exited with ${code} before it was up:\n${output}`)));
+      setTimeout(() => reject(new Error(`${args.join(" ")} was not up after ${UP_MINUTES} minutes:\n${output}`)), UP_MINUTES * 60_000).unref();
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { stop };
+}

@@ -6,12 +6,16 @@
 //   tsx test/engine/call.ts build-prod TARBALL        build the prod image, export it as a tarball
 //   tsx test/engine/call.ts publish ADDRESS [TAG…]    build and publish, print the pinned references
 //   tsx test/engine/call.ts check [NAME…]             `dagger check`: run the checks (all, or those named)
+//   tsx test/engine/call.ts dev-stack [HOST:PORT…]     `dagger up`: the dev stack on its host ports until
+//                                                     Ctrl-C; HOST:PORT moves one elsewhere (15000:5000)
+//   tsx test/engine/call.ts shell [--join] CMD…        run CMD in the dev shell, print its output; --join uses
+//                                                     a running dev stack's services through the host ports
 //
 // The source is ./example unless PYCROFT_SOURCE names another directory; PYCROFT_PYTHON_IMAGE
 // overrides the python image (the engine provisioned here only has Debian's Python 3.11).
-import { connection } from "@dagger.io/dagger";
+import { connection, dag, PortForward } from "@dagger.io/dagger";
 
-import { UsageError } from "../../src/config.js";
+import { DEFAULTS, UsageError } from "../../src/config.js";
 import { hostDir } from "../e2e/engine.js";
 import { newPycroft } from "../support/module.js";
 import { formatResults, runChecks } from "../support/checks.js";
@@ -52,9 +56,43 @@ async function main([fn, ...rest]: string[]): Promise<void> {
       process.exitCode = results.every((r) => r.passed) ? 0 : 1;
       return;
     }
+    case "dev-stack": {
+      const stack = await pycroft().devStack();
+      const ports = hostPorts(await Promise.all((await stack.ports()).map((p) => p.port())), rest);
+      const tunnel = await dag.host().tunnel(stack, { ports }).start();
+      console.log(`dev stack up: ${ports.map((p) => `${p.frontend}->${p.backend}`).join(" ")}; Ctrl-C stops it`);
+      await new Promise((done) => ["SIGINT", "SIGTERM"].forEach((signal) => process.once(signal, done)));
+      await tunnel.stop();
+      return;
+    }
+    case "shell": {
+      const join = rest[0] === "--join";
+      const command = join ? rest.slice(1) : rest;
+      if (command.length === 0) throw new UsageError("shell needs the command to run");
+      // What `--db tcp://localhost:55432` gives the CLI: a service on the host's port.
+      const onHost = (host: string) => {
+        const port = DEFAULTS.devPorts.find((p) => p.host === host)!.port;
+        return dag.host().service([{ frontend: port, backend: port }]);
+      };
+      const shell = join ? pycroft().shell(onHost("db"), onHost("ldap"), onHost("mq")) : pycroft().shell();
+      process.stdout.write(await (await shell).withEnvVariable("PYCROFT_CALL", String(Date.now())).withExec(command).stdout());
+      return;
+    }
     default:
-      throw new UsageError(`unknown function "${fn ?? ""}": use test, test-report, build-prod, publish or check`);
+      throw new UsageError(`unknown function "${fn ?? ""}": use test, test-report, build-prod, publish, check, dev-stack or shell`);
   }
+}
+
+/** The dev stack's port forwards: every port at its own number, but those given as HOST:PORT. */
+function hostPorts(published: number[], moves: string[]): PortForward[] {
+  const moved = new Map(
+    moves.map((m) => {
+      const [host, port] = m.split(":").map(Number);
+      if (!Number.isInteger(host) || !Number.isInteger(port)) throw new UsageError(`"${m}" is not HOST:PORT, e.g. 15000:5000`);
+      return [port, host] as const;
+    }),
+  );
+  return published.map((port) => ({ frontend: moved.get(port) ?? port, backend: port }));
 }
 
 await connection(() => main(process.argv.slice(2)), { LogOutput: process.env.PYCROFT_VERBOSE ? process.stderr : undefined }).catch(
