@@ -74,6 +74,8 @@ export const DEFAULTS = {
     { port: 15672, host: "mq", target: 15672, what: "RabbitMQ management UI" },
     { port: 8080, host: "keycloak", target: 8080, what: "Keycloak" },
   ],
+  /** Where `dev-stack --sync-token` takes live edits (host and container); see src/dev/sync.ts. */
+  syncPort: 5099,
   /**
    * Where the dev containers (dev-env, dev-stack, shell) keep what their user leaves behind (shell,
    * psql and Python histories): a cache volume under the home, so it outlives the session, as

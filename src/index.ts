@@ -24,6 +24,7 @@ import { appEnvironment, withEnvironment } from "./app/environment.js";
 import { pytest, reportDir, summary } from "./testing/pytest.js";
 import { devServer, dummyWorker, migration, shellInto, withDevState, worker } from "./dev/environment.js";
 import { atPort, publishPorts } from "./dev/ports.js";
+import { liveDevServer } from "./dev/sync.js";
 import { mypy, ruff } from "./checks/lint.js";
 import { DOCS_HTML, sphinx } from "./checks/docs.js";
 import { relativeTo, report, verdict } from "./checks/verdict.js";
@@ -408,13 +409,22 @@ export class Pycroft {
    * (it carries the up marker) or `dagger call dev-stack up`; `up --ports 1389:389 --ports …`
    * maps ports elsewhere (list each one wanted), e.g. where a non-root user cannot bind 389.
    *
+   * With --sync-token, the app takes live edits on port 5099 and the bundler runs in watch mode beside
+   * it: `npm run dev` in this repository watches a checkout and sends each change (README: Development).
+   *
    * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
    * @param migrateCommand Run before the dev server starts.
    * @param celeryApp The Celery app the worker runs.
+   * @param syncToken Take live edits on port 5099 from whoever has this token (e.g. env://PYCROFT_SYNC_TOKEN).
    */
   @func()
   @up()
-  async devStack(withKeycloak?: boolean, migrateCommand: string = DEFAULTS.migrateCommand, celeryApp: string = DEFAULTS.celeryApp): Promise<Service> {
+  async devStack(
+    withKeycloak?: boolean,
+    migrateCommand: string = DEFAULTS.migrateCommand,
+    celeryApp: string = DEFAULTS.celeryApp,
+    syncToken?: Secret,
+  ): Promise<Service> {
     const storage: Storage = { kind: "volumes" };
     const project = await this.project();
     const run = await this.run(storage, withKeycloak ?? project.hasKeycloakRealm, project);
@@ -422,8 +432,10 @@ export class Pycroft {
       "celery-worker": worker(run.app, checkCeleryApp(celeryApp), storage),
       ...(project.hasDummyWorker ? { "dummy-worker": dummyWorker(run.app, DEFAULTS.dummyWorker, storage) } : {}),
     };
-    const app = devServer(run.app, migrateCommand);
-    return publishPorts(base(this.settings()), { ...run.services, ...workers, app }, DEFAULTS.devPorts);
+    const app = syncToken ? liveDevServer(this.settings(), run.app, project, syncToken, migrateCommand) : devServer(run.app, migrateCommand);
+    const sync = { port: DEFAULTS.syncPort, host: "app", target: DEFAULTS.syncPort, what: "live edits" };
+    const ports = syncToken ? [...DEFAULTS.devPorts, sync] : DEFAULTS.devPorts;
+    return publishPorts(base(this.settings()), { ...run.services, ...workers, app }, ports);
   }
 
   /**

@@ -7,8 +7,10 @@ export interface JsTool {
   /** Files that decide the JS dependencies: copied before the source so a code edit keeps them cached. */
   manifests: string[];
   install: string[];
-  /** Pycroft's production bundle (`bun run bundle --prod`); the dev server bundles on demand. */
+  /** Pycroft's production bundle (`bun run bundle --prod`). */
   bundle: string[];
+  /** The bundler in watch mode (compose's `dev-bundler`: `bun run bundle --watch`), for live edits. */
+  watch: string[];
   /** Global install of the tool itself, run as root; empty when the toolchain already has it. */
   setup: string[];
   cacheDir: string;
@@ -18,6 +20,7 @@ const NPM: JsTool = {
   manifests: ["package.json", "package-lock.json"],
   install: ["npm", "ci", "--no-audit", "--no-fund"],
   bundle: ["npm", "run", "bundle", "--", "--prod"],
+  watch: ["npm", "run", "bundle", "--", "--watch"],
   setup: [],
   cacheDir: ".npm",
 };
@@ -27,6 +30,7 @@ const BUN = (lockfile: string): JsTool => ({
   manifests: ["package.json", lockfile],
   install: ["bun", "install", "--frozen-lockfile"],
   bundle: ["bun", "run", "bundle", "--prod"],
+  watch: ["bun", "run", "bundle", "--watch"],
   setup: ["npm", "install", "--global", "--no-audit", "--no-fund", "bun@1.1.26"],
   cacheDir: ".bun/install/cache",
 });

@@ -2,6 +2,8 @@
 // data volume.
 import { ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 import { dag, ExecError } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
@@ -9,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULTS } from "../../src/config.js";
 import { postgres } from "../../src/services/postgres.js";
 import { DATA_IN_USE, devVolume, JOIN_HINT, serve, startAll } from "../../src/services/service.js";
-import { HTTP_STATUS, noEngine, pycroft, session } from "./engine.js";
+import { HTTP_STATUS, noEngine, PYTHON_IMAGE, pycroft, scratchCopy, session } from "./engine.js";
 
 const PGDATA = "/var/lib/postgresql/data";
 
@@ -107,6 +109,46 @@ describe.skipIf(noEngine())("the dev stack on a real engine", () => {
     }
   });
 
+  it("dev-stack --sync (npm run dev) serves an edit on disk without a restart of the stack: a template, Python code through flask's reloader, JS through the watching bundler", async () => {
+    const dir = scratchCopy();
+    const stack = await upInChild(["dev-stack", "--sync", "15000:5000"], /^dev stack up: /m, { PYCROFT_SOURCE: dir });
+    try {
+      const get = async (path: string) => (await fetch(`http://localhost:15000${path}`)).text();
+      const edit = (file: string, change: (text: string) => string) => writeFileSync(join(dir, file), change(readFileSync(join(dir, file), "utf8")));
+      /** How long after the edit the app first answers as `served` says (polled every 100 ms). */
+      const servedAfter = async (served: () => Promise<boolean>) => {
+        const started = Date.now();
+        while (!(await served().catch(() => false))) {
+          if (Date.now() - started > 60_000) throw new Error("the edit was not served within a minute");
+          await new Promise((done) => setTimeout(done, 100));
+        }
+        return Date.now() - started;
+      };
+      const marker = `live-${randomUUID()}`;
+      const bundleOf = (page: string) => page.match(/dist\/main-\w+\.js/)?.[0];
+      const before = await get("/");
+
+      edit("web/templates/index.html", (t) => t.replace("</body>", `<p>${marker}-template</p></body>`));
+      const template = await servedAfter(async () => (await get("/")).includes(`${marker}-template`));
+
+      edit("web/app.py", (t) => t.replace('return render_template("index.html")', `return render_template("index.html") + "<!-- ${marker}-python -->"`));
+      const python = await servedAfter(async () => (await get("/")).includes(`${marker}-python`));
+
+      edit("web/resources/js/main.js", (t) => `${t}\nconsole.log("${marker}-js");\n`);
+      const js = await servedAfter(async () => {
+        const bundle = bundleOf(await get("/"));
+        return bundle !== bundleOf(before) && (await get(`/static/${bundle}`)).includes(`${marker}-js`);
+      });
+
+      const synced = [...stack.output().matchAll(/^synced \d+ of \d+ changed paths in (\d+) ms$/gm)].map((m) => `${m[1]} ms`);
+      console.log(`edit on disk -> served by the dev stack: template ${template} ms, Python ${python} ms, JS ${js} ms (of which sending: ${synced.join(", ")})`);
+      expect(stack.output().match(/^dev stack up: /gm)).toHaveLength(1);
+      expect(stack.output()).toMatch(/^synced \d+ of \d+ changed paths in \d+ ms$/m);
+    } finally {
+      await stack.stop();
+    }
+  });
+
   it("the dev user's shell history survives a new shell", async () => {
     const marker = `echo kept-${randomUUID()}`;
     const bash = (input: string) =>
@@ -125,8 +167,11 @@ const UP_MINUTES = 10;
  * Runs `npm run call -- ARGS` in a process of its own (its own Dagger session, as a second terminal
  * running `dagger up` is) until its output matches `ready`; `stop` ends it with Ctrl-C's signal.
  */
-async function upInChild(args: string[], ready: RegExp): Promise<{ stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "test/engine/call.ts", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+async function upInChild(args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<{ stop(): Promise<void>; output(): string }> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "test/engine/call.ts", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, PYCROFT_PYTHON_IMAGE: PYTHON_IMAGE, ...env },
+  });
   let output = "";
   const exited = new Promise<number | null>((done) => child.once("exit", done));
   const stop = async () => {
@@ -148,5 +193,5 @@ async function upInChild(args: string[], ready: RegExp): Promise<{ stop(): Promi
     await stop();
     throw err;
   }
-  return { stop };
+  return { stop, output: () => output };
 }

@@ -6,23 +6,29 @@
 //   tsx test/engine/call.ts build-prod TARBALL        build the prod image, export it as a tarball
 //   tsx test/engine/call.ts publish ADDRESS [TAG…]    build and publish, print the pinned references
 //   tsx test/engine/call.ts check [NAME…]             `dagger check`: run the checks (all, or those named)
-//   tsx test/engine/call.ts dev-stack [HOST:PORT…]     `dagger up`: the dev stack on its host ports until
-//                                                     Ctrl-C; HOST:PORT moves one elsewhere (15000:5000)
+//   tsx test/engine/call.ts dev-stack [--sync] [HOST:PORT…]
+//                                                     `dagger up`: the dev stack on its host ports until
+//                                                     Ctrl-C; HOST:PORT moves one elsewhere (15000:5000);
+//                                                     --sync sends every edit of the source to its app
 //   tsx test/engine/call.ts shell [--join] CMD…        run CMD in the dev shell, print its output; --join uses
 //                                                     a running dev stack's services through the host ports
 //
 // The source is ./example unless PYCROFT_SOURCE names another directory; PYCROFT_PYTHON_IMAGE
 // overrides the python image (the engine provisioned here only has Debian's Python 3.11).
+import { randomUUID } from "node:crypto";
+
 import { connection, dag, PortForward } from "@dagger.io/dagger";
 
 import { DEFAULTS, UsageError } from "../../src/config.js";
 import { hostDir } from "../e2e/engine.js";
 import { newPycroft } from "../support/module.js";
 import { formatResults, runChecks } from "../support/checks.js";
+import { watchAndSync } from "./sync.js";
 
 async function main([fn, ...rest]: string[]): Promise<void> {
+  const source = process.env.PYCROFT_SOURCE ?? "example";
   const pycroft = () =>
-    newPycroft(hostDir(process.env.PYCROFT_SOURCE ?? "example"), hostDir("dockerfiles/openldap"), {
+    newPycroft(hostDir(source), hostDir("dockerfiles/openldap"), {
       pythonImage: process.env.PYCROFT_PYTHON_IMAGE,
     });
   switch (fn) {
@@ -57,11 +63,17 @@ async function main([fn, ...rest]: string[]): Promise<void> {
       return;
     }
     case "dev-stack": {
-      const stack = await pycroft().devStack();
-      const ports = hostPorts(await Promise.all((await stack.ports()).map((p) => p.port())), rest);
+      const live = rest[0] === "--sync";
+      const moves = live ? rest.slice(1) : rest;
+      const token = randomUUID();
+      const stack = await pycroft().devStack(undefined, undefined, undefined, live ? dag.setSecret("pycroft-sync-token", token) : undefined);
+      const ports = hostPorts(await Promise.all((await stack.ports()).map((p) => p.port())), moves);
       const tunnel = await dag.host().tunnel(stack, { ports }).start();
-      console.log(`dev stack up: ${ports.map((p) => `${p.frontend}->${p.backend}`).join(" ")}; Ctrl-C stops it`);
+      const syncPort = ports.find((p) => p.backend === DEFAULTS.syncPort)?.frontend;
+      const watcher = live ? watchAndSync(source, { url: `http://localhost:${syncPort}`, token }) : undefined;
+      console.log(`dev stack up: ${ports.map((p) => `${p.frontend}->${p.backend}`).join(" ")}${live ? `; edits in ${source} are sent to the app` : ""}; Ctrl-C stops it`);
       await new Promise((done) => ["SIGINT", "SIGTERM"].forEach((signal) => process.once(signal, done)));
+      watcher?.close();
       await tunnel.stop();
       return;
     }
