@@ -1,0 +1,55 @@
+// Runs a command that a pipeline would run in a container here, with bash, in a temp dir, against
+// stand-ins for the programs it calls: each stand-in records its arguments and does what it is told.
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface StandIn {
+  /** Shell code run after the call is recorded (e.g. `exit 3`, `echo out`); "$@" are its arguments. */
+  does?: string;
+}
+
+export interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  /** Every stand-in call in order, as `program arg1 arg2 …`. */
+  calls: string[];
+  /** The temp dir the command ran in. */
+  dir: string;
+}
+
+/** A temp dir of its own for one run. */
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `${prefix}-`));
+}
+
+/**
+ * Runs `command` (argv, as `withExec` gets it) in `dir` with `standIns` first on PATH. Real tools
+ * (sed, tee, python3…) stay reachable behind them.
+ */
+export function runScript(
+  command: string[],
+  opts: { dir?: string; standIns?: Record<string, StandIn>; env?: Record<string, string> } = {},
+): Ran {
+  const dir = opts.dir ?? tempDir("script");
+  const bin = join(dir, ".bin");
+  mkdirSync(bin, { recursive: true });
+  const log = join(bin, "calls");
+  writeFileSync(log, "");
+  for (const [name, standIn] of Object.entries(opts.standIns ?? {})) {
+    const path = join(bin, name);
+    writeFileSync(path, `#!/bin/bash\necho "${name}${"${*:+ }"}$*" >> "${log}"\n${standIn.does ?? ""}\n`);
+    chmodSync(path, 0o755);
+  }
+  const [program, ...args] = command;
+  const ran = spawnSync(program!, args, {
+    cwd: dir,
+    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, LANG: "C.UTF-8", ...opts.env },
+    encoding: "utf8",
+    timeout: 20_000,
+  });
+  const calls = existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean) : [];
+  return { status: ran.status, stdout: ran.stdout, stderr: ran.stderr, calls, dir };
+}

@@ -1,0 +1,400 @@
+// The shell scripts the pipelines run in their containers, taken from the pipelines the fake engine
+// records and run here with bash, against stand-ins for the tools they call (apt-get, uv, pytest,
+// uwsgi, celery…): what each one does, in which order, with what exit code and message.
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+import { describe, expect, it } from "vitest";
+
+import { Chain, formatChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
+import { exampleSource, module } from "../support/example.js";
+import { runScript, tempDir } from "../support/run-script.js";
+
+/** The arguments of the one `withExec` whose arguments satisfy `match`. */
+function execArgs(chain: Chain, what: string, match: (args: string[]) => boolean): string[] {
+  const found = steps(chain, "withExec").map((s) => s.args.args as string[]).filter(match);
+  if (found.length !== 1) throw new Error(`expected one exec of ${what}, found ${found.length} in:\n${formatChain(chain)}`);
+  return found[0]!;
+}
+
+/** Replaces an absolute path in a script by one under the test's temp dir; fails if the script lacks it. */
+function relocate(script: string, path: string, to: string): string {
+  if (!script.includes(path)) throw new Error(`the script does not use ${path}:\n${script}`);
+  return script.replaceAll(path, to);
+}
+
+describe("the prod image's entrypoint", () => {
+  async function entrypoint(...buildProdArgs: Parameters<ReturnType<typeof module>["buildProd"]>): Promise<string> {
+    return withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().buildProd(...buildProdArgs)).sync();
+      const chain = engine.lastChain();
+      expect(step(chain, "withEntrypoint").args.args).toEqual(["/usr/local/bin/pycroft-entrypoint"]);
+      return step(chain, "withNewFile", { path: "/usr/local/bin/pycroft-entrypoint" }).args.contents as string;
+    });
+  }
+  const standIns = { uwsgi: { does: "exit 0" }, celery: { does: "exit 0" }, flask: { does: "exit 4" } };
+  function run(script: string, ...args: string[]) {
+    const dir = tempDir("entrypoint");
+    writeFileSync(join(dir, "entrypoint"), script);
+    chmodSync(join(dir, "entrypoint"), 0o755);
+    return runScript([join(dir, "entrypoint"), ...args], { dir, standIns });
+  }
+
+  it("serves the app with uwsgi by default, over HTTP on port 5000, passing extra arguments on", async () => {
+    const script = await entrypoint();
+    expect(script.startsWith("#!/bin/bash\n")).toBe(true);
+    expect(run(script).calls).toEqual(["uwsgi --master --http-socket :5000 --module scripts.server_run:prepare_server() --die-on-term"]);
+    expect(run(script, "uwsgi", "--processes", "4").calls).toEqual([
+      "uwsgi --master --http-socket :5000 --module scripts.server_run:prepare_server() --die-on-term --processes 4",
+    ]);
+  });
+
+  it("runs the Celery worker with beat for `worker`, and any other command as given, with its exit code", async () => {
+    const script = await entrypoint();
+    expect(run(script, "worker", "--loglevel=info").calls).toEqual(["celery -A pycroft.task worker -B --loglevel=info"]);
+    const flask = run(script, "flask", "alembic", "upgrade", "head");
+    expect(flask.calls).toEqual(["flask alembic upgrade head"]);
+    expect(flask.status).toBe(4);
+    const missing = run(script, "no-such-command");
+    expect(missing.status).toBe(127);
+  });
+
+  it("speaks the uwsgi protocol to a proxy, and serves the app and Celery app given", async () => {
+    const script = await entrypoint("web.app:make_app()", undefined, undefined, undefined, undefined, undefined, "uwsgi", "other.tasks:app");
+    expect(run(script).calls).toEqual(["uwsgi --master --uwsgi-socket :5000 --module web.app:make_app() --die-on-term"]);
+    expect(run(script, "worker").calls).toEqual(["celery -A other.tasks:app worker -B"]);
+  });
+});
+
+describe("the pytest run", () => {
+  async function pytestCommand(args: string[] = []): Promise<string[]> {
+    return withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().testReport(args)).sync();
+      const reports = step(engine.lastChain(), "withDirectory", { path: "." }).args.source as Chain;
+      expect(reports.at(-1)).toEqual({ field: "directory", args: { path: "/opt/pycroft/reports" } });
+      return execArgs(reports, "pytest", (a) => a.includes("/opt/pycroft/reports"));
+    });
+  }
+
+  it("writes JUnit XML, coverage reports, the log and the exit code to the reports dir, and exits with pytest's code", async () => {
+    const command = await pytestCommand(["-k", "ldap"]);
+    const dir = tempDir("pytest");
+    const reports = join(dir, "out", "reports");
+    const ran = runScript(command.map((a) => (a === "/opt/pycroft/reports" ? reports : a)), {
+      dir,
+      standIns: { pytest: { does: 'echo "FAILED tests/test_x.py::test_y"; echo "1 failed, 4 passed" >&2; exit 1' } },
+    });
+    expect(ran.calls).toEqual([
+      `pytest -v --junitxml=${reports}/junit.xml --cov-report=xml:${reports}/coverage.xml --cov-report=html:${reports}/htmlcov ` +
+        "--cov=pycroft --cov=web --cov=ldap_sync --cov=hades_logs -k ldap",
+    ]);
+    expect(ran.status).toBe(1);
+    // pytest's output, stderr included, goes to the caller and to the log.
+    expect(ran.stdout).toBe("FAILED tests/test_x.py::test_y\n1 failed, 4 passed\n");
+    expect(readFileSync(join(reports, "pytest.log"), "utf8")).toBe(ran.stdout);
+    expect(readFileSync(join(reports, "exit-code"), "utf8")).toBe("1\n");
+  });
+
+  it("records a passing run as exit code 0", async () => {
+    const command = await pytestCommand();
+    const dir = tempDir("pytest");
+    const ran = runScript(command.map((a) => (a === "/opt/pycroft/reports" ? join(dir, "r") : a)), {
+      dir,
+      standIns: { pytest: { does: 'echo "5 passed"' } },
+    });
+    expect(ran.status).toBe(0);
+    expect(readFileSync(join(dir, "r", "exit-code"), "utf8")).toBe("0\n");
+  });
+
+  it("runs every call anew: each test run sets a value of its own before pytest runs", async () => {
+    const runs = await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await module().test();
+      await module().test();
+      return engine.chains("exitCode").map((pytest) => {
+        const i = pytest.findIndex((s) => s.field === "withEnvVariable" && s.args.name === "PYCROFT_TEST_RUN");
+        const run = pytest.map((s) => s.field).lastIndexOf("withExec");
+        expect(i, formatChain(pytest)).toBeGreaterThanOrEqual(0);
+        // Set before the exec, so it is part of the exec's cache key.
+        expect(i).toBeLessThan(run);
+        expect((pytest[run]!.args.args as string[]).join(" ")).toContain("pytest -v");
+        return pytest[i]!.args.value as string;
+      });
+    });
+    expect(runs).toHaveLength(2);
+    expect(runs[0]).toMatch(/\S{8,}/);
+    expect(runs[0]).not.toBe(runs[1]);
+  });
+});
+
+describe("apt", () => {
+  async function baseChain(aptMirror?: string): Promise<Chain> {
+    return withFakeEngine(async (engine) => {
+      await module({ aptMirror }).base().sync();
+      return engine.lastChain();
+    });
+  }
+
+  it("points Debian's main archive at the mirror, in both source formats, and leaves security updates upstream", async () => {
+    const command = execArgs(await baseChain("http://ftp.agdsn.de/debian"), "mirror", (a) => a.at(-1) === "http://ftp.agdsn.de/debian");
+    const dir = tempDir("apt");
+    mkdirSync(join(dir, "sources.list.d"));
+    writeFileSync(join(dir, "sources.list"), "deb http://deb.debian.org/debian bookworm main\ndeb https://deb.debian.org/debian-security bookworm-security main\n");
+    writeFileSync(join(dir, "sources.list.d", "debian.sources"), "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\n");
+    const script = relocate(command[2]!, "/etc/apt/", `${dir}/`);
+    const ran = runScript([command[0]!, command[1]!, script, ...command.slice(3)], { dir });
+    expect(ran.status).toBe(0);
+    expect(readFileSync(join(dir, "sources.list"), "utf8")).toBe(
+      "deb http://ftp.agdsn.de/debian bookworm main\ndeb https://deb.debian.org/debian-security bookworm-security main\n",
+    );
+    expect(readFileSync(join(dir, "sources.list.d", "debian.sources"), "utf8")).toBe(
+      "Types: deb\nURIs: http://ftp.agdsn.de/debian\nSuites: bookworm bookworm-updates\n",
+    );
+  });
+
+  it("changes no source without a mirror", async () => {
+    const chain = await baseChain();
+    expect(steps(chain, "withExec").filter((s) => String(s.args.args).includes("sed -i"))).toEqual([]);
+  });
+
+  it("updates, then installs the packages without recommends; a mirror that does not answer fails with what to check", async () => {
+    const withMirror = execArgs(await baseChain("http://ftp.agdsn.de/debian"), "apt-install", (a) => a[3] === "apt-install");
+    const ok = runScript(withMirror, { standIns: { "apt-get": {} } });
+    expect(ok.calls).toEqual([
+      "apt-get update -q --error-on=any -o Acquire::http::Timeout=20 -o Acquire::Retries=1",
+      "apt-get install -y -q --no-install-recommends bash libpq5",
+    ]);
+    expect(ok.status).toBe(0);
+
+    const down = runScript(withMirror, { standIns: { "apt-get": { does: '[ "$1" = update ] && exit 100' } } });
+    expect(down.status).toBe(1);
+    expect(down.calls).toHaveLength(1);
+    expect(down.stderr).toContain(
+      "apt could not update from the Debian mirror http://ftp.agdsn.de/debian: check --apt-mirror (a Debian archive, as http://deb.debian.org/debian is) and that the engine reaches it",
+    );
+
+    const upstream = execArgs(await baseChain(), "apt-install", (a) => a[3] === "apt-install");
+    const plain = runScript(upstream, { standIns: { "apt-get": {} } });
+    expect(plain.calls).toEqual(["apt-get update -q", "apt-get install -y -q --no-install-recommends bash libpq5"]);
+    const failing = runScript(upstream, { standIns: { "apt-get": { does: '[ "$1" = install ] && exit 100' } } });
+    expect(failing.status).toBe(100);
+  });
+
+  it("keeps apt's lists and downloads on locked cache volumes, never in the image, and keeps the downloads", async () => {
+    const chain = await baseChain();
+    const install = chain.findIndex((s) => s.field === "withExec" && (s.args.args as string[])[3] === "apt-install");
+    const mounts = steps(chain.slice(0, install), "withMountedCache").map((s) => [s.args.path, s.args.cache[0].args.key, s.args.sharing]);
+    expect(mounts).toEqual([
+      ["/var/cache/apt", "pycroft-apt-archives", "LOCKED"],
+      ["/var/lib/apt/lists", "pycroft-apt-lists-engine", "LOCKED"],
+    ]);
+    expect((chain[install - 1]!.args.args as string[]).join(" ")).toBe("rm -f /etc/apt/apt.conf.d/docker-clean");
+    expect(chain.slice(install + 1, install + 3).map((s) => [s.field, s.args.path])).toEqual([
+      ["withoutMount", "/var/cache/apt"],
+      ["withoutMount", "/var/lib/apt/lists"],
+    ]);
+  });
+});
+
+describe("the app user", () => {
+  async function addUser(opts = {}): Promise<string[]> {
+    return withFakeEngine(async (engine) => {
+      await module(opts).base().sync();
+      return execArgs(engine.lastChain(), "add-user", (a) => a[3] === "add-user");
+    });
+  }
+
+  it("creates the group and the user with the IDs and home asked for, and gives the user its home and cache", async () => {
+    const command = await addUser({ uid: 1234, gid: 4321, user: "app" });
+    const dir = tempDir("add-user");
+    const home = join(dir, "home");
+    const ran = runScript(command.map((a) => (a === "/opt/pycroft" ? home : a)), {
+      dir,
+      standIns: { getent: { does: "exit 2" }, id: { does: "exit 1" }, groupadd: {}, useradd: {}, chown: {} },
+    });
+    expect(ran.status).toBe(0);
+    expect(ran.calls).toEqual([
+      "getent group 4321",
+      "groupadd --gid 4321 app",
+      "id -u app",
+      `useradd --non-unique --uid 1234 --gid 4321 --home-dir ${home} --create-home --comment Application app`,
+      `chown 1234:4321 ${home} ${home}/.cache`,
+    ]);
+    expect(existsSync(join(home, ".cache"))).toBe(true);
+  });
+
+  it("reuses a group or user the image already has", async () => {
+    const command = await addUser();
+    const dir = tempDir("add-user");
+    const ran = runScript(command.map((a) => (a === "/opt/pycroft" ? join(dir, "home") : a)), {
+      dir,
+      standIns: { getent: {}, id: {}, groupadd: {}, useradd: {}, chown: {} },
+    });
+    expect(ran.status).toBe(0);
+    expect(ran.calls.map((c) => c.split(" ")[0])).toEqual(["getent", "id", "chown"]);
+  });
+
+  it("stops at the first step that fails", async () => {
+    const command = await addUser();
+    const dir = tempDir("add-user");
+    const ran = runScript(command.map((a) => (a === "/opt/pycroft" ? join(dir, "home") : a)), {
+      dir,
+      standIns: { getent: { does: "exit 2" }, groupadd: { does: "exit 9" }, id: {}, useradd: {}, chown: {} },
+    });
+    expect(ran.status).toBe(9);
+    expect(ran.calls).toEqual(["getent group 1000", "groupadd --gid 1000 pycroft"]);
+  });
+});
+
+describe("the Python installs", () => {
+  async function devChain(opts = {}): Promise<Chain> {
+    return withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module(opts).dev()).sync();
+      return engine.lastChain();
+    });
+  }
+  /** The example's project files in a temp dir, with `python` the Python here. */
+  function project(files: Record<string, string> = {}): string {
+    const dir = tempDir("uv-project");
+    writeFileSync(join(dir, "pyproject.toml"), '[project]\nname = "x"\nversion = "1"\n');
+    writeFileSync(join(dir, "uv.lock"), readFileSync("example/uv.lock", "utf8"));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    return dir;
+  }
+  const python = { python: { does: 'exec python3 "$@"' } };
+
+  it("checks the lock before installing: an unparsable pyproject.toml or an outdated lock fails with the fix", async () => {
+    const check = execArgs(await devChain(), "lock check", (a) => a.join(" ").includes("uv lock --check"));
+
+    const fresh = runScript(check, { dir: project(), standIns: { ...python, uv: {} } });
+    expect(fresh.status).toBe(0);
+    expect(fresh.calls.filter((c) => c.startsWith("uv"))).toEqual(["uv lock --check"]);
+
+    const outdated = runScript(check, { dir: project(), standIns: { ...python, uv: { does: "exit 1" } } });
+    expect(outdated.status).toBe(1);
+    expect(outdated.stderr).toContain("uv.lock is out of date with pyproject.toml: run 'uv lock' in the source and commit uv.lock");
+
+    const broken = runScript(check, { dir: project({ "pyproject.toml": "[project\nname = 1\n" }), standIns: { ...python, uv: {} } });
+    expect(broken.status).toBe(1);
+    expect(broken.stderr).toMatch(/^pyproject.toml does not parse \(.+\): fix it, then run 'uv lock' and commit uv.lock$/m);
+    expect(broken.calls.filter((c) => c.startsWith("uv"))).toEqual([]);
+  });
+
+  it("with a Python index, checks the lock as if resolved from it, and installs exactly the locked files from it", async () => {
+    const chain = await devChain({ pythonIndex: "https://pypi.agdsn.de/simple", noInstallPackages: ["guzzle-sphinx-theme"] });
+    const rewrite = execArgs(chain, "lock rewrite", (a) => a[0] === "python" && a[1] === "-c");
+    const dir = project();
+    const ran = runScript(rewrite, { dir, standIns: python, env: { UV_DEFAULT_INDEX: "https://pypi.agdsn.de/simple" } });
+    expect(ran.status).toBe(0);
+    const lock = readFileSync(join(dir, "uv.lock"), "utf8");
+    expect(lock).toContain('registry = "https://pypi.agdsn.de/simple"');
+    expect(lock).not.toContain('registry = "https://pypi.org/simple"');
+
+    const sync = execArgs(chain, "mirror sync", (a) => a.includes("mirror-sync"));
+    const synced = runScript(sync, { dir, standIns: { ...python, uv: { does: '[ "$1" = export ] && touch /tmp/uv-locked.txt; exit 0' } } });
+    expect(synced.status).toBe(0);
+    expect(synced.calls).toEqual([
+      "uv export --frozen --quiet --format requirements-txt --no-emit-project --no-emit-package guzzle-sphinx-theme -o /tmp/uv-locked.txt",
+      "uv pip sync /tmp/uv-locked.txt",
+    ]);
+    expect(steps(chain, "withExec").at(-1)?.args.args).toEqual(["uv", "pip", "install", "--no-deps", "--editable", "."]);
+  });
+
+  it("names a git dependency that could not be fetched and the option that leaves it out, keeping the install's exit code", async () => {
+    const install = execArgs(await devChain(), "dependency install", (a) => a.includes("--no-install-project"));
+    const lock = [
+      'version = 1',
+      '[[package]]\nname = "guzzle-sphinx-theme"\nversion = "0.7.11"\nsource = { git = "https://github.com/guzzle/guzzle_sphinx_theme?rev=abc" }',
+      '[[package]]\nname = "flask"\nversion = "3.0.0"\nsource = { registry = "https://pypi.org/simple" }',
+    ].join("\n\n");
+    const dir = project({ "uv.lock": lock });
+    const failed = runScript(install, {
+      dir,
+      standIns: { ...python, uv: { does: 'echo "Resolved 3 packages"; echo "error: Failed to download and build guzzle-sphinx-theme @ git+https://github.com/guzzle/guzzle_sphinx_theme" >&2; exit 2' } },
+    });
+    expect(failed.calls.filter((c) => c.startsWith("uv"))).toEqual(["uv sync --locked --no-install-project"]);
+    expect(failed.status).toBe(2);
+    expect(failed.stdout).toBe("Resolved 3 packages\n");
+    expect(failed.stderr).toContain("error: Failed to download and build guzzle-sphinx-theme");
+    expect(failed.stderr).toContain(
+      "guzzle-sphinx-theme: a git dependency that could not be fetched. Where its repository cannot be reached, leave it out with --no-install-package guzzle-sphinx-theme",
+    );
+
+    const otherFailure = runScript(install, { dir, standIns: { ...python, uv: { does: 'echo "error: No space left on device" >&2; exit 2' } } });
+    expect(otherFailure.status).toBe(2);
+    expect(otherFailure.stderr).toBe("error: No space left on device\n");
+
+    const ok = runScript(install, { dir, standIns: { ...python, uv: { does: 'echo "Installed 3 packages" >&2' } } });
+    expect(ok.status).toBe(0);
+    expect(ok.stderr).toBe("Installed 3 packages\n");
+  });
+});
+
+describe("migrate", () => {
+  it("runs the migration with alembic's log (on stderr) in its output", async () => {
+    const command = await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      engine.respond("stdout", "INFO  [alembic.runtime.migration] Running upgrade -> abc\n");
+      expect(await module().migrate()).toContain("Running upgrade");
+      return steps(engine.lastChain(), "withExec").at(-1)!.args.args as string[];
+    });
+    const ran = runScript(command, { standIns: { flask: { does: 'echo "INFO  [alembic] Running upgrade" >&2' } } });
+    expect(ran.calls).toEqual(["flask alembic upgrade head"]);
+    expect(ran.stdout).toBe("INFO  [alembic] Running upgrade\n");
+    expect(ran.stderr).toBe("");
+  });
+});
+
+describe("health checks", () => {
+  /** A service's health check, its log moved into a temp dir holding `log`. */
+  async function healthCheck(fn: "postgres" | "rabbitmq", log: string): Promise<{ command: string[]; dir: string }> {
+    const args = await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module()[fn]()).sync();
+      return step(engine.lastChain(), "withDockerHealthcheck").args;
+    });
+    expect([args.interval, args.timeout, args.retries]).toEqual(["1s", "10s", 3]);
+    const dir = tempDir("health");
+    writeFileSync(join(dir, "service.log"), log);
+    const command = args.args as string[];
+    return { command: [command[0]!, command[1]!, relocate(command[2]!, "/tmp/service.log", join(dir, "service.log"))], dir };
+  }
+
+  it("passes once the service answers, and prints nothing", async () => {
+    const { command, dir } = await healthCheck("postgres", "ready\n");
+    const ran = runScript(command, { dir, standIns: { pg_isready: {} } });
+    expect(ran.status).toBe(0);
+    expect(ran.calls).toEqual(["pg_isready -q -h 127.0.0.1 -U postgres -d pycroft"]);
+    expect(ran.stderr).toBe("");
+  });
+
+  it("fails with the last 40 lines of the service's log while it does not", async () => {
+    const log = Array.from({ length: 50 }, (_, i) => `log line ${i + 1}`).join("\n") + "\n";
+    const { command, dir } = await healthCheck("rabbitmq", log);
+    const ran = runScript(command, { dir, standIns: { "rabbitmq-diagnostics": { does: '[ "$2" = check_port_connectivity ] && exit 69; exit 0' } } });
+    expect(ran.status).toBe(1);
+    expect(ran.calls).toEqual(["rabbitmq-diagnostics -q check_running", "rabbitmq-diagnostics -q check_port_connectivity"]);
+    expect(ran.stderr.split("\n").filter(Boolean)).toEqual(log.split("\n").filter(Boolean).slice(10));
+  });
+
+  it("waits for a worker's ready line", async () => {
+    const healthOf = async () =>
+      withFakeEngine(async (engine) => {
+        exampleSource(engine);
+        await (await module().worker()).sync();
+        return step(engine.lastChain(), "withDockerHealthcheck").args.args as string[];
+      });
+    const command = await healthOf();
+    const check = (log: string) => {
+      const dir = tempDir("worker-health");
+      writeFileSync(join(dir, "service.log"), log);
+      return runScript([command[0]!, command[1]!, relocate(command[2]!, "/tmp/service.log", join(dir, "service.log"))], { dir }).status;
+    };
+    expect(check("[2026-01-01 10:00:00,000: INFO/MainProcess] Connected to amqp://celery:**@mq:5672//\n")).toBe(1);
+    expect(check("[2026-01-01 10:00:01,000: INFO/MainProcess] celery@worker ready.\n")).toBe(0);
+    expect(check("celery@worker ready.\n")).toBe(1);
+  });
+});
