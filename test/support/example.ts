@@ -58,6 +58,23 @@ export function exampleSource(engine: FakeEngine, entries?: string[]) {
   engine.respond("plaintext", ({ parent }) => steps(parent, "setSecret").at(-1)?.args.plaintext);
 }
 
+/**
+ * Makes the fake engine answer like a source holding exactly `files` (path → contents), for layouts
+ * the example does not have: a `.flaskenv` of its own, bun's lockfile, docs without a Makefile.
+ */
+export function sourceOf(engine: FakeEngine, files: Record<string, string>) {
+  const paths = Object.keys(files);
+  engine.respond("entries", topLevel(paths));
+  engine.respond("glob", ({ args, parent }) => {
+    const dir = pathIn(parent);
+    const prefix = dir ? `${dir}/` : "";
+    const pattern = globRegExp(String(args.pattern));
+    return paths.filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length)).filter((p) => pattern.test(p));
+  });
+  engine.respond("contents", ({ parent }) => files[pathIn(parent)]);
+  engine.respond("plaintext", ({ parent }) => steps(parent, "setSecret").at(-1)?.args.plaintext);
+}
+
 /** The module on the example source, as `dagger call` builds it, plus the options a test sets. */
 export function module(opts: Options = {}) {
   return newPycroft(dag.host().directory("example"), dag.host().directory("dockerfiles/openldap"), opts);
