@@ -3,7 +3,7 @@
 import { dag } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
-import { Chain, formatChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
+import { Chain, execError, formatChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
 
 /** The service's container pipeline: everything before `asService`. */
@@ -313,6 +313,36 @@ describe("the checks' reports", () => {
       engine.respond("exitCode", 1);
       engine.respond("stdout", "/opt/pycroft/app/web/a.py:1:1: E1\n/opt/pycroft/application/b.py:2:2: E2\n/usr/lib/x.py:3:3: E3\n");
       await expect(module().lint()).rejects.toThrow("ruff failed with exit code 1:\nweb/a.py:1:1: E1\n/opt/pycroft/application/b.py:2:2: E2\n/usr/lib/x.py:3:3: E3");
+    });
+  });
+});
+
+describe("a test run", () => {
+  it("builds the image while the services start, and stops them again when the build fails", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      engine.respond("sync", () => {
+        throw execError({ exitCode: 1, stderr: "uv.lock is out of date with pyproject.toml: run 'uv lock' in the source and commit uv.lock" });
+      });
+      await expect(module().test()).rejects.toMatchObject({ stderr: expect.stringContaining("uv.lock is out of date with pyproject.toml") });
+      expect(engine.chains("start")).toHaveLength(5);
+      expect(engine.chains("stop")).toHaveLength(5);
+      expect(engine.chains("exitCode")).toEqual([]);
+    });
+  });
+
+  it("stops the services after pytest has run, and binds the worker only where it runs", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await module().test([], true, false);
+      const order = engine.queries.map((q) => q.leaf).filter((leaf) => ["start", "exitCode", "stop"].includes(leaf));
+      expect(order.slice(0, 4)).toEqual(["start", "start", "start", "start"]);
+      expect(order.indexOf("exitCode")).toBeLessThan(order.indexOf("stop"));
+      const pytest = engine.chains("exitCode")[0]!;
+      expect(steps(pytest, "withServiceBinding").map((s) => s.args.alias)).toEqual(["db", "ldap", "mq", "dummy-worker"]);
+      // The worker reaches the services, not itself.
+      const worker = engine.chains("start").map(serviceChain).find((s) => s.args.includes("helpers/dummy_celery_worker.py"))!;
+      expect(steps(worker.container, "withServiceBinding").map((s) => s.args.alias)).toEqual(["db", "ldap", "mq"]);
     });
   });
 });
