@@ -396,7 +396,8 @@ export class Pycroft {
    */
   @func()
   async devEnv(migrateCommand: string = DEFAULTS.migrateCommand): Promise<Service> {
-    const run = await this.run({ kind: "volumes" }, false);
+    const project = await this.project();
+    const run = await this.run({ kind: "volumes", project: project.name }, false, project);
     return devServer(run.app, migrateCommand);
   }
 
@@ -425,8 +426,8 @@ export class Pycroft {
     celeryApp: string = DEFAULTS.celeryApp,
     syncToken?: Secret,
   ): Promise<Service> {
-    const storage: Storage = { kind: "volumes" };
     const project = await this.project();
+    const storage: Storage = { kind: "volumes", project: project.name };
     const run = await this.run(storage, withKeycloak ?? project.hasKeycloakRealm, project);
     const workers = {
       "celery-worker": worker(run.app, checkCeleryApp(celeryApp), storage),
@@ -450,7 +451,8 @@ export class Pycroft {
    */
   @func()
   async shell(db?: Service, ldap?: Service, mq?: Service): Promise<Container> {
-    const run = await this.run({ kind: "volumes" }, false);
+    const project = await this.project();
+    const run = await this.run({ kind: "volumes", project: project.name }, false, project);
     const given = Object.entries({ db, ldap, mq }).filter((e): e is [string, Service] => e[1] !== undefined);
     const joined = await Promise.all(
       given.map(async ([host, svc]) => [host, await atPort(base(this.settings()), svc, host, devPort(host))] as const),
@@ -529,7 +531,7 @@ export class Pycroft {
     const built = this.devImage(options.project)
       .with(withBundle(options.settings, this.source, options.project))
       .with(withEnvironment(env));
-    const image = storage.kind === "volumes" ? built.with(withDevState(options.settings)) : built;
+    const image = storage.kind === "volumes" ? built.with(withDevState(options.settings, storage.project)) : built;
     return { services, image, app: image.with(bindAll(services)) };
   }
 

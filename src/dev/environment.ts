@@ -66,11 +66,11 @@ export function shellInto(app: Container): Container {
  * bash appends after each command (the user's Debian .bashrc sets histappend), since a terminal that the
  * CLI closes never runs bash's exit hook.
  */
-export function withDevState(s: Settings) {
+export function withDevState(s: Settings, project: string) {
   const dir = `${s.home}/${DEFAULTS.devStateDir}`;
   return (c: Container): Container =>
     c
-      .withMountedCache(dir, dag.cacheVolume("pycroft-dev-state"), { owner: owner(s) })
+      .withMountedCache(dir, dag.cacheVolume(`${project}-dev-state`), { owner: owner(s) })
       .withEnvVariable("XDG_STATE_HOME", dir)
       .withEnvVariable("HISTFILE", `${dir}/bash_history`)
       .withEnvVariable("PROMPT_COMMAND", "history -a")

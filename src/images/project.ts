@@ -37,6 +37,8 @@ const BUN = (lockfile: string): JsTool => ({
 
 /** What the pipeline needs to know about an application source before it builds anything. */
 export interface Project {
+  /** pyproject.toml's project name, normalized (`pycroft`): it names the dev data volumes. */
+  name: string;
   /** Local path dependencies live in `deps/` (Pycroft: deps/wtforms-widgets). */
   hasDeps: boolean;
   /** Absent when the source has no package.json: then nothing is bundled. */
@@ -69,7 +71,8 @@ export async function inspect(source: Directory): Promise<Project> {
     }
   }
   const none: string[] = [];
-  const [docker, dummyWorker, flaskenv, mypyScript, docs] = await Promise.all([
+  const [pyproject, docker, dummyWorker, flaskenv, mypyScript, docs] = await Promise.all([
+    source.file("pyproject.toml").contents(),
     entries.has("docker") ? source.directory("docker").glob("**") : none,
     source.glob(DEFAULTS.dummyWorker),
     entries.has(".flaskenv") ? source.file(".flaskenv").contents() : "",
@@ -77,6 +80,7 @@ export async function inspect(source: Directory): Promise<Project> {
     entries.has(DEFAULTS.docsDir) ? source.glob(`${DEFAULTS.docsDir}/*`) : none,
   ]);
   return {
+    name: projectName(pyproject),
     hasDeps: entries.has("deps"),
     js: !entries.has("package.json")
       ? undefined
@@ -96,6 +100,16 @@ export async function inspect(source: Directory): Promise<Project> {
     mypyScript: mypyScript.length > 0 ? DEFAULTS.mypyScript : undefined,
     docs: !docs.includes(`${DEFAULTS.docsDir}/conf.py`) ? undefined : docs.includes(`${DEFAULTS.docsDir}/Makefile`) ? "make" : "sphinx-build",
   };
+}
+
+/**
+ * The `[project]` table's name, normalized as package indexes do (PEP 503: lower case, runs of `-_.`
+ * as one `-`); "app" when the table has none (the lock check reports a pyproject.toml that does not parse).
+ */
+export function projectName(pyproject: string): string {
+  const table = pyproject.split(/^\[project\]\s*$/m)[1]?.split(/^\[/m)[0] ?? "";
+  const name = table.match(/^name\s*=\s*["']([^"']+)["']/m)?.[1] ?? "app";
+  return name.toLowerCase().replace(/[-_.]+/g, "-");
 }
 
 /** A variable's value in a dotenv file (`NAME=value`, optionally quoted or `export`ed), as python-dotenv reads it. */

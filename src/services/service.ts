@@ -4,9 +4,10 @@ import { DEFAULTS } from "../config.js";
 
 /**
  * Where a service keeps its data: `tmpfs` for tests (fresh and fast, like compose's `tmpfs:`), or
- * `volumes` for the dev environment (named cache volumes, so data survives restarts).
+ * `volumes` for the dev environment: named cache volumes, so data survives restarts, named after the
+ * project as compose names its volumes, so two applications never share dev data.
  */
-export type Storage = { kind: "tmpfs"; runId: string } | { kind: "volumes" };
+export type Storage = { kind: "tmpfs"; runId: string } | { kind: "volumes"; project: string };
 
 /** Everything that differs between the backing services; the rest is `serve`'s business. */
 export interface ServiceSpec {
@@ -85,13 +86,13 @@ export function serve(spec: ServiceSpec, storage: Storage): Service {
     (c, dir) =>
       storage.kind === "tmpfs"
         ? c.withMountedTemp(dir)
-        : c.withMountedCache(dir, dag.cacheVolume(devVolume(spec.host, dir))),
+        : c.withMountedCache(dir, dag.cacheVolume(devVolume(storage.project, spec.host, dir))),
     spec.container,
   );
   // A distinct value per test run gives each run its own service instances instead of shared ones.
   const fresh = storage.kind === "tmpfs" ? withData.withEnvVariable("PYCROFT_SERVICE_RUN", storage.runId) : withData;
   const locked = storage.kind === "volumes" && spec.dataDirs.length > 0;
-  const lock = locked ? `${DEV_LOCK_DIR}/${spec.host}.lock` : "";
+  const lock = locked ? `${DEV_LOCK_DIR}/${storage.project}-${spec.host}.lock` : "";
   const withLock = locked ? fresh.withMountedCache(DEV_LOCK_DIR, dag.cacheVolume("pycroft-dev-locks")) : fresh;
   return (spec.port ? withLock.withExposedPort(spec.port) : withLock)
     .withDockerHealthcheck(["sh", "-c", `${spec.ready} || { tail -n ${LOG_TAIL_LINES} ${SERVICE_LOG} >&2; exit 1; }`], {
@@ -103,9 +104,9 @@ export function serve(spec: ServiceSpec, storage: Storage): Service {
     .asService({ args: ["bash", "-c", RUN_SERVICE, "run-service", SERVICE_LOG, spec.stopSignal ?? "TERM", lock, spec.host, ...spec.command] });
 }
 
-/** The cache volume that keeps a dev service's data directory across sessions. */
-export function devVolume(host: string, dir: string): string {
-  return `pycroft-dev-${host}${dir.replaceAll("/", "-")}`;
+/** The cache volume that keeps a dev service's data directory across sessions (Pycroft's: `pycroft-dev-db-…`). */
+export function devVolume(project: string, host: string, dir: string): string {
+  return `${project}-dev-${host}${dir.replaceAll("/", "-")}`;
 }
 
 /** The message of a failed service start: its name, then what its health check or exit left behind. */

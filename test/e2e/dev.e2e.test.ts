@@ -35,7 +35,7 @@ describe.skipIf(noEngine())("dev data on a real engine", () => {
       const state = await dag
         .container()
         .from(DEFAULTS.postgresImage)
-        .withMountedCache(PGDATA, dag.cacheVolume(devVolume("db", PGDATA)))
+        .withMountedCache(PGDATA, dag.cacheVolume(devVolume("pycroft-example", "db", PGDATA)))
         .withEnvVariable("CACHE_BUST", randomUUID())
         .withExec(["sh", "-c", `for i in $(seq 60); do [ -e ${PGDATA}/postmaster.pid ] || break; sleep 0.5; done; pg_controldata ${PGDATA}`])
         .stdout();
@@ -48,12 +48,12 @@ describe.skipIf(noEngine())("dev data on a real engine", () => {
   it("a second server on the dev database's volume is refused while the first runs, saying why", async () => {
     await session(async () => {
       const spec = postgres({ image: DEFAULTS.postgresImage, password: dag.setSecret("e2e-dev-pw", "password"), tuned: false });
-      const first = serve(spec, { kind: "volumes" });
+      const first = serve(spec, { kind: "volumes", project: "e2e-dev" });
       // Another session's server: the same data, another service.
-      const second = serve({ ...spec, container: spec.container.withEnvVariable("ANOTHER_SESSION", randomUUID()) }, { kind: "volumes" });
-      const stop = await startAll({ db: first }, { kind: "volumes" });
+      const second = serve({ ...spec, container: spec.container.withEnvVariable("ANOTHER_SESSION", randomUUID()) }, { kind: "volumes", project: "e2e-dev" });
+      const stop = await startAll({ db: first }, { kind: "volumes", project: "e2e-dev" });
       try {
-        const refused = await startAll({ db: second }, { kind: "volumes" }).then(() => undefined, (err: Error) => err);
+        const refused = await startAll({ db: second }, { kind: "volumes", project: "e2e-dev" }).then(() => undefined, (err: Error) => err);
         expect(refused?.message).toContain(`db ${DATA_IN_USE}: stop that one first`);
       } finally {
         await stop();

@@ -1,8 +1,8 @@
 // Runs the module's functions on a Pycroft checkout, as a Pycroft maintainer would with `dagger call
 // --source PATH …`, and checks what each gives. Prints one line per check and the counts.
 //
-//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report migrate dev-env shell build-prod lint typecheck
-//                                            docs bundle (default: all)
+//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report migrate dev-env dev-stack shell build-prod lint
+//                                            typecheck docs bundle (default: all)
 //
 // Module options come from the environment: PYCROFT_PYTHON_IMAGE, PYCROFT_NO_INSTALL_PACKAGES
 // (space-separated), PYCROFT_MIGRATE_COMMAND (migrate's, dev-env's and the prod check's; default the
@@ -21,10 +21,10 @@ import { WORKER_READY_CHECK } from "../support/prod.js";
 
 const [sourcePath, ...only] = process.argv.slice(2);
 if (!sourcePath) {
-  console.error("usage: tsx test/pycroft/run.ts PATH_TO_PYCROFT [test|test-report|migrate|dev-env|shell|build-prod|lint|typecheck|docs|bundle …]");
+  console.error("usage: tsx test/pycroft/run.ts PATH_TO_PYCROFT [test|test-report|migrate|dev-env|dev-stack|shell|build-prod|lint|typecheck|docs|bundle …]");
   process.exit(64);
 }
-const STEPS = ["test", "test-report", "migrate", "dev-env", "shell", "build-prod", "lint", "typecheck", "docs", "bundle"];
+const STEPS = ["test", "test-report", "migrate", "dev-env", "dev-stack", "shell", "build-prod", "lint", "typecheck", "docs", "bundle"];
 const steps = only.length > 0 ? only : STEPS;
 const reports = process.env.PYCROFT_REPORTS ?? mkdtempSync(join(tmpdir(), "pycroft-reports-"));
 const migrateCommand = process.env.PYCROFT_MIGRATE_COMMAND || DEFAULTS.migrateCommand;
@@ -101,6 +101,13 @@ function client(app: import("@dagger.io/dagger").Service): Container {
     .withEnvVariable("CACHE_BUST", String(Date.now()));
 }
 
+/** The module's app environment with the services' default passwords, as a deployment or a host tool has it. */
+async function defaultEnvironment() {
+  const secret = (name: string, value: string) => dag.setSecret(`pycroft-${name}-password`, value);
+  const credentials = { db: secret("db", "password"), ldap: secret("ldap", "password"), mq: secret("mq", "celery") };
+  return withEnvironment(await appEnvironment(credentials, DEFAULTS.ldapDomain, DEFAULTS.flaskApp));
+}
+
 /** The last non-empty line of a tool's report: its verdict. */
 const verdictLine = (output: string) => output.trimEnd().split("\n").at(-1) ?? "";
 
@@ -150,6 +157,36 @@ const run: Record<string, () => Promise<string>> = {
     return `POST /api/v0/user/active → ${answer.trim()}`;
   },
 
+  "dev-stack": async () => {
+    // `dagger up` with the app moved to 15000 (this machine's image registry has 5000): the stack on
+    // the host's ports, asked from the host and through those ports only.
+    const m = pycroft();
+    const stack = await m.devStack(undefined, migrateCommand, undefined, dag.setSecret("pycroft-sync-token", "run-ts"));
+    const ports = await Promise.all((await stack.ports()).map((p) => p.port()));
+    const tunnel = await dag.host().tunnel(stack, { ports: ports.map((p) => ({ frontend: p === DEFAULTS.port ? 15000 : p, backend: p })) }).start();
+    try {
+      const viaHost = (hostPort: number, port: number) => dag.host().service([{ frontend: port, backend: hostPort }]);
+      const api = await client(viaHost(15000, DEFAULTS.port)).withExec(["python3", "-c", ASK_API, "http://app:5000"]).stdout();
+      check(api.startsWith("200 ") && api.includes('"response"'), `POST /api/v0/user/active: ${api}`);
+      const probe = (await m.dev())
+        .with(await defaultEnvironment())
+        .withServiceBinding("db", viaHost(55432, 5432))
+        .withServiceBinding("mq", viaHost(5672, 5672))
+        .withEnvVariable("CACHE_BUST", String(Date.now()));
+      const tables = await probe
+        .withExec(["sh", "-c", `psql "$PYCROFT_DB_URI" -Atc "select count(*) from information_schema.tables where table_schema = 'pycroft'"`])
+        .stdout();
+      check(Number(tables) > 50, `tables in schema pycroft through 55432: ${tables}`);
+      const pong = await probe
+        .withExec(["sh", "-c", `celery -A ${DEFAULTS.celeryApp} inspect ping --timeout 10 2>&1`], { expect: ReturnType.Any })
+        .stdout();
+      check(/celery@\S+: OK/.test(pong), `celery inspect ping through 5672: ${pong}`);
+      return `published ${ports.join(", ")}; API through 15000 → ${api.trim()}; ${tables.trim()} tables through 55432; worker through 5672: ${pong.match(/celery@\S+: OK/)?.[0]}`;
+    } finally {
+      await tunnel.stop();
+    }
+  },
+
   shell: async () => {
     // What a maintainer types in `dagger call shell terminal`: flask finds the app and its commands,
     // and the dev services answer under their compose hostnames.
@@ -166,10 +203,7 @@ const run: Record<string, () => Promise<string>> = {
     const [image, db, mq] = await Promise.all([m.buildProd(), m.postgres(), m.rabbitmq()]);
     // The prod image with the environment and services a deployment gives it: the module's own
     // app environment, with the services' default passwords.
-    const secret = (name: string, value: string) => dag.setSecret(`pycroft-${name}-password`, value);
-    const credentials = { db: secret("db", "password"), ldap: secret("ldap", "password"), mq: secret("mq", "celery") };
-    const env = await appEnvironment(credentials, DEFAULTS.ldapDomain, DEFAULTS.flaskApp);
-    const deployed = image.with(withEnvironment(env)).withServiceBinding("db", db).withServiceBinding("mq", mq);
+    const deployed = image.with(await defaultEnvironment()).withServiceBinding("db", db).withServiceBinding("mq", mq);
     await db.start();
     await mq.start();
     try {

@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { Chain, execs, fields, formatChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { SOURCE_EXCLUDES } from "../../src/config.js";
 import { exampleSource, module } from "../support/example.js";
+import { projectName } from "../../src/images/project.js";
+import { devVolume } from "../../src/services/service.js";
 
 /** Index of the first step matching `predicate`, failing with the readable pipeline when none does. */
 function indexOf(chain: Chain, what: string, predicate: (s: Chain[number]) => boolean): number {
@@ -287,5 +289,19 @@ describe("build-prod", () => {
       expect(lists(chain)).toBe("pycroft-apt-lists-linux-arm64");
       expect(lists(bundler.slice(0, indexOf(bundler, "apt", aptStep)))).toBe("pycroft-apt-lists-engine");
     });
+  });
+});
+
+describe("the project name, which names the dev data volumes as compose names its volumes", () => {
+  it("is pyproject.toml's [project] name, normalized, and not another table's", () => {
+    const pyproject = `[build-system]\nname = "not-this"\n\n[project]\nrequires-python = ">=3.12"\nname = "Pycroft_Example.App"\n\n[tool.x]\nname = "nor-this"\n`;
+    expect(projectName(pyproject)).toBe("pycroft-example-app");
+    expect(projectName(`[project]\nname = 'pycroft'\n`)).toBe("pycroft");
+    expect(projectName(`[tool.uv]\nname = "x"\n`)).toBe("app");
+  });
+
+  it("keeps Pycroft's dev volumes apart from another application's", () => {
+    expect(devVolume("pycroft", "db", "/var/lib/postgresql/data")).toBe("pycroft-dev-db-var-lib-postgresql-data");
+    expect(devVolume("pycroft-example", "db", "/var/lib/postgresql/data")).not.toBe(devVolume("pycroft", "db", "/var/lib/postgresql/data"));
   });
 });

@@ -125,10 +125,10 @@ describe("services", () => {
       await (await module().devEnv()).sync();
       const services = engine.lastChain().filter((s) => s.field === "withServiceBinding").map((s) => serviceChain(s.args.service));
       const db = services.find((s) => s.args.includes("postgres"))!;
-      expect(db.args.slice(4, 8)).toEqual(["/tmp/service.log", "INT", "/run/pycroft-dev-lock/db.lock", "db"]);
+      expect(db.args.slice(4, 8)).toEqual(["/tmp/service.log", "INT", "/run/pycroft-dev-lock/pycroft-example-db.lock", "db"]);
       expect(step(db.container, "withMountedCache", { path: "/run/pycroft-dev-lock" })).toBeTruthy();
       const ldap = services.find((s) => s.args.includes("/usr/local/bin/slapd-entrypoint"))!;
-      expect(ldap.args.slice(5, 7)).toEqual(["TERM", "/run/pycroft-dev-lock/ldap.lock"]);
+      expect(ldap.args.slice(5, 7)).toEqual(["TERM", "/run/pycroft-dev-lock/pycroft-example-ldap.lock"]);
     });
   });
 
