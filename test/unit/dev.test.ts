@@ -102,7 +102,7 @@ describe("dev-env", () => {
       for (const unsafe of ["fsync", "full_page_writes", "synchronous_commit"]) expect(dev[unsafe], unsafe).not.toBe("off");
       expect(dev.wal_level).not.toBe("minimal");
       expect(step(db.container, "withMountedCache", { path: "/var/lib/postgresql/data" }).args.cache[0].args.key).toBe(
-        "pycroft-dev-db-var-lib-postgresql-data",
+        "pycroft-example-dev-db-var-lib-postgresql-data",
       );
       expect(steps(db.container, "withMountedTemp")).toEqual([]);
 
@@ -130,9 +130,9 @@ describe("dev-env", () => {
       });
     const first = await keys();
     expect(first).toEqual({
-      db: ["/var/lib/postgresql/data pycroft-dev-db-var-lib-postgresql-data"],
-      ldap: ["/var/lib/ldap pycroft-dev-ldap-var-lib-ldap", "/etc/ldap/slapd.d pycroft-dev-ldap-etc-ldap-slapd.d"],
-      mq: ["/var/lib/rabbitmq pycroft-dev-mq-var-lib-rabbitmq"],
+      db: ["/var/lib/postgresql/data pycroft-example-dev-db-var-lib-postgresql-data"],
+      ldap: ["/var/lib/ldap pycroft-example-dev-ldap-var-lib-ldap", "/etc/ldap/slapd.d pycroft-example-dev-ldap-etc-ldap-slapd.d"],
+      mq: ["/var/lib/rabbitmq pycroft-example-dev-mq-var-lib-rabbitmq"],
     });
     expect(await keys()).toEqual(first);
   });

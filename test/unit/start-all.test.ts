@@ -67,7 +67,7 @@ describe("startAll", () => {
     expect([test.db.stops, test.mq.stops]).toEqual([[{ kill: true }], [{ kill: true }]]);
 
     const dev = { db: new StandIn() };
-    const devRun = startAll(asServices(dev), { kind: "volumes" });
+    const devRun = startAll(asServices(dev), { kind: "volumes", project: "app" });
     await settled();
     dev.db.up();
     await (await devRun)();
