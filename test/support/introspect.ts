@@ -3,21 +3,13 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 
 /** The introspected module: `{ name, description, objects: { Pycroft: { _constructor, methods, … } } }`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Introspected = any;
 
-/**
- * Under mutation testing (`npm run mutate`) the tests run in a copy whose src/ is instrumented: every
- * mutant compiled in, one switched on at run time. The binding is read from the text as written, which
- * no run-time switch changes, so stryker.config.mjs names the original src/ here.
- */
-const UNINSTRUMENTED_SRC = process.env.PYCROFT_UNINSTRUMENTED_SRC;
-
 export async function introspect(srcDir: string, moduleName: string): Promise<Introspected> {
-  if (UNINSTRUMENTED_SRC && resolve(srcDir) === resolve("src")) srcDir = UNINSTRUMENTED_SRC;
   const sdk = dirname(createRequire(import.meta.url).resolve("@dagger.io/dagger")); // …/dist/src
   // The runtime compiles the module against a generated sdk/ whose core types live in `client.gen.ts`;
   // the npm package ships the same declarations as client.gen.d.ts, so lay them out the same way.
