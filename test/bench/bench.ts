@@ -158,7 +158,7 @@ async function composeSteps(rows: PeerRow[]): Promise<void> {
       },
       async () => {
         createBuilder("pycroft-bench-ci-1", env);
-        return composeRun("ci-empty", { BUILDX_BUILDER: "pycroft-bench-ci-1", PYCROFT_COMPOSE_CACHE_TO: `type=local,dest=${cache},mode=max` });
+        return composeRun("ci-empty", { BUILDX_BUILDER: "pycroft-bench-ci-1", PYCROFT_COMPOSE_CACHE_TO: cache });
       },
     );
     removeBuilder("pycroft-bench-ci-1", env);
@@ -172,7 +172,7 @@ async function composeSteps(rows: PeerRow[]): Promise<void> {
       },
       async () => {
         createBuilder("pycroft-bench-ci-2", env);
-        return composeRun("ci-restored", { BUILDX_BUILDER: "pycroft-bench-ci-2", PYCROFT_COMPOSE_CACHE_FROM: `type=local,src=${cache}` });
+        return composeRun("ci-restored", { BUILDX_BUILDER: "pycroft-bench-ci-2", PYCROFT_COMPOSE_CACHE_FROM: cache });
       },
     );
   } finally {

@@ -1,40 +1,46 @@
 #!/bin/bash
-# Runs the application's tests the docker compose way (compose.yaml): builds the images while db and
-# mq start, then starts ldap, keycloak and the dummy worker, runs pytest in a fresh container once
-# every service is healthy, and throws the services away (killed, as the module does: their data is
-# on tmpfs). Exits with pytest's exit code.
+# Runs the application's tests the docker compose way (compose.yaml), overlapping as much as compose
+# allows: the app image builds while the service images build and db, mq, ldap and keycloak start;
+# then the dummy worker (it runs the app image) starts, pytest runs in a fresh container once every
+# service is healthy, and the services are thrown away (killed, as the module does: their data is on
+# tmpfs). Exits with pytest's exit code.
 #   bash test/bench/compose/test.sh [PYTEST ARGS…]
-# Env: PYCROFT_SOURCE (the application, default ./example), the image variables of compose.yaml,
-#   PYCROFT_COMPOSE_CACHE_FROM / PYCROFT_COMPOSE_CACHE_TO: build with `docker buildx bake` and these
-#   cache import/export specs (type=local,src=DIR / type=local,dest=DIR,mode=max), as a CI job with a
-#   restored cache does, on the builder BUILDX_BUILDER names.
+# Env: PYCROFT_SOURCE (the application, default ./example), the image variables of compose.yaml;
+#   PYCROFT_COMPOSE_CACHE_FROM=DIR / PYCROFT_COMPOSE_CACHE_TO=DIR: build with `docker buildx bake`
+#   (on the builder BUILDX_BUILDER names), importing the cache from / exporting it to local cache
+#   directories under DIR (mode=max), as a CI job with a restored cache does.
 # Needs Docker Compose v2 and buildx as CLI plugins (tools.sh builds them).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export PYCROFT_COMPOSE_DIR="$HERE"
 PYCROFT_SOURCE="$(cd "${PYCROFT_SOURCE:-$HERE/../../../example}" && pwd)"
 export PYCROFT_SOURCE
-BUILT=(test ldap keycloak)   # dummy-worker runs the test image
 
 dc() { docker compose -f "$HERE/compose.yaml" "$@"; }
+# build NAME SERVICE…: the services' images; NAME names their cache directory in CI.
 build() {
+  local name="$1"; shift
   if [ -n "${PYCROFT_COMPOSE_CACHE_FROM:-}${PYCROFT_COMPOSE_CACHE_TO:-}" ]; then
-    docker buildx bake -f "$HERE/compose.yaml" --load --progress "${BUILDKIT_PROGRESS:-plain}" \
-      ${PYCROFT_COMPOSE_CACHE_FROM:+--set "*.cache-from=$PYCROFT_COMPOSE_CACHE_FROM"} \
-      ${PYCROFT_COMPOSE_CACHE_TO:+--set "*.cache-to=$PYCROFT_COMPOSE_CACHE_TO"} "${BUILT[@]}"
+    # Bake asks for what its builds read and write outside the working directory.
+    (cd "$HERE" && docker buildx bake -f compose.yaml --load --progress plain \
+      --allow "fs.read=$PYCROFT_SOURCE" --allow "fs.read=$(cd ../../../dockerfiles/openldap && pwd)" \
+      ${PYCROFT_COMPOSE_CACHE_FROM:+--allow "fs.read=$PYCROFT_COMPOSE_CACHE_FROM"} \
+      ${PYCROFT_COMPOSE_CACHE_TO:+--allow "fs.write=$PYCROFT_COMPOSE_CACHE_TO"} \
+      ${PYCROFT_COMPOSE_CACHE_FROM:+--set "*.cache-from=type=local,src=$PYCROFT_COMPOSE_CACHE_FROM/$name"} \
+      ${PYCROFT_COMPOSE_CACHE_TO:+--set "*.cache-to=type=local,dest=$PYCROFT_COMPOSE_CACHE_TO/$name,mode=max"} "$@")
   else
-    dc build "${BUILT[@]}"
+    dc build "$@"
   fi
 }
 
 trap 'dc down --volumes --timeout 0 >/dev/null 2>&1 || true' EXIT
-build >&2 &
-building=$!
-dc up --detach --wait --no-build db mq >&2 &
-starting=$!
+build app test >&2 &
+app=$!
+{ build services ldap keycloak && dc up --detach --wait --no-build db mq ldap keycloak; } >&2 &
+services=$!
 status=0
-wait "$building" || status=$?
-wait "$starting" || status=$?
-[ "$status" -eq 0 ] || { echo "test.sh: the build or the start of db and mq failed" >&2; exit "$status"; }
-dc up --detach --wait --no-build ldap keycloak dummy-worker >&2
+wait "$app" || status=$?
+wait "$services" || status=$?
+[ "$status" -eq 0 ] || { echo "test.sh: a build or a service start failed (above)" >&2; exit "$status"; }
+dc up --detach --wait --no-build dummy-worker >&2
 dc run --rm --no-deps test "$@"
