@@ -73,7 +73,15 @@ export const DEFAULTS = {
     { port: 5672, host: "mq", target: 5672, what: "RabbitMQ (AMQP)" },
     { port: 15672, host: "mq", target: 15672, what: "RabbitMQ management UI" },
     { port: 8080, host: "keycloak", target: 8080, what: "Keycloak" },
+    { port: 2500, host: "mail", target: 2500, what: "debugging mail server (SMTP)" },
+    { port: 5001, host: "app", target: 8000, what: "docs (sphinx-autobuild)" },
   ],
+  /** Where Pycroft's debugging mail server (docker/mail.py) listens; the app's PYCROFT_SMTP_PORT. */
+  mailPort: 2500,
+  /** The source's debugging mail server: the dev stack runs it as `mail` when the source has it. */
+  mailScript: "docker/mail.py",
+  /** Where the dev stack serves the docs in the app container (compose's `dev-docs`: 8000, on the host 5001). */
+  docsPort: 8000,
   /** Where `dev-stack --sync-token` takes live edits (host and container); see src/dev/sync.ts. */
   syncPort: 5099,
   /**

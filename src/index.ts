@@ -22,7 +22,7 @@ import { serve, ServiceSpec, startAll, Storage } from "./services/service.js";
 import { bindAll, Credentials, specs, stack, StackOptions } from "./services/stack.js";
 import { appEnvironment, withEnvironment } from "./app/environment.js";
 import { pytest, reportDir, summary } from "./testing/pytest.js";
-import { devServer, dummyWorker, migration, shellInto, withDevState, worker } from "./dev/environment.js";
+import { devServer, DOCS_SERVER, dummyWorker, migration, shellInto, withDevState, worker } from "./dev/environment.js";
 import { atPort, publishPorts } from "./dev/ports.js";
 import { liveDevServer } from "./dev/sync.js";
 import { mypy, ruff } from "./checks/lint.js";
@@ -433,9 +433,13 @@ export class Pycroft {
       "celery-worker": worker(run.app, checkCeleryApp(celeryApp), storage),
       ...(project.hasDummyWorker ? { "dummy-worker": dummyWorker(run.app, DEFAULTS.dummyWorker, storage) } : {}),
     };
-    const app = syncToken ? liveDevServer(this.settings(), run.app, project, syncToken, migrateCommand) : devServer(run.app, migrateCommand);
+    // The docs are served from the app container, so that live edits reach them too.
+    const beside = project.docs ? [DOCS_SERVER] : [];
+    const app = syncToken
+      ? liveDevServer(this.settings(), run.app, project, syncToken, migrateCommand, beside)
+      : devServer(run.app, migrateCommand, beside);
     const sync = { port: DEFAULTS.syncPort, host: "app", target: DEFAULTS.syncPort, what: "live edits" };
-    const ports = syncToken ? [...DEFAULTS.devPorts, sync] : DEFAULTS.devPorts;
+    const ports = [...DEFAULTS.devPorts.filter((p) => p.target !== DEFAULTS.docsPort || project.docs), ...(syncToken ? [sync] : [])];
     return publishPorts(base(this.settings()), { ...run.services, ...workers, app }, ports);
   }
 

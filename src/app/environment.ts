@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 
 import { Container, dag } from "@dagger.io/dagger";
 
+import { DEFAULTS } from "../config.js";
 import { baseDn } from "../services/openldap.js";
 import { Credentials } from "../services/stack.js";
 
@@ -40,7 +41,7 @@ export async function appEnvironment(creds: Credentials, domain: string, flaskAp
     PYCROFT_MAIL_ENVELOPE_FROM: "pycroft@agdsn.de",
     PYCROFT_MAIL_FROM: "AG DSN <support@agdsn.de>",
     PYCROFT_SMTP_HOST: "mail",
-    PYCROFT_SMTP_PORT: "2500",
+    PYCROFT_SMTP_PORT: String(DEFAULTS.mailPort),
     // Empty, as in compose: the mail settings require them to be set (Pycroft's MailConfig.from_env).
     PYCROFT_SMTP_USER: "",
     PYCROFT_SMTP_SSL: "",

@@ -46,14 +46,27 @@ export function migration(app: Container, command: string): Container {
   return app.withExec(["sh", "-c", `${command} 2>&1`]);
 }
 
-/** flask's dev server on all interfaces, after the migrations (compose's `dev-app`). */
-export function devServer(app: Container, migrateCommand: string): Service {
-  return app
-    .withExposedPort(DEFAULTS.port)
-    .asService({
-      args: ["sh", "-c", `${migrateCommand} && exec flask run --debug --host=0.0.0.0 --port=${DEFAULTS.port}`],
-    });
+/**
+ * flask's dev server on all interfaces, after the migrations (compose's `dev-app`), with the given
+ * commands running beside it in the same container (each seeing the same files).
+ */
+export function devServer(app: Container, migrateCommand: string, beside: string[] = []): Service {
+  const script = [...beside.map((command) => `${command} &`), `${migrateCommand} && exec flask run --debug --host=0.0.0.0 --port=${DEFAULTS.port}`];
+  return app.withExposedPort(DEFAULTS.port).asService({ args: ["sh", "-c", script.join("\n")] });
 }
+
+/**
+ * Serves the Sphinx docs on `DEFAULTS.docsPort` and rebuilds them on every change, as compose's
+ * `dev-docs` (`serve-docs`: sphinx-autobuild); a source without sphinx-autobuild gets them built once.
+ */
+export const DOCS_SERVER = `(
+  if command -v sphinx-autobuild >/dev/null; then
+    exec sphinx-autobuild -v ${DEFAULTS.docsDir} ${DEFAULTS.docsDir}/_build/html --host 0.0.0.0 --port ${DEFAULTS.docsPort}
+  fi
+  echo "docs: sphinx-autobuild is not installed, so the docs are built once, not on each change" >&2
+  sphinx-build -q -b html ${DEFAULTS.docsDir} ${DEFAULTS.docsDir}/_build/html
+  exec python -m http.server ${DEFAULTS.docsPort} --directory ${DEFAULTS.docsDir}/_build/html
+)`;
 
 /** The app container for an interactive shell. */
 export function shellInto(app: Container): Container {

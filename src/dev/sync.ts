@@ -1,6 +1,7 @@
 import { Container, Secret, Service } from "@dagger.io/dagger";
 
 import { DEFAULTS, Settings } from "../config.js";
+import { devServer } from "./environment.js";
 import { Project } from "../images/project.js";
 
 /**
@@ -74,16 +75,11 @@ const SCRIPT = "/usr/local/bin/pycroft-sync.py";
  * receiver and the bundler in watch mode run beside flask's reloading dev server in one container, so
  * an edit that reaches the app dir is seen by both, as on compose's shared checkout.
  */
-export function liveDevServer(s: Settings, app: Container, project: Project, token: Secret, migrateCommand: string): Service {
-  const watch = project.js ? `${shellWords(project.js.watch)} &\n` : "";
-  const script = `python ${SCRIPT} ${DEFAULTS.syncPort} ${s.appDir} &
-${watch}${migrateCommand} && exec flask run --debug --host=0.0.0.0 --port=${DEFAULTS.port}`;
-  return app
-    .withNewFile(SCRIPT, RECEIVE)
-    .withSecretVariable("PYCROFT_SYNC_TOKEN", token)
-    .withExposedPort(DEFAULTS.port)
-    .withExposedPort(DEFAULTS.syncPort)
-    .asService({ args: ["sh", "-c", script] });
+export function liveDevServer(s: Settings, app: Container, project: Project, token: Secret, migrateCommand: string, beside: string[]): Service {
+  const receiver = `python ${SCRIPT} ${DEFAULTS.syncPort} ${s.appDir}`;
+  const bundler = project.js ? [shellWords(project.js.watch)] : [];
+  const live = app.withNewFile(SCRIPT, RECEIVE).withSecretVariable("PYCROFT_SYNC_TOKEN", token).withExposedPort(DEFAULTS.syncPort);
+  return devServer(live, migrateCommand, [receiver, ...bundler, ...beside]);
 }
 
 /** A command as words for `sh -c` (single-quoted). */

@@ -49,6 +49,8 @@ export interface Project {
   hasLdapSchema: boolean;
   /** The keycloak test realm (`DEFAULTS.keycloakRealm`): `test` starts keycloak when present. */
   hasKeycloakRealm: boolean;
+  /** The debugging mail server (`DEFAULTS.mailScript`): the dev stack runs it when present. */
+  hasMailServer: boolean;
   /** The dummy hades worker (`DEFAULTS.dummyWorker`): `test` starts it when present. */
   hasDummyWorker: boolean;
   /** FLASK_APP as the source's `.flaskenv` says, else `DEFAULTS.flaskApp`. */
@@ -95,6 +97,7 @@ export async function inspect(source: Directory): Promise<Project> {
     hasLdapSchema: docker.some((p) => p.startsWith("ldap/schema/") && p.endsWith(".ldif")),
     hasKeycloakRealm: docker.includes(DEFAULTS.keycloakRealm.replace(/^docker\//, "")),
     hasDummyWorker: dummyWorker.length > 0,
+    hasMailServer: docker.includes(DEFAULTS.mailScript.replace(/^docker\//, "")),
     flaskApp: dotenvValue(flaskenv, "FLASK_APP") ?? DEFAULTS.flaskApp,
     coveragePackages: DEFAULTS.coveragePackages.filter((p) => entries.has(p)),
     mypyScript: mypyScript.length > 0 ? DEFAULTS.mypyScript : undefined,

@@ -3,6 +3,7 @@ import { Container, Directory, Secret, Service } from "@dagger.io/dagger";
 import { DEFAULTS, Settings } from "../config.js";
 import { Project } from "../images/project.js";
 import { keycloak } from "./keycloak.js";
+import { mail } from "./mail.js";
 import { openldap } from "./openldap.js";
 import { postgres } from "./postgres.js";
 import { rabbitmq } from "./rabbitmq.js";
@@ -47,9 +48,11 @@ export function specs(o: StackOptions): ServiceSpec[] {
     }),
     rabbitmq({ image: s.rabbitmqImage, password: credentials.mq }),
   ];
+  // Development only, as in compose: the debugging mail server.
+  const dev = o.storage.kind === "volumes" && project.hasMailServer ? [mail(s, source.file(DEFAULTS.mailScript))] : [];
   return o.keycloak
-    ? [...list, keycloak({ image: DEFAULTS.keycloakImage, realm: project.hasKeycloakRealm ? source.file(DEFAULTS.keycloakRealm) : undefined })]
-    : list;
+    ? [...list, ...dev, keycloak({ image: DEFAULTS.keycloakImage, realm: project.hasKeycloakRealm ? source.file(DEFAULTS.keycloakRealm) : undefined })]
+    : [...list, ...dev];
 }
 
 /** The running services of a stack, by hostname. */

@@ -76,6 +76,7 @@ describe.skipIf(noEngine())("the dev stack on a real engine", () => {
           .withServiceBinding("db", viaHost(55432, 5432))
           .withServiceBinding("mq", viaHost(5672, 5672))
           .withServiceBinding("app", viaHost(15000, 5000))
+          .withServiceBinding("mail", viaHost(2500, 2500))
           .withEnvVariable("PYCROFT_CELERY_BROKER_URI", "amqp://celery:celery@mq:5672/")
           .withEnvVariable("PYCROFT_CELERY_RESULT_BACKEND_URI", "rpc://celery:celery@mq:5672/")
           .withEnvVariable("CACHE_BUST", randomUUID());
@@ -89,6 +90,13 @@ describe.skipIf(noEngine())("the dev stack on a real engine", () => {
         // The stack's Celery worker is the only one on its broker.
         const task = "from pycroft.task import render_badge; print(render_badge.delay('dev', 'stack').get(timeout=60))";
         expect(await run("python", "-c", task)).toBe('<span class="badge"><b>dev</b> stack</span>\n');
+        // The source's debugging mail server takes a mail, with its own answer.
+        const smtp = `import smtplib
+s = smtplib.SMTP("mail", 2500, timeout=30)
+s.ehlo(); s.mail("pycroft@agdsn.de"); s.rcpt("dev@example.org")
+code, text = s.data(b"Subject: dev stack\\r\\n\\r\\nhello")
+print(code, text.decode())`;
+        expect(await run("python", "-c", smtp)).toBe("250 Message accepted for delivery\n");
 
         // A shell of this other session joins the stack's services (`shell --db tcp://localhost:55432 …`)…
         const onHost = (port: number) => dag.host().service([{ frontend: port, backend: port }]);
@@ -141,6 +149,9 @@ describe.skipIf(noEngine())("the dev stack on a real engine", () => {
       });
 
       const synced = [...stack.output().matchAll(/^synced \d+ of \d+ changed paths in (\d+) ms$/gm)].map((m) => `${m[1]} ms`);
+      // The docs, built in the app container and served on compose's dev-docs port.
+      await servedAfter(async () => (await (await fetch("http://localhost:5001/index.html")).text()).includes("<title>Pycroft example"));
+
       console.log(`edit on disk -> served by the dev stack: template ${template} ms, Python ${python} ms, JS ${js} ms (of which sending: ${synced.join(", ")})`);
       expect(stack.output().match(/^dev stack up: /gm)).toHaveLength(1);
       expect(stack.output()).toMatch(/^synced \d+ of \d+ changed paths in \d+ ms$/m);

@@ -1,0 +1,81 @@
+// dev-stack as the fake engine sees it: which services it brings up, and which host ports it publishes.
+import { dag } from "@dagger.io/dagger";
+import { describe, expect, it } from "vitest";
+
+import { DEFAULTS } from "../../src/config.js";
+import { Chain, formatChain, steps, withFakeEngine } from "../support/fake-engine.js";
+import { exampleSource, module } from "../support/example.js";
+
+/** The service's container pipeline and its command. */
+function serviceOf(chain: Chain): { container: Chain; args: string[] } {
+  const i = chain.findIndex((s) => s.field === "asService");
+  if (i < 0) throw new Error(`no asService in:\n${formatChain(chain)}`);
+  return { container: chain.slice(0, i), args: chain[i]!.args.args };
+}
+
+/** The services bound into a container, by the hostname they are bound under. */
+function bound(chain: Chain): Record<string, { container: Chain; args: string[] }> {
+  return Object.fromEntries(steps(chain, "withServiceBinding").map((s) => [s.args.alias, serviceOf(s.args.service)]));
+}
+
+describe("dev-stack", () => {
+  it("brings up the app, both workers and every dev service once, and publishes them on Pycroft's dev ports", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().devStack()).sync();
+      const forwarder = serviceOf(engine.lastChain());
+      const services = bound(forwarder.container);
+      expect(Object.keys(services).sort()).toEqual(["app", "celery-worker", "db", "dummy-worker", "keycloak", "ldap", "mail", "mq"]);
+
+      const exposed = steps(forwarder.container, "withExposedPort").map((s) => s.args.port);
+      expect(exposed).toEqual([5000, 55432, 389, 5672, 15672, 8080, 2500, 5001]);
+      // Each host port goes to its service's own port.
+      const rules = forwarder.args.slice(2);
+      expect(rules).toEqual(["5000=app:5000", "55432=db:5432", "389=ldap:389", "5672=mq:5672", "15672=mq:15672", "8080=keycloak:8080", "2500=mail:2500", "5001=app:8000"]);
+      // The docs are served from the app container (where live edits land), on compose's dev-docs port.
+      expect(services.app!.args.join(" ")).toMatch(/sphinx-autobuild -v doc doc\/_build\/html --host 0\.0\.0\.0 --port 8000/);
+
+      // The app migrates, then serves; the Celery worker runs the app's Celery app; both use the same db.
+      expect(services.app!.args.join(" ")).toMatch(/flask alembic upgrade head && exec flask run --debug --host=0\.0\.0\.0 --port=5000/);
+      expect(services["celery-worker"]!.args).toEqual(expect.arrayContaining(["celery", "-A", DEFAULTS.celeryApp, "worker"]));
+      const dbOf = (name: string) => JSON.stringify(bound(services[name]!.container).db);
+      expect(dbOf("app")).toBe(JSON.stringify(services.db));
+      expect(dbOf("celery-worker")).toBe(JSON.stringify(services.db));
+      // Live edits only when asked: no receiver, no sync port.
+      expect(services.app!.args.join(" ")).not.toMatch(/pycroft-sync/);
+      expect(exposed).not.toContain(DEFAULTS.syncPort);
+    });
+  });
+
+  it("with a sync token, the app runs the receiver (token as a secret) and the bundler in watch mode, and 5099 is published", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().devStack(undefined, undefined, undefined, dag.setSecret("token", "t0ken"))).sync();
+      const forwarder = serviceOf(engine.lastChain());
+      const app = bound(forwarder.container).app!;
+      const script = app.args.join(" ");
+      expect(script).toMatch(/python \/usr\/local\/bin\/pycroft-sync\.py 5099 \/opt\/pycroft\/app &/);
+      expect(script).toMatch(/'npm' 'run' 'bundle' '--' '--watch' &/);
+      expect(script).toMatch(/flask alembic upgrade head && exec flask run --debug/);
+      expect(steps(app.container, "withSecretVariable").map((s) => s.args.name)).toContain("PYCROFT_SYNC_TOKEN");
+      expect(steps(app.container, "withEnvVariable").map((s) => s.args.name)).not.toContain("PYCROFT_SYNC_TOKEN");
+      expect(steps(forwarder.container, "withExposedPort").map((s) => s.args.port)).toContain(5099);
+      expect(forwarder.args).toContain("5099=app:5099");
+    });
+  });
+
+  it("runs the debugging mail server for development only: shell has it, test does not", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().shell()).sync();
+      const mail = bound(engine.lastChain()).mail;
+      expect(mail?.args.slice(-3)).toEqual(["python3", "-u", "/opt/mail/mail.py"]);
+      expect(steps(mail!.container, "withExposedPort").map((s) => s.args.port)).toEqual([2500]);
+
+      await module().test().catch(() => undefined);
+      const testRun = engine.chains().find((c) => c.some((s) => s.field === "withExec" && JSON.stringify(s.args).includes("--junitxml")));
+      expect(testRun, "the pytest run").toBeDefined();
+      expect(Object.keys(bound(testRun!))).not.toContain("mail");
+    });
+  });
+});
