@@ -381,9 +381,9 @@ export class Pycroft {
   @func()
   @check()
   async bundle(): Promise<Directory> {
-    const project = await this.project();
-    if (!project.js) throw new UsageError("the source has no package.json: there is no JS to bundle");
-    return jsBundle(this.settings(), this.source, project)!;
+    const bundle = jsBundle(this.settings(), this.source, await this.project());
+    if (!bundle) throw new UsageError("the source has no package.json: there is no JS to bundle");
+    return bundle;
   }
 
   /**

@@ -1,5 +1,3 @@
-import { Container } from "@dagger.io/dagger";
-
 import { Project } from "../images/project.js";
 import { runTool } from "./verdict.js";
 
@@ -10,5 +8,5 @@ export function ruff(format: string) {
 
 /** mypy the way the source runs it: its CI script when it has one (Pycroft's scripts/run_mypy.sh), else `mypy`. */
 export function mypy(project: Project) {
-  return (c: Container): Container => c.with(runTool(project.mypyScript ? ["bash", project.mypyScript] : ["mypy"]));
+  return runTool(project.mypyScript ? ["bash", project.mypyScript] : ["mypy"]);
 }
