@@ -4,7 +4,8 @@
 // `npm run bench -- test` runs only the test steps, `-- services` each service's time to ready,
 // `-- build-prod` only the builds, `-- compose` the test steps beside their docker compose peer
 // (test/bench/compose/, see compose-peer.ts), with the ratio module / compose. The default run is
-// services, compose (which has the module's test steps) and build-prod.
+// services, compose (which has the module's test steps) and build-prod. `-- dev` (only when asked)
+// times edit -> served in the dev stack beside compose's bind-mounted dev setup (dev-edits.ts).
 //
 // Each step is its own session, like a separate `dagger call`. "Cold" is a copy of the example whose
 // pyproject is new to the engine; apt and base layers are only truly cold on a fresh engine
@@ -16,6 +17,7 @@ import { join } from "node:path";
 import { connection, Platform } from "@dagger.io/dagger";
 
 import { hostDir, pycroftOn, scratchCopy } from "../e2e/engine.js";
+import { devEditRows, printDevEdits } from "./dev-edits.js";
 import {
   composeBuild,
   composeEnv,
@@ -236,7 +238,10 @@ async function bench(groups: string[]): Promise<{ rows: Row[]; peerRows: PeerRow
   return { rows, peerRows };
 }
 
-const { rows, peerRows } = await bench(process.argv.slice(2));
+const groups = process.argv.slice(2);
+const { rows, peerRows } = groups.length === 1 && groups[0] === "dev" ? { rows: [], peerRows: [] } : await bench(groups);
+// Edit -> served in the dev stack and in compose's dev setup: only when asked (`-- dev`).
+if (groups.includes("dev")) printDevEdits(await devEditRows());
 const pytestCell = (s?: number) => (s?.toFixed(1) ?? "-").padStart(10);
 if (rows.length > 0) {
   console.log("\nstep".padEnd(42) + "seconds".padStart(10) + "pytest s".padStart(12));

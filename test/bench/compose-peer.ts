@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { DEFAULTS } from "../../src/config.js";
 import { PYTHON_IMAGE } from "../e2e/engine.js";
 
-const HERE = join(import.meta.dirname, "compose");
+export const HERE = join(import.meta.dirname, "compose");
 const REGISTRY = "127.0.0.1:5000";
 /** The images compose.yaml builds (docker rmi'd for a fresh machine). */
 export const BUILT_IMAGES = ["pycroft-compose/dev", "pycroft-compose/slapd", "pycroft-compose/keycloak"];

@@ -1,9 +1,6 @@
 // The dev environment's data on a real engine: a clean shutdown when dev-env stops, and one server per
 // data volume.
-import { ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 
 import { dag, ExecError } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
@@ -11,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULTS } from "../../src/config.js";
 import { postgres } from "../../src/services/postgres.js";
 import { DATA_IN_USE, devVolume, JOIN_HINT, serve, startAll } from "../../src/services/service.js";
+import { liveEdits, servedAfter, upInChild } from "../support/dev-stack.js";
 import { HTTP_STATUS, noEngine, PYTHON_IMAGE, pycroft, scratchCopy, session } from "./engine.js";
 
 const PGDATA = "/var/lib/postgresql/data";
@@ -67,7 +65,7 @@ describe.skipIf(noEngine())("the dev stack on a real engine", () => {
     // Each port at its own number but the app's: this machine's image registry has 5000, so the app
     // goes to 15000, as a user moves a port with `up --ports 15000:5000 …`.
     const dir = scratchCopy();
-    const stack = await upInChild(["dev-stack", "--sync", "15000:5000"], /^dev stack up: /m, { PYCROFT_SOURCE: dir });
+    const stack = await upInChild(["dev-stack", "--sync", "15000:5000"], /^dev stack up: /m, { PYCROFT_SOURCE: dir, PYCROFT_PYTHON_IMAGE: PYTHON_IMAGE });
     try {
       await session(async () => {
         const m = pycroft();
@@ -126,79 +124,14 @@ print(code, text.decode())`;
   });
 });
 
-/** Polls `served` every 100 ms until it holds; how long that took (a minute at most). */
-async function servedAfter(served: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  while (!(await served().catch(() => false))) {
-    if (Date.now() - started > 60_000) throw new Error("not served within a minute");
-    await new Promise((done) => setTimeout(done, 100));
-  }
-  return Date.now() - started;
-}
-
-/**
- * Edits a template, Python code and JS in the checkout a `dev-stack --sync` watches, and expects each
- * served by the app on 15000: through flask's template reload, its reloader, and the watching bundler.
- */
+/** Edits on disk, each served by the app the stack publishes on 15000, and what the watcher sent. */
 async function expectLiveEdits(dir: string, output: () => string): Promise<void> {
-  const get = async (path: string) => (await fetch(`http://localhost:15000${path}`)).text();
-  const edit = (file: string, change: (text: string) => string) => writeFileSync(join(dir, file), change(readFileSync(join(dir, file), "utf8")));
-  const marker = `live-${randomUUID()}`;
-  const bundleOf = (page: string) => page.match(/dist\/main-\w+\.js/)?.[0];
-  const before = await get("/");
-
-  edit("web/templates/index.html", (t) => t.replace("</body>", `<p>${marker}-template</p></body>`));
-  const template = await servedAfter(async () => (await get("/")).includes(`${marker}-template`));
-
-  edit("web/app.py", (t) => t.replace('return render_template("index.html")', `return render_template("index.html") + "<!-- ${marker}-python -->"`));
-  const python = await servedAfter(async () => (await get("/")).includes(`${marker}-python`));
-
-  edit("web/resources/js/main.js", (t) => `${t}\nconsole.log("${marker}-js");\n`);
-  const js = await servedAfter(async () => {
-    const bundle = bundleOf(await get("/"));
-    return bundle !== bundleOf(before) && (await get(`/static/${bundle}`)).includes(`${marker}-js`);
-  });
-
+  const times = await liveEdits(dir, "http://localhost:15000");
   // The docs, built in the app container and served on compose's dev-docs port.
   await servedAfter(async () => (await (await fetch("http://localhost:5001/index.html")).text()).includes("<title>Pycroft example"));
 
   const synced = [...output().matchAll(/^synced \d+ of \d+ changed paths in (\d+) ms$/gm)].map((m) => `${m[1]} ms`);
-  console.log(`edit on disk -> served by the dev stack: template ${template} ms, Python ${python} ms, JS ${js} ms (of which sending: ${synced.join(", ")})`);
+  console.log(`edit on disk -> served by the dev stack: template ${times.template} ms, Python ${times.python} ms, JS ${times.js} ms (of which sending: ${synced.join(", ")})`);
   expect(synced.length).toBeGreaterThanOrEqual(3);
   expect(output().match(/^dev stack up: /gm)).toHaveLength(1);
-}
-
-const UP_MINUTES = 10;
-
-/**
- * Runs `npm run call -- ARGS` in a process of its own (its own Dagger session, as a second terminal
- * running `dagger up` is) until its output matches `ready`; `stop` ends it with Ctrl-C's signal.
- */
-async function upInChild(args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<{ stop(): Promise<void>; output(): string }> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "test/engine/call.ts", ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, PYCROFT_PYTHON_IMAGE: PYTHON_IMAGE, ...env },
-  });
-  let output = "";
-  const exited = new Promise<number | null>((done) => child.once("exit", done));
-  const stop = async () => {
-    if (child.exitCode === null) child.kill("SIGINT");
-    await exited;
-  };
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const seen = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (ready.test(output)) resolve();
-      };
-      child.stdout!.on("data", seen);
-      child.stderr!.on("data", seen);
-      void exited.then((code) => reject(new Error(`${args.join(" ")} exited with ${code} before it was up:\n${output}`)));
-      setTimeout(() => reject(new Error(`${args.join(" ")} was not up after ${UP_MINUTES} minutes:\n${output}`)), UP_MINUTES * 60_000).unref();
-    });
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { stop, output: () => output };
 }
