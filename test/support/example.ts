@@ -65,13 +65,19 @@ export function exampleSource(engine: FakeEngine, entries?: string[]) {
 export function sourceOf(engine: FakeEngine, files: Record<string, string>) {
   const paths = Object.keys(files);
   engine.respond("entries", topLevel(paths));
+  // As on an engine, a directory or file the source does not have is an error, not an empty answer.
   engine.respond("glob", ({ args, parent }) => {
     const dir = pathIn(parent);
     const prefix = dir ? `${dir}/` : "";
+    if (!paths.some((p) => p.startsWith(prefix))) throw new Error(`lstat /${dir}: no such file or directory`);
     const pattern = globRegExp(String(args.pattern));
     return paths.filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length)).filter((p) => pattern.test(p));
   });
-  engine.respond("contents", ({ parent }) => files[pathIn(parent)]);
+  engine.respond("contents", ({ parent }) => {
+    const path = pathIn(parent);
+    if (!(path in files)) throw new Error(`lstat /${path}: no such file or directory`);
+    return files[path];
+  });
   engine.respond("plaintext", ({ parent }) => steps(parent, "setSecret").at(-1)?.args.plaintext);
 }
 
