@@ -1,9 +1,9 @@
 #!/bin/bash
 # Runs the application's tests the docker compose way (compose.yaml), overlapping as much as compose
-# allows: the app image builds while the service images build and db, mq, ldap and keycloak start;
-# then the dummy worker (it runs the app image) starts, pytest runs in a fresh container once every
-# service is healthy, and the services are thrown away (killed, as the module does: their data is on
-# tmpfs). Exits with pytest's exit code.
+# allows: the app image builds while db and mq start and the service images build and ldap and
+# keycloak start; the dummy worker (it runs the app image, on mq) starts once the image is built and mq
+# is healthy; pytest runs in a fresh container once every service is healthy, and the services are
+# thrown away (killed, as the module does: their data is on tmpfs). Exits with pytest's exit code.
 #   bash test/bench/compose/test.sh [PYTEST ARGS…]
 # Env: PYCROFT_SOURCE (the application, default ./example), the image variables of compose.yaml;
 #   PYCROFT_COMPOSE_CACHE_FROM=DIR / PYCROFT_COMPOSE_CACHE_TO=DIR: build with `docker buildx bake`
@@ -34,13 +34,17 @@ build() {
 }
 
 trap 'dc down --volumes --timeout 0 >/dev/null 2>&1 || true' EXIT
+{ build services ldap keycloak && dc up --detach --wait --no-build ldap keycloak; } >&2 &
+services=$!
+dc up --detach --wait --no-build db mq >&2 &
+broker=$!
 build app test >&2 &
 app=$!
-{ build services ldap keycloak && dc up --detach --wait --no-build db mq ldap keycloak; } >&2 &
-services=$!
 status=0
 wait "$app" || status=$?
+wait "$broker" || status=$?
+# The dummy worker (the app image, on mq) starts as soon as both are there, while keycloak may still be starting.
+[ "$status" -ne 0 ] || dc up --detach --wait --no-build dummy-worker >&2 || status=$?
 wait "$services" || status=$?
 [ "$status" -eq 0 ] || { echo "test.sh: a build or a service start failed (above)" >&2; exit "$status"; }
-dc up --detach --wait --no-build dummy-worker >&2
 dc run --rm --no-deps test "$@"
