@@ -68,7 +68,7 @@ describe("dev-env", () => {
       expect(ran.status).toBe(0);
       expect(steps(container, "withExposedPort").map((s) => s.args.port)).toContain(5000);
       // The app reaches its services under Pycroft's hostnames.
-      expect(Object.keys(bound(container)).sort()).toEqual(["db", "ldap", "mq"]);
+      expect(Object.keys(bound(container)).sort()).toEqual(["db", "ldap", "mail", "mq"]);
     });
   });
 
@@ -123,7 +123,8 @@ describe("dev-env", () => {
           Object.entries(services).map(([host, svc]) => [
             host,
             steps(svc.container, "withMountedCache")
-              .filter((s) => s.args.path !== "/run/pycroft-dev-lock")
+              // Dev data only: not the lock volume, nor a build step's apt caches.
+              .filter((s) => s.args.path !== "/run/pycroft-dev-lock" && s.args.cache[0].args.key.includes("-dev-"))
               .map((s) => `${s.args.path} ${s.args.cache[0].args.key}`),
           ]),
         );
@@ -133,6 +134,7 @@ describe("dev-env", () => {
       db: ["/var/lib/postgresql/data pycroft-example-dev-db-var-lib-postgresql-data"],
       ldap: ["/var/lib/ldap pycroft-example-dev-ldap-var-lib-ldap", "/etc/ldap/slapd.d pycroft-example-dev-ldap-etc-ldap-slapd.d"],
       mq: ["/var/lib/rabbitmq pycroft-example-dev-mq-var-lib-rabbitmq"],
+      mail: [],
     });
     expect(await keys()).toEqual(first);
   });
@@ -148,7 +150,7 @@ describe("shell", () => {
       expect(chain.at(-1)).toEqual({ field: "withDefaultTerminalCmd", args: { args: ["bash"] } });
       expect(steps(chain, "withWorkdir").at(-1)?.args.path).toBe("/opt/pycroft/app");
       expect(steps(chain, "withUser").at(-1)?.args.name).toBe("pycroft");
-      expect(Object.keys(bound(chain)).sort()).toEqual(["db", "ldap", "mq"]);
+      expect(Object.keys(bound(chain)).sort()).toEqual(["db", "ldap", "mail", "mq"]);
       expect(step(chain, "withEnvVariable", { name: "FLASK_APP" }).args.value).toBe("scripts.server_run:prepare_server");
       expect(steps(chain, "withSecretVariable").map((s) => s.args.name)).toContain("PYCROFT_DB_URI");
     });
