@@ -130,3 +130,15 @@ function formatValue(value: unknown, indent: string): string {
   if (Array.isArray(value)) return `[${value.map((v) => formatValue(v, indent)).join(", ")}]`;
   return JSON.stringify(value);
 }
+
+/** A service as recorded: its container pipeline (everything before `asService`) and its command. */
+export function serviceOf(chain: Chain): { container: Chain; args: string[] } {
+  const i = chain.findIndex((s) => s.field === "asService");
+  if (i < 0) throw new Error(`no asService in:\n${formatChain(chain)}`);
+  return { container: chain.slice(0, i), args: chain[i]!.args.args };
+}
+
+/** The services bound into a container, by the hostname they are bound under. */
+export function bound(chain: Chain): Record<string, { container: Chain; args: string[] }> {
+  return Object.fromEntries(steps(chain, "withServiceBinding").map((s) => [s.args.alias, serviceOf(s.args.service)]));
+}

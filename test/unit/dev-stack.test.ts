@@ -3,20 +3,8 @@ import { dag } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
 import { DEFAULTS } from "../../src/config.js";
-import { Chain, formatChain, steps, withFakeEngine } from "../support/fake-engine.js";
+import { bound, serviceOf, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
-
-/** The service's container pipeline and its command. */
-function serviceOf(chain: Chain): { container: Chain; args: string[] } {
-  const i = chain.findIndex((s) => s.field === "asService");
-  if (i < 0) throw new Error(`no asService in:\n${formatChain(chain)}`);
-  return { container: chain.slice(0, i), args: chain[i]!.args.args };
-}
-
-/** The services bound into a container, by the hostname they are bound under. */
-function bound(chain: Chain): Record<string, { container: Chain; args: string[] }> {
-  return Object.fromEntries(steps(chain, "withServiceBinding").map((s) => [s.args.alias, serviceOf(s.args.service)]));
-}
 
 describe("dev-stack", () => {
   it("brings up the app, both workers and every dev service once, and publishes them on Pycroft's dev ports", async () => {

@@ -7,20 +7,8 @@ import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { Chain, formatChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
+import { bound, Chain, serviceOf, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
-
-/** The service's container pipeline and its command. */
-function serviceOf(chain: Chain): { container: Chain; args: string[] } {
-  const i = chain.findIndex((s) => s.field === "asService");
-  if (i < 0) throw new Error(`no asService in:\n${formatChain(chain)}`);
-  return { container: chain.slice(0, i), args: chain[i]!.args.args };
-}
-
-/** The services bound into a container, by the hostname they are bound under. */
-function bound(chain: Chain): Record<string, { container: Chain; args: string[] }> {
-  return Object.fromEntries(steps(chain, "withServiceBinding").map((s) => [s.args.alias, serviceOf(s.args.service)]));
-}
 
 /** The `-c name=value` settings of a PostgreSQL command line. */
 function postgresSettings(args: string[]): Record<string, string> {

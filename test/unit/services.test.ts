@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { dag } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
-import { Chain, execError, execs, formatChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
+import { Chain, execError, execs, formatChain, serviceOf as serviceChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
 import { RUN_SERVICE } from "../../src/services/service.js";
 
@@ -13,13 +13,6 @@ function indexOf(chain: Chain, what: string, predicate: (s: Chain[number]) => bo
   const i = chain.findIndex(predicate);
   if (i < 0) throw new Error(`no ${what} in:\n${formatChain(chain)}`);
   return i;
-}
-
-/** The service's container pipeline: everything before `asService`. */
-function serviceChain(chain: Chain): { container: Chain; args: string[] } {
-  const i = chain.findIndex((s) => s.field === "asService");
-  if (i < 0) throw new Error(`no asService in:\n${formatChain(chain)}`);
-  return { container: chain.slice(0, i), args: chain[i]!.args.args };
 }
 
 describe("services", () => {

@@ -2,18 +2,11 @@
 // tool, FLASK_APP, the db init SQL and LDAP schemas, keycloak's realm, the dummy worker, mypy, docs.
 import { describe, expect, it } from "vitest";
 
-import { Chain, execs, formatChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
+import { execs, formatChain, serviceOf as serviceChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { module, sourceOf } from "../support/example.js";
 
 /** A uv project with the given files besides pyproject.toml and uv.lock. */
 const uvProject = (files: Record<string, string> = {}) => ({ "pyproject.toml": "", "uv.lock": "", ...files });
-
-/** The service's container pipeline: everything before `asService`. */
-function serviceChain(chain: Chain): { container: Chain; args: string[] } {
-  const i = chain.findIndex((s) => s.field === "asService");
-  if (i < 0) throw new Error(`no asService in:\n${formatChain(chain)}`);
-  return { container: chain.slice(0, i), args: chain[i]!.args.args };
-}
 
 describe("the JS tool", () => {
   it.each([
