@@ -9,7 +9,8 @@
 #     runc), for docker-container builders: the "fresh machine with a warm cache" step makes a new
 #     one and imports a local cache export into it, as a CI runner with a restored cache does.
 # Prints the client environment (DOCKER_CONFIG, the buildkit image) on stdout, progress on stderr.
-# Skips what is built already (a stamp with the versions and this script's hash).
+# Skips what is built already (a stamp with the versions and the build functions' hash; the image is
+# rebuilt when its inputs change and pushed when the registry lacks it).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/../../engine/lib.sh"
@@ -24,8 +25,8 @@ OUT="$CACHE/compose-peer"
 PLUGINS="$OUT/docker-config/cli-plugins"
 MOD="$CACHE/gomod"
 STAMP="$OUT/.built"
+CTX="$OUT/ctx/buildkit"
 export GOTOOLCHAIN=local GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOFLAGS=-buildvcs=false
-want_stamp="compose=$COMPOSE_VERSION buildx=$BUILDX_VERSION buildkit=$BUILDKIT_VERSION $(cat "${BASH_SOURCE[0]}" "$HERE/buildkit.Dockerfile" | sha256sum | cut -c1-16)"
 
 print_env() {
   echo "export DOCKER_CONFIG=$OUT/docker-config"
@@ -36,13 +37,6 @@ image_in_registry() {
   curl -fsS -o /dev/null -H "Accept: application/vnd.docker.distribution.manifest.v2+json,application/vnd.oci.image.manifest.v1+json" \
     "http://$REGISTRY/v2/moby/buildkit/manifests/$BUILDKIT_VERSION" 2>/dev/null
 }
-
-if [ "$(cat "$STAMP" 2>/dev/null)" = "$want_stamp" ] && [ -x "$PLUGINS/docker-compose" ] && [ -x "$PLUGINS/docker-buildx" ] \
-   && image_in_registry; then
-  echo "compose $COMPOSE_VERSION, buildx $BUILDX_VERSION, buildkit $BUILDKIT_VERSION already built in $OUT" >&2
-  print_env
-  exit 0
-fi
 
 # wrapper_build NAME MODULE VERSION OUT LDFLAGS PKG...: `go build` of PKG... from MODULE@VERSION.
 # `go install MODULE@VERSION` refuses a module whose go.mod has replace or exclude directives (Compose's
@@ -83,28 +77,40 @@ build_buildx() {
 }
 
 build_buildkit() {
-  local ctx="$OUT/ctx/buildkit"
-  rm -rf "$ctx"; mkdir -p "$ctx/bin"
+  rm -rf "$CTX"; mkdir -p "$CTX/bin"
   # Upstream's release tags: static, no cgo; the OCI worker runs runc, which brings seccomp itself.
-  wrapper_build buildkit github.com/moby/buildkit "$BUILDKIT_VERSION" "$ctx/bin/" \
+  wrapper_build buildkit github.com/moby/buildkit "$BUILDKIT_VERSION" "$CTX/bin/" \
     "-X github.com/moby/buildkit/version.Version=$BUILDKIT_VERSION -X github.com/moby/buildkit/version.Package=github.com/moby/buildkit" \
     -tags "osusergo netgo static_build" github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl
+}
+
+# The image (rebuilt only when its inputs changed) and its push, when the registry lacks it.
+buildkit_image() {
   # runc: the one test/engine/build-dagger.sh builds for the engine (static, seccomp).
   [ -x "$CACHE/bin/runc" ] || { echo "no $CACHE/bin/runc: run test/engine/build-dagger.sh (up.sh) first" >&2; return 1; }
-  cp "$CACHE/bin/runc" "$ctx/bin/runc"
-  cp "$HERE/buildkit.Dockerfile" "$ctx/Dockerfile"
+  cp "$CACHE/bin/runc" "$CTX/bin/runc"
+  cp "$HERE/buildkit.Dockerfile" "$CTX/Dockerfile"
   bash "$ENGINE_DIR/rootfs.sh" >&2
-  build_image "$BUILDKIT_IMAGE" "$ctx" pycroft-standin/debian-rootfs:bookworm
+  build_image "$BUILDKIT_IMAGE" "$CTX" pycroft-standin/debian-rootfs:bookworm
   docker push -q "$BUILDKIT_IMAGE" >&2
 }
 
-ensure_go "$(go_mod_min github.com/docker/compose/v2 "$COMPOSE_VERSION")" \
-  "$(go_mod_min github.com/docker/buildx "$BUILDX_VERSION")" \
-  "$(go_mod_min github.com/moby/buildkit "$BUILDKIT_VERSION")"
-phase "compose-peer: docker compose $COMPOSE_VERSION" build_compose
-phase "compose-peer: docker buildx $BUILDX_VERSION" build_buildx
-phase "compose-peer: buildkit $BUILDKIT_VERSION image" build_buildkit
-echo "$want_stamp" > "$STAMP"
-DOCKER_CONFIG="$OUT/docker-config" docker compose version >&2
-DOCKER_CONFIG="$OUT/docker-config" docker buildx version >&2
+# The Go builds are redone when a version or the way they are built changes.
+want_stamp="compose=$COMPOSE_VERSION buildx=$BUILDX_VERSION buildkit=$BUILDKIT_VERSION \
+$(declare -f wrapper_build build_compose build_buildx build_buildkit | sha256sum | cut -c1-16)"
+if [ "$(cat "$STAMP" 2>/dev/null)" = "$want_stamp" ] && [ -x "$PLUGINS/docker-compose" ] && [ -x "$PLUGINS/docker-buildx" ] \
+   && [ -x "$CTX/bin/buildkitd" ] && [ -x "$CTX/bin/buildctl" ]; then
+  echo "compose $COMPOSE_VERSION, buildx $BUILDX_VERSION, buildkit $BUILDKIT_VERSION already built in $OUT" >&2
+else
+  ensure_go "$(go_mod_min github.com/docker/compose/v2 "$COMPOSE_VERSION")" \
+    "$(go_mod_min github.com/docker/buildx "$BUILDX_VERSION")" \
+    "$(go_mod_min github.com/moby/buildkit "$BUILDKIT_VERSION")"
+  phase "compose-peer: docker compose $COMPOSE_VERSION" build_compose
+  phase "compose-peer: docker buildx $BUILDX_VERSION" build_buildx
+  phase "compose-peer: buildkit $BUILDKIT_VERSION" build_buildkit
+  echo "$want_stamp" > "$STAMP"
+  DOCKER_CONFIG="$OUT/docker-config" docker compose version >&2
+  DOCKER_CONFIG="$OUT/docker-config" docker buildx version >&2
+fi
+image_in_registry || phase "compose-peer: buildkit $BUILDKIT_VERSION image" buildkit_image
 print_env
