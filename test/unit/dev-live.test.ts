@@ -128,7 +128,9 @@ with tarfile.open(sys.argv[1], "w") as t:
       writeFileSync(join(host, "web/app.py"), "print('live')");
       writeFileSync(join(host, "node_modules/big.js"), "never sent");
       rmSync(join(host, "stale.py"));
-      for (let i = 0; i < 100 && (!existsSync(join(root, "web/app.py")) || existsSync(join(root, "stale.py"))); i++) {
+      // Until the receiver has both changes and the watcher has logged the answer to what it sent.
+      const done = () => existsSync(join(root, "web/app.py")) && !existsSync(join(root, "stale.py")) && lines.length > 0;
+      for (let i = 0; i < 200 && !done(); i++) {
         await new Promise((done) => setTimeout(done, 50));
       }
     } finally {
