@@ -1,24 +1,14 @@
 import { describe, expect, it } from "vitest";
 
+import { RAW_DEFAULTS } from "../support/raw-settings.js";
+
 import { DEFAULTS, settings, UsageError } from "../../src/config.js";
 import { registryHost, repository, tags } from "../../src/publish/reference.js";
 import { baseDn } from "../../src/services/openldap.js";
 import { dotenvValue } from "../../src/images/project.js";
 import { coverageArgs, summary } from "../../src/testing/pytest.js";
 
-const raw = {
-  uid: DEFAULTS.uid,
-  gid: DEFAULTS.gid,
-  user: DEFAULTS.user,
-  home: DEFAULTS.home,
-  venv: DEFAULTS.venv,
-  appDir: DEFAULTS.appDir,
-  pythonImage: DEFAULTS.pythonImage,
-  uvVersion: DEFAULTS.uvVersion,
-  postgresImage: DEFAULTS.postgresImage,
-  rabbitmqImage: DEFAULTS.rabbitmqImage,
-  debianImage: DEFAULTS.debianImage,
-};
+const raw = RAW_DEFAULTS;
 
 describe("settings", () => {
   it("accepts Pycroft's defaults as they are", () => {

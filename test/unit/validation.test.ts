@@ -2,6 +2,8 @@
 // image references and file paths, so each check is tried on both sides of its boundary.
 import { describe, expect, it } from "vitest";
 
+import { RAW_DEFAULTS } from "../support/raw-settings.js";
+
 import {
   checkCeleryApp, checkPlatform, checkProtocol, checkRuffFormat, checkWsgiApp, DEFAULTS, owner, RUFF_FORMATS, settings, UsageError,
 } from "../../src/config.js";
@@ -9,19 +11,7 @@ import { registryHost, repository, tags } from "../../src/publish/reference.js";
 import { dotenvValue } from "../../src/images/project.js";
 import { baseDn } from "../../src/services/openldap.js";
 
-const raw = {
-  uid: DEFAULTS.uid,
-  gid: DEFAULTS.gid,
-  user: DEFAULTS.user,
-  home: DEFAULTS.home,
-  venv: DEFAULTS.venv,
-  appDir: DEFAULTS.appDir,
-  pythonImage: DEFAULTS.pythonImage,
-  uvVersion: DEFAULTS.uvVersion,
-  postgresImage: DEFAULTS.postgresImage,
-  rabbitmqImage: DEFAULTS.rabbitmqImage,
-  debianImage: DEFAULTS.debianImage,
-};
+const raw = RAW_DEFAULTS;
 
 /** The error a call throws (failing when it throws none). */
 function errorOf(fn: () => unknown): Error {
