@@ -61,6 +61,8 @@ export const DEFAULTS = {
   ldapDomain: "agdsn.de",
   /** How long a service may take to answer its health check before the call fails. */
   serviceStartSeconds: 120,
+  /** The most pytest processes `test --shards` runs at once, each with its own stack of services. */
+  maxShards: 16,
   /**
    * The dev stack's host ports: Pycroft's docker-compose.dev.yml publishes the app on 5000, the
    * database on 55432, RabbitMQ's management UI on 15672 and keycloak on 8080; ldap and the broker
@@ -227,6 +229,19 @@ const PLATFORM = /^linux\/(amd64|arm64(\/v8)?|arm\/v[567]|386|ppc64le|s390x|risc
 export function checkPlatform(value: Platform): Platform {
   if (!PLATFORM.test(value)) {
     throw new UsageError(`unknown platform "${value}": use linux/ARCH (amd64, arm64, arm/v7, 386, ppc64le, s390x, riscv64), e.g. linux/arm64`);
+  }
+  return value;
+}
+
+/**
+ * Refuses a shard count that cannot run: each shard is a pytest process with a stack of services of
+ * its own, so more than `DEFAULTS.maxShards` would only fight over the engine's cores and memory.
+ */
+export function checkShards(value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > DEFAULTS.maxShards) {
+    throw new UsageError(
+      `shards must be a whole number from 1 to ${DEFAULTS.maxShards}, got ${value}: 1 runs the suite in one pytest process, N splits its files over N processes, each with its own services`,
+    );
   }
   return value;
 }

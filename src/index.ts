@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { argument, check, Container, dag, Directory, func, object, Platform, Secret, Service, up } from "@dagger.io/dagger";
 
 import {
-  checkCeleryApp, checkPlatform, checkProtocol, checkRuffFormat, checkWsgiApp, DEFAULTS, settings, Settings, SOURCE_EXCLUDES, UsageError,
+  checkCeleryApp, checkPlatform, checkProtocol, checkRuffFormat, checkShards, checkWsgiApp, DEFAULTS, settings, Settings, SOURCE_EXCLUDES, UsageError,
 } from "./config.js";
 import { base } from "./images/base.js";
 import { dev, jsBundle, withBundle } from "./images/dev.js";
@@ -22,6 +22,7 @@ import { serve, ServiceSpec, startAll, Storage } from "./services/service.js";
 import { bindAll, Credentials, specs, stack, StackOptions } from "./services/stack.js";
 import { appEnvironment, withEnvironment } from "./app/environment.js";
 import { pytest, reportDir, summary } from "./testing/pytest.js";
+import { inShard, mergeShards, Shard } from "./testing/shards.js";
 import { devServer, DOCS_SERVER, dummyWorker, migration, shellInto, withDevState, worker } from "./dev/environment.js";
 import { atPort, publishPorts } from "./dev/ports.js";
 import { liveDevServer } from "./dev/sync.js";
@@ -291,14 +292,13 @@ export class Pycroft {
    * @param args Arguments for pytest, e.g. --args=-k,ldap or --args=-m,"not legacy".
    * @param withWorker Start the dummy worker (default: when the source has it); false leaves it out.
    * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
+   * @param shards Split the test files over this many pytest processes, each with its own services, and
+   * merge their results: worth it with a core per shard. 1 (the default) is one process.
    */
   @func({ cache: "never" })
   @check()
-  async test(args: string[] = [], withWorker?: boolean, withKeycloak?: boolean): Promise<string> {
-    const { output, exitCode } = await this.runTests(args, withWorker, withKeycloak, async (ran) => ({
-      output: await ran.stdout(),
-      exitCode: await ran.exitCode(),
-    }));
+  async test(args: string[] = [], withWorker?: boolean, withKeycloak?: boolean, shards = 1): Promise<string> {
+    const { output, exitCode } = await this.runTests(args, withWorker, withKeycloak, shards);
     if (exitCode !== 0) {
       throw new Error(`pytest failed with exit code ${exitCode}:\n${summary(output)}`);
     }
@@ -307,18 +307,17 @@ export class Pycroft {
 
   /**
    * Runs the tests like `test` but never fails on test failures: returns the reports directory
-   * (junit.xml, coverage.xml, htmlcov/, pytest.log and exit-code) for CI to publish.
+   * (junit.xml, coverage.xml, htmlcov/, pytest.log and exit-code) for CI to publish. With shards, one
+   * report of all of them.
    *
    * @param args Arguments for pytest.
    * @param withWorker Start the dummy worker (default: when the source has it); false leaves it out.
    * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
+   * @param shards Split the test files over this many pytest processes, each with its own services.
    */
   @func({ cache: "never" })
-  async testReport(args: string[] = [], withWorker?: boolean, withKeycloak?: boolean): Promise<Directory> {
-    const s = this.settings();
-    return this.runTests(args, withWorker, withKeycloak, async (ran) =>
-      dag.directory().withDirectory(".", await ran.directory(reportDir(s)).sync()),
-    );
+  async testReport(args: string[] = [], withWorker?: boolean, withKeycloak?: boolean, shards = 1): Promise<Directory> {
+    return (await this.runTests(args, withWorker, withKeycloak, shards)).reports;
   }
 
   /**
@@ -531,33 +530,48 @@ export class Pycroft {
   private async run(storage: Storage, keycloak: boolean, project?: Project) {
     const options = this.stackOptions(storage, keycloak, project ?? (await this.project()));
     const services = stack(options);
-    const env = await appEnvironment(this.credentials(), DEFAULTS.ldapDomain, options.project.flaskApp);
-    const built = this.devImage(options.project)
-      .with(withBundle(options.settings, this.source, options.project))
-      .with(withEnvironment(env));
+    const built = await this.appImage(options.project);
     const image = storage.kind === "volumes" ? built.with(withDevState(options.settings, storage.project)) : built;
     return { services, image, app: image.with(bindAll(services)) };
   }
 
+  /** The dev image, bundled, with the app's environment: what the tests and the dev services run in. */
+  private async appImage(project: Project): Promise<Container> {
+    const env = await appEnvironment(this.credentials(), DEFAULTS.ldapDomain, project.flaskApp);
+    return this.devImage(project).with(withBundle(this.settings(), this.source, project)).with(withEnvironment(env));
+  }
+
   /**
-   * Starts what Pycroft's test compose starts (named errors if one never gets ready), runs pytest,
-   * reads the result, stops them. The worker and keycloak follow the source unless asked otherwise.
+   * Runs the suite in one pytest process, or in N shards at once whose reports are then merged into
+   * one. Options are checked before anything starts; the worker and keycloak follow the source unless
+   * asked otherwise.
    */
-  private async runTests<T>(
-    args: string[],
-    withWorker: boolean | undefined,
-    withKeycloak: boolean | undefined,
-    read: (ran: Container) => Promise<T>,
-  ): Promise<T> {
+  private async runTests(args: string[], withWorker: boolean | undefined, withKeycloak: boolean | undefined, shards: number): Promise<TestRun> {
+    const count = checkShards(shards);
     const project = await this.project();
     const keycloak = withKeycloak ?? project.hasKeycloakRealm;
     const workerWanted = withWorker ?? project.hasDummyWorker;
     if (workerWanted && !project.hasDummyWorker) {
       throw new UsageError(`--with-worker needs the dummy worker ${DEFAULTS.dummyWorker} in the source`);
     }
+    const suite: Suite = { project, args, keycloak, worker: workerWanted };
+    if (count === 1) return this.runShard(suite);
+    const runs = await Promise.allSettled(Array.from({ length: count }, (_, i) => this.runShard(suite, { index: i + 1, count })));
+    const failed = runs.flatMap((r, i) => (r.status === "rejected" ? [`shard ${i + 1}/${count}: ${(r.reason as Error).message ?? r.reason}`] : []));
+    if (failed.length > 0) throw new Error(failed.join("\n\n"));
+    const reports = runs.map((r) => (r as PromiseFulfilledResult<TestRun>).value.reports);
+    const merged = (await this.appImage(project)).with(mergeShards(this.settings(), reports));
+    return readRun(merged, this.settings());
+  }
+
+  /**
+   * Starts what Pycroft's test compose starts (named errors if one never gets ready), runs pytest
+   * (all of it, or one shard), reads the result, stops them.
+   */
+  private async runShard(suite: Suite, shard?: Shard): Promise<TestRun> {
     const storage = this.tmpfs();
-    const run = await this.run(storage, keycloak, project);
-    const extra: Record<string, Service> = workerWanted ? { "dummy-worker": dummyWorker(run.app, DEFAULTS.dummyWorker, storage) } : {};
+    const run = await this.run(storage, suite.keycloak, suite.project);
+    const extra: Record<string, Service> = suite.worker ? { "dummy-worker": dummyWorker(run.app, DEFAULTS.dummyWorker, storage) } : {};
     // The image builds while the services start (keycloak alone takes most of a minute).
     const [started, built] = await Promise.allSettled([startAll({ ...run.services, ...extra }, storage), run.image.sync()]);
     if (started.status === "rejected") throw started.reason;
@@ -566,12 +580,38 @@ export class Pycroft {
       await stop();
       throw built.reason;
     }
+    const s = this.settings();
+    const app = shard ? run.app.with(inShard(s, shard)) : run.app;
     try {
-      return await read(run.app.with(bindAll(extra)).with(pytest(this.settings(), project.coveragePackages, args, storage.runId)));
+      return await readRun(app.with(bindAll(extra)).with(pytest(s, suite.project.coveragePackages, suite.args, storage.runId)), s);
     } finally {
       await stop();
     }
   }
+}
+
+/** What a test run is about: the same for every shard. */
+interface Suite {
+  project: Project;
+  args: string[];
+  keycloak: boolean;
+  worker: boolean;
+}
+
+/** A finished pytest run (or the merge of several): its output, exit code and reports directory. */
+interface TestRun {
+  output: string;
+  exitCode: number;
+  reports: Directory;
+}
+
+/** Reads a run while its services are still up: nothing is left to run again once they are gone. */
+async function readRun(ran: Container, s: Settings): Promise<TestRun> {
+  return {
+    output: await ran.stdout(),
+    exitCode: await ran.exitCode(),
+    reports: dag.directory().withDirectory(".", await ran.directory(reportDir(s)).sync()),
+  };
 }
 
 /** The port the app reaches a dev service's host on (its first in `DEFAULTS.devPorts`). */

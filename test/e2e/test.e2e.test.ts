@@ -61,6 +61,35 @@ describe.skipIf(noEngine())("the test stage on a real engine", () => {
     });
   });
 
+  it("test-report --shards 2 gives one report with the tests, outcomes and coverage of one process; a failing suite fails as it does", async () => {
+    await session(async () => {
+      const [single, sharded] = await Promise.all([pycroft().testReport(), pycroft().testReport([], undefined, undefined, 2)]);
+      const cases = async (dir: typeof single) =>
+        [...(await read(dir, "junit.xml")).matchAll(/<testcase classname="([\w.]+)" name="(\w+)"[^>]*?(\/>|>\s*<(\w+))/g)]
+          .map((m) => `${m[1]}.${m[2]} ${m[4] ?? "passed"}`)
+          .sort();
+      const expected = await cases(single);
+      expect(expected.length).toBeGreaterThan(10);
+      expect(await cases(sharded)).toEqual(expected);
+      expect((await read(sharded, "exit-code")).trim()).toBe("0");
+      // Two processes ran, each its share: together every test once.
+      const log = await read(sharded, "pytest.log");
+      const shares = [1, 2].map((i) => Number(log.match(new RegExp(`^shard ${i}/2: (\\d+) tests in \\d+ files$`, "m"))?.[1]));
+      expect(shares.every((n) => n > 0)).toBe(true);
+      expect(shares[0]! + shares[1]!).toBe(expected.length);
+      // One coverage report of both: the same statements, the same ones covered.
+      const totals = async (dir: typeof single) => (await read(dir, "coverage.xml")).match(/lines-valid="(\d+)" lines-covered="(\d+)"/)?.slice(1);
+      expect(await totals(sharded)).toEqual(await totals(single));
+      expect(await sharded.exists("htmlcov/index.html")).toBe(true);
+
+      // The failing fixture has one test file: one shard fails, the other has nothing to run.
+      const error = await pycroft("test/fixtures/failing").test([], undefined, undefined, 2).then(() => undefined, (err: Error) => err);
+      expect(error?.message).toMatch(/^pytest failed with exit code 1:/);
+      expect(error?.message).toMatch(/^FAILED tests\/\S+::test_\S+/m);
+      expect(error?.message).toMatch(/^===== 1 failed, \d+ passed in [\d.]+s \(2 shards, the longest one's time\) =====$/m);
+    });
+  });
+
   it("an out-of-date uv.lock is reported as such", async () => {
     await session(async () => {
       const error = await pycroft("test/fixtures/broken-lock").dev().then((c: Container) => c.sync()).then(() => undefined, (err: Error) => err);

@@ -1,8 +1,10 @@
 // `dagger call` for machines whose Dagger CLI cannot load TypeScript modules (no registry to pull the
 // runtime's images from): runs the same module functions from the host, in a client session.
 //
-//   tsx test/engine/call.ts test [PYTEST_ARG…]        run the suite; exit code 1 when a test fails
-//   tsx test/engine/call.ts test-report DIR [ARG…]    run the suite, export the reports to DIR
+//   tsx test/engine/call.ts test [--shards N] [PYTEST_ARG…]
+//                                                     run the suite; exit code 1 when a test fails
+//   tsx test/engine/call.ts test-report DIR [--shards N] [ARG…]
+//                                                     run the suite, export the reports to DIR
 //   tsx test/engine/call.ts build-prod TARBALL        build the prod image, export it as a tarball
 //   tsx test/engine/call.ts publish ADDRESS [TAG…]    build and publish, print the pinned references
 //   tsx test/engine/call.ts check [NAME…]             `dagger check`: run the checks (all, or those named)
@@ -25,6 +27,11 @@ import { newPycroft } from "../support/module.js";
 import { formatResults, runChecks } from "../support/checks.js";
 import { watchAndSync } from "./sync.js";
 
+/** A leading `--shards N`, as the CLI's flag; the rest goes to pytest. */
+function shardsOption(rest: string[]): { shards: number | undefined; args: string[] } {
+  return rest[0] === "--shards" ? { shards: Number(rest[1]), args: rest.slice(2) } : { shards: undefined, args: rest };
+}
+
 async function main([fn, ...rest]: string[]): Promise<void> {
   const source = process.env.PYCROFT_SOURCE ?? "example";
   const pycroft = () =>
@@ -32,13 +39,16 @@ async function main([fn, ...rest]: string[]): Promise<void> {
       pythonImage: process.env.PYCROFT_PYTHON_IMAGE,
     });
   switch (fn) {
-    case "test":
-      console.log(await pycroft().test(rest));
+    case "test": {
+      const { shards, args } = shardsOption(rest);
+      console.log(await pycroft().test(args, undefined, undefined, shards));
       return;
+    }
     case "test-report": {
-      const [dir, ...args] = rest;
+      const [dir, ...more] = rest;
       if (!dir) throw new UsageError("test-report needs the directory to export the reports to");
-      const report = await pycroft().testReport(args);
+      const { shards, args } = shardsOption(more);
+      const report = await pycroft().testReport(args, undefined, undefined, shards);
       await report.export(dir);
       const code = Number((await report.file("exit-code").contents()).trim());
       console.log(`reports in ${dir}; pytest exit code ${code}`);

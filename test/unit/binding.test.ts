@@ -86,6 +86,15 @@ describe("the dagger call binding", () => {
     expect(pycroft.methods.buildProd.cache).toBeUndefined();
   });
 
+  it("offers --shards on test and test-report: an integer, 1 unless given, with its help text", () => {
+    for (const name of ["test", "testReport"]) {
+      const shards = pycroft.methods[name].arguments.shards;
+      expect(shards.type.kind, name).toBe("INTEGER_KIND");
+      expect(shards.defaultValue, name).toBe(1);
+      expect(shards.description, name).toMatch(/^Split the test files over this many pytest processes, each with its own services/);
+    }
+  });
+
   it("returns chainable types", () => {
     const returns = (name: string) => pycroft.methods[name].returnType;
     expect(returns("base")).toMatchObject({ kind: "OBJECT_KIND", name: "Container" });
