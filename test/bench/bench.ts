@@ -1,10 +1,11 @@
 // `npm run bench`: how long the module's main paths take on this engine, with pytest's own time
 // beside each test run. Prints numbers; asserts nothing.
 //
-// `npm run bench -- test` runs only the test steps, `-- services` each service's time to ready,
+// `npm run bench -- test` runs only the test steps, `-- shards` one process against `--shards 2`
+// (warm, in turns), `-- services` each service's time to ready,
 // `-- build-prod` only the builds, `-- compose` the test steps beside their docker compose peer
 // (test/bench/compose/, see compose-peer.ts), with the ratio module / compose. The default run is
-// services, compose (which has the module's test steps) and build-prod. `-- dev` (only when asked)
+// services, shards, compose (which has the module's test steps) and build-prod. `-- dev` (only when asked)
 // times edit -> served in the dev stack beside compose's bind-mounted dev setup (dev-edits.ts).
 //
 // Each step is its own session, like a separate `dagger call`. "Cold" is a copy of the example whose
@@ -197,8 +198,8 @@ async function bench(groups: string[]): Promise<{ rows: Row[]; peerRows: PeerRow
     writeFileSync(pyproject, readFileSync(pyproject, "utf8").replace('description = "', `description = "bench ${Date.now()}: `));
   // A pyproject the engine has never seen: the dependency and app layers start cold.
   touchPyproject();
-  const runTests = async (step: string) => {
-    const [output, seconds] = await timed(() => inSession(() => pycroftOn(hostDir(dir)).test()));
+  const runTests = async (step: string, shards = 1) => {
+    const [output, seconds] = await timed(() => inSession(() => pycroftOn(hostDir(dir)).test([], undefined, undefined, shards)));
     rows.push({ step, seconds, pytestSeconds: pytestTime(output) });
   };
   const buildProd = async (step: string, platform?: Platform) => {
@@ -228,6 +229,15 @@ async function bench(groups: string[]): Promise<{ rows: Row[]; peerRows: PeerRow
     touchPyproject();
     await runTests("test after a dependency change");
   }
+  if (want("shards")) {
+    // Warm, one process and two shards taken in turns, twice: pytest's time is the longest shard's.
+    await runTests("(warm-up)");
+    rows.pop();
+    for (const round of [1, 2]) {
+      await runTests(`test, 1 process (round ${round})`);
+      await runTests(`test --shards 2 (round ${round})`, 2);
+    }
+  }
   if (want("compose")) await composeSteps(peerRows);
   if (!want("build-prod")) return { rows, peerRows };
   await buildProd("build-prod (cold)");
@@ -248,6 +258,15 @@ if (rows.length > 0) {
   for (const r of rows) {
     console.log(r.step.padEnd(41) + r.seconds.toFixed(1).padStart(10) + (r.pytestSeconds?.toFixed(1) ?? "-").padStart(12));
   }
+}
+const shardRows = rows.filter((r) => r.step.startsWith("test --shards 2 (round"));
+if (shardRows.length > 0) {
+  // Each round's two shards against the one process just before it, and the medians' ratio.
+  const single = rows.filter((r) => r.step.startsWith("test, 1 process (round"));
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+  const ratio = (pick: (r: Row) => number | undefined) =>
+    (median(shardRows.map((r) => pick(r) ?? NaN)) / median(single.map((r) => pick(r) ?? NaN))).toFixed(2);
+  console.log(`\n--shards 2 / 1 process: call ${ratio((r) => r.seconds)}, pytest ${ratio((r) => r.pytestSeconds)} (medians of ${shardRows.length} rounds)`);
 }
 if (peerRows.length > 0) {
   console.log(

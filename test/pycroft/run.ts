@@ -1,7 +1,7 @@
 // Runs the module's functions on a Pycroft checkout, as a Pycroft maintainer would with `dagger call
 // --source PATH …`, and checks what each gives. Prints one line per check and the counts.
 //
-//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report migrate dev-env dev-stack shell build-prod lint
+//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report shards migrate dev-env dev-stack shell build-prod lint
 //                                            typecheck docs bundle (default: all)
 //
 // Module options come from the environment: PYCROFT_PYTHON_IMAGE, PYCROFT_NO_INSTALL_PACKAGES
@@ -21,10 +21,10 @@ import { WORKER_READY_CHECK } from "../support/prod.js";
 
 const [sourcePath, ...only] = process.argv.slice(2);
 if (!sourcePath) {
-  console.error("usage: tsx test/pycroft/run.ts PATH_TO_PYCROFT [test|test-report|migrate|dev-env|dev-stack|shell|build-prod|lint|typecheck|docs|bundle …]");
+  console.error("usage: tsx test/pycroft/run.ts PATH_TO_PYCROFT [test|test-report|shards|migrate|dev-env|dev-stack|shell|build-prod|lint|typecheck|docs|bundle …]");
   process.exit(64);
 }
-const STEPS = ["test", "test-report", "migrate", "dev-env", "dev-stack", "shell", "build-prod", "lint", "typecheck", "docs", "bundle"];
+const STEPS = ["test", "test-report", "shards", "migrate", "dev-env", "dev-stack", "shell", "build-prod", "lint", "typecheck", "docs", "bundle"];
 const steps = only.length > 0 ? only : STEPS;
 const reports = process.env.PYCROFT_REPORTS ?? mkdtempSync(join(tmpdir(), "pycroft-reports-"));
 const migrateCommand = process.env.PYCROFT_MIGRATE_COMMAND || DEFAULTS.migrateCommand;
@@ -108,6 +108,33 @@ async function defaultEnvironment() {
   return withEnvironment(await appEnvironment(credentials, DEFAULTS.ldapDomain, DEFAULTS.flaskApp));
 }
 
+/** Runs test-report (in `shards` processes), exports it under `name` and checks it: 0 failures, the four packages covered. */
+async function testReport(name: string, shards: number) {
+  const dir = join(reports, name);
+  const start = performance.now();
+  await (await pycroft().testReport([], undefined, undefined, shards)).export(dir);
+  const call = (performance.now() - start) / 1000;
+  const code = readFileSync(join(dir, "exit-code"), "utf8").trim();
+  const junit = readFileSync(join(dir, "junit.xml"), "utf8");
+  const coverage = readFileSync(join(dir, "coverage.xml"), "utf8");
+  // The root element: one process's <testsuite>, or the merged <testsuites> of the shards.
+  const suite = junit.match(/<testsuites? [^>]*tests=[^>]*>/)?.[0] ?? "";
+  const count = (attr: string) => Number(suite.match(new RegExp(` ${attr}="(\\d+)"`))?.[1] ?? NaN);
+  check(code === "0", `pytest exit code ${code}`);
+  check(count("failures") === 0 && count("errors") === 0 && count("tests") > 0, `junit.xml: ${suite}`);
+  // pytest-cov lists each --cov package as a source root of the report.
+  for (const pkg of DEFAULTS.coveragePackages) check(coverage.includes(`/${pkg}</source>`), `coverage.xml lacks ${pkg}`);
+  const rate = Number(coverage.match(/<coverage [^>]*line-rate="([\d.]+)"/)?.[1] ?? NaN);
+  // pytest's own time: the summary line's, the longest shard's with shards.
+  const times = [...readFileSync(join(dir, "pytest.log"), "utf8").matchAll(/^=+ .* in ([\d.]+)s(?: \([\d:]+\))? =+$/gm)].map((m) => Number(m[1]));
+  return {
+    tests: count("tests"),
+    pytest: Math.max(...times),
+    call,
+    detail: `${dir}: ${count("tests")} tests, ${count("skipped")} skipped, 0 failures, 0 errors; line coverage ${(rate * 100).toFixed(1)} %`,
+  };
+}
+
 /** The last non-empty line of a tool's report: its verdict. */
 const verdictLine = (output: string) => output.trimEnd().split("\n").at(-1) ?? "";
 
@@ -128,20 +155,19 @@ const run: Record<string, () => Promise<string>> = {
 
   test: async () => summaryLine(await pycroft().test()),
 
-  "test-report": async () => {
-    const dir = join(reports, "test-report");
-    await (await pycroft().testReport()).export(dir);
-    const code = readFileSync(join(dir, "exit-code"), "utf8").trim();
-    const junit = readFileSync(join(dir, "junit.xml"), "utf8");
-    const coverage = readFileSync(join(dir, "coverage.xml"), "utf8");
-    const suite = junit.match(/<testsuite [^>]*>/)?.[0] ?? "";
-    const count = (attr: string) => Number(suite.match(new RegExp(`${attr}="(\\d+)"`))?.[1] ?? NaN);
-    check(code === "0", `pytest exit code ${code}`);
-    check(count("failures") === 0 && count("errors") === 0 && count("tests") > 0, `junit.xml: ${suite}`);
-    // pytest-cov lists each --cov package as a source root of the report.
-    for (const pkg of DEFAULTS.coveragePackages) check(coverage.includes(`/${pkg}</source>`), `coverage.xml lacks ${pkg}`);
-    const rate = Number(coverage.match(/<coverage [^>]*line-rate="([\d.]+)"/)?.[1] ?? NaN);
-    return `${dir}: ${count("tests")} tests, ${count("skipped")} skipped, 0 failures, 0 errors; line coverage ${(rate * 100).toFixed(1)} %`;
+  "test-report": async () => (await testReport("test-report", 1)).detail,
+
+  // The suite in one process and in two shards, one after the other: pytest's own time and the call's.
+  shards: async () => {
+    const one = await testReport("test-report", 1);
+    const two = await testReport("test-report-shards-2", 2);
+    check(two.tests === one.tests, `2 shards ran ${two.tests} tests, one process ${one.tests}`);
+    const ratio = (a: number, b: number) => (a / b).toFixed(2);
+    return [
+      `1 process: ${one.detail}; pytest ${one.pytest.toFixed(1)} s, call ${one.call.toFixed(1)} s`,
+      `2 shards: ${two.detail}; longest shard's pytest ${two.pytest.toFixed(1)} s, call ${two.call.toFixed(1)} s`,
+      `2 shards / 1 process: pytest ${ratio(two.pytest, one.pytest)}, call ${ratio(two.call, one.call)}`,
+    ].join("\n");
   },
 
   migrate: async () => {
