@@ -560,7 +560,7 @@ export class Pycroft {
     const failed = runs.flatMap((r, i) => (r.status === "rejected" ? [`shard ${i + 1}/${count}: ${(r.reason as Error).message ?? r.reason}`] : []));
     if (failed.length > 0) throw new Error(failed.join("\n\n"));
     const reports = runs.map((r) => (r as PromiseFulfilledResult<TestRun>).value.reports);
-    const merged = (await this.appImage(project)).with(mergeShards(this.settings(), reports));
+    const merged = (await this.appImage(project)).with(mergeShards(this.settings(), project.coveragePackages, reports));
     return readRun(merged, this.settings());
   }
 

@@ -138,9 +138,28 @@ sys.exit(code)
 `;
 
 /**
- * The merge's shell half: JUnit and logs through MERGE_JUNIT, then the shards' coverage data combined
- * and reported as one pytest-cov run reports it (coverage.xml, htmlcov/). A shard without coverage
- * data (e.g. one that never started pytest) is named, not skipped silently.
+ * Combines the shards' coverage data and reports it as pytest-cov does at the end of one run: the
+ * same measured packages as sources (`--cov=PKG`'s; the coverage configuration's when none), the
+ * project's coverage configuration, coverage.xml and htmlcov/.
+ */
+export const MERGE_COVERAGE = `import os
+import sys
+
+import coverage
+
+reports, data = sys.argv[1], sys.argv[2:]
+packages = [p for p in os.environ["PYCROFT_COVERAGE_PACKAGES"].split(",") if p] or None
+cov = coverage.Coverage(data_file=os.path.join(reports, ".coverage"), source=packages, config_file=True)
+cov.combine(data, strict=True, keep=True)
+cov.save()
+cov.xml_report(outfile=os.path.join(reports, "coverage.xml"))
+cov.html_report(directory=os.path.join(reports, "htmlcov"))
+`;
+
+/**
+ * The merge's shell half: coverage through MERGE_COVERAGE, then JUnit, logs and the exit code through
+ * MERGE_JUNIT. A shard without coverage data (e.g. one that never started pytest) is named, not
+ * skipped silently.
  */
 const MERGE = `set -u
 exec 2>&1
@@ -151,11 +170,7 @@ for i in $(seq 1 "$count"); do
   if [ -f "$shards/$i/.coverage" ]; then data+=("$shards/$i/.coverage"); else echo "shard $i/$count left no coverage data"; fi
 done
 if [ "\${#data[@]}" -gt 0 ]; then
-  export COVERAGE_FILE="$reports/.coverage"
-  coverage combine --keep --quiet "\${data[@]}" &&
-    coverage xml --quiet -o "$reports/coverage.xml" &&
-    coverage html --quiet -d "$reports/htmlcov" ||
-    echo "the shards' coverage data could not be combined"
+  python -c "$MERGE_COVERAGE" "$reports" "\${data[@]}" || echo "the shards' coverage data could not be combined"
   rm -f "$reports/.coverage"
 fi
 python -c "$MERGE_JUNIT" "$shards" "$reports" "$count"`;
@@ -165,10 +180,12 @@ python -c "$MERGE_JUNIT" "$shards" "$reports" "$count"`;
  * pytest.log, exit-code), in a container of the app's image without services. Its stdout is the
  * merged log and total; its exit code is the suite's.
  */
-export function mergeShards(s: Settings, reports: Directory[]) {
+export function mergeShards(s: Settings, coverage: string[], reports: Directory[]) {
   return (c: Container): Container =>
     reports
       .reduce((acc, dir, i) => acc.withDirectory(`${SHARDS_DIR}/${i + 1}`, dir), c)
+      .withEnvVariable("PYCROFT_COVERAGE_PACKAGES", coverage.join(","))
+      .withEnvVariable("MERGE_COVERAGE", MERGE_COVERAGE)
       .withEnvVariable("MERGE_JUNIT", MERGE_JUNIT)
       .withExec(["bash", "-c", MERGE, "merge-shards", SHARDS_DIR, reportDir(s), String(reports.length)], { expect: ReturnType.Any });
 }
