@@ -93,7 +93,7 @@ import xml.etree.ElementTree as ET
 
 shards_dir, reports, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 root = ET.Element("testsuites", name="pytest")
-totals = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
+totals = {"passed": 0, "failed": 0, "error": 0, "skipped": 0, "xfailed": 0}
 longest = 0.0
 codes = []
 short = []
@@ -117,10 +117,13 @@ for index in range(1, count + 1):
         longest = max(longest, float(suite.get("time", "0")))
         root.append(suite)
         for case in suite.iter("testcase"):
-            outcome = next((child.tag for child in case if child.tag in ("failure", "error", "skipped")), "passed")
-            totals["failed" if outcome == "failure" else outcome] += 1
-for attr, key in (("tests", None), ("failures", "failed"), ("errors", "error"), ("skipped", "skipped")):
-    root.set(attr, str(sum(totals.values()) if key is None else totals[key]))
+            outcome = next((child for child in case if child.tag in ("failure", "error", "skipped")), None)
+            # pytest's JUnit writes an expected failure as a skip of type pytest.xfail.
+            xfail = outcome is not None and outcome.get("type") == "pytest.xfail"
+            tag = "xfailed" if xfail else "passed" if outcome is None else outcome.tag
+            totals["failed" if tag == "failure" else tag] += 1
+for attr, value in (("tests", sum(totals.values())), ("failures", totals["failed"]), ("errors", totals["error"]), ("skipped", totals["skipped"] + totals["xfailed"])):
+    root.set(attr, str(value))
 root.set("time", f"{longest:.3f}")
 ET.ElementTree(root).write(os.path.join(reports, "junit.xml"), encoding="utf-8", xml_declaration=True)
 
@@ -128,7 +131,8 @@ serious = [code for code in codes if code not in (0, 1, 5)]
 code = max(serious) if serious else 1 if 1 in codes else 5 if all(c == 5 for c in codes) else 0
 with open(os.path.join(reports, "exit-code"), "w") as f:
     f.write(f"{code}\\n")
-parts = [f"{totals[key]} {word}" for key, word in (("failed", "failed"), ("passed", "passed"), ("skipped", "skipped"), ("error", "errors")) if totals[key]]
+words = (("failed", "failed"), ("passed", "passed"), ("skipped", "skipped"), ("xfailed", "xfailed"), ("error", "errors"))
+parts = [f"{totals[key]} {word}" for key, word in words if totals[key]]
 total = f"{', '.join(parts) or 'no tests ran'} in {longest:.2f}s ({count} shards, the longest one's time)"
 lines = ["", "=" * 29 + " all shards: short test summary info " + "=" * 29, *short] if short else [""]
 lines.append(f"===== {total} =====")

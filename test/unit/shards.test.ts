@@ -12,17 +12,19 @@ import { exampleSource, module } from "../support/example.js";
 import { Chain, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { tempDir } from "../support/run-script.js";
 
-/** A suite of four files of 5, 3, 2 and 2 tests; test_b has one failure. */
+/** A suite of four files of 5, 3, 2 and 2 tests; test_b has one failure, test_d one expected failure. */
 function suite(): string {
   const dir = tempDir("shard-suite");
   const files: Record<string, string[]> = {
     "test_a.py": ["a1", "a2", "a3", "a4", "a5"],
     "test_b.py": ["b1", "b2", "b3_fails"],
     "test_c.py": ["c1", "c2"],
-    "test_d.py": ["d1", "d2"],
+    "test_d.py": ["d1", "d2_xfails"],
   };
+  const body = (n: string) =>
+    n.endsWith("xfails") ? `import pytest\n@pytest.mark.xfail\ndef test_${n}():\n    assert False\n` : `def test_${n}():\n    assert ${!n.endsWith("fails")}\n`.replace("true", "True").replace("false", "False");
   for (const [file, names] of Object.entries(files)) {
-    writeFileSync(join(dir, file), names.map((n) => `def test_${n}():\n    assert ${!n.endsWith("fails") ? "True" : "False"}\n`).join("\n"));
+    writeFileSync(join(dir, file), names.map(body).join("\n"));
   }
   mkdirSync(join(dir, "plugin"));
   writeFileSync(join(dir, "plugin", "pycroft_shard.py"), SHARD_PLUGIN);
@@ -44,7 +46,7 @@ function pytestShard(dir: string, shard: string | undefined, reports: string, ar
 
 /** The tests pytest ran and their outcomes, from its -v lines. */
 function outcomes(log: string): string[] {
-  return [...log.matchAll(/^(test_\w+\.py::\w+) (PASSED|FAILED|ERROR|SKIPPED)/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
+  return [...log.matchAll(/^(test_\w+\.py::\w+) (PASSED|FAILED|ERROR|SKIPPED|XFAIL)/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
 }
 
 /** Runs the merge's Python half over shard directories 1..N under `shards`. */
@@ -94,7 +96,7 @@ describe("shards", () => {
     const junit = readFileSync(join(merged.reports, "junit.xml"), "utf8");
     const cases = (xml: string) => [...xml.matchAll(/<testcase classname="([\w.]+)" name="(\w+)"/g)].map((m) => `${m[1]}.${m[2]}`).sort();
     expect(cases(junit)).toEqual(cases(readFileSync(join(dir, "single", "junit.xml"), "utf8")));
-    expect(junit).toMatch(/<testsuites name="pytest" tests="12" failures="1" errors="0" skipped="0"/);
+    expect(junit).toMatch(/<testsuites name="pytest" tests="12" failures="1" errors="0" skipped="1"/);
     expect(junit).toContain('name="pytest (shard 2/2)"');
 
     const log = readFileSync(join(merged.reports, "pytest.log"), "utf8");
@@ -104,7 +106,7 @@ describe("shards", () => {
     expect(merged.stdout.trimEnd().split("\n").slice(-3)).toEqual([
       expect.stringContaining("all shards: short test summary info"),
       expect.stringMatching(/^FAILED test_b\.py::test_b3_fails/),
-      expect.stringMatching(/^===== 1 failed, 11 passed in [\d.]+s \(2 shards, the longest one's time\) =====$/),
+      expect.stringMatching(/^===== 1 failed, 10 passed, 1 xfailed in [\d.]+s \(2 shards, the longest one's time\) =====$/),
     ]);
   });
 
