@@ -555,12 +555,19 @@ export class Pycroft {
       throw new UsageError(`--with-worker needs the dummy worker ${DEFAULTS.dummyWorker} in the source`);
     }
     const suite: Suite = { project, args, keycloak, worker: workerWanted };
-    if (count === 1) return this.runShard(suite);
+    return count === 1 ? this.runShard(suite) : this.runShards(suite, count);
+  }
+
+  /**
+   * The shards at once, each to its end (a shard whose services fail does not cut the others short),
+   * then one report of all of them, merged in the app's image without services.
+   */
+  private async runShards(suite: Suite, count: number): Promise<TestRun> {
     const runs = await Promise.allSettled(Array.from({ length: count }, (_, i) => this.runShard(suite, { index: i + 1, count })));
     const failed = runs.flatMap((r, i) => (r.status === "rejected" ? [`shard ${i + 1}/${count}: ${(r.reason as Error).message ?? r.reason}`] : []));
     if (failed.length > 0) throw new Error(failed.join("\n\n"));
     const reports = runs.map((r) => (r as PromiseFulfilledResult<TestRun>).value.reports);
-    const merged = (await this.appImage(project)).with(mergeShards(this.settings(), project.coveragePackages, reports));
+    const merged = (await this.appImage(suite.project)).with(mergeShards(this.settings(), suite.project.coveragePackages, reports));
     return readRun(merged, this.settings());
   }
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { checkShards, UsageError } from "../../src/config.js";
 import { MERGE_JUNIT, SHARD_PLUGIN } from "../../src/testing/shards.js";
 import { exampleSource, module } from "../support/example.js";
-import { Chain, step, steps, withFakeEngine } from "../support/fake-engine.js";
+import { Chain, execError, serviceOf, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { tempDir } from "../support/run-script.js";
 
 /** A suite of four files of 5, 3, 2 and 2 tests; test_b has one failure, test_d one expected failure. */
@@ -189,6 +189,25 @@ describe("test --shards", () => {
       engine.respond("exitCode", 1).respond("stdout", "FAILED tests/test_db.py::test_x\n===== 1 failed, 4 passed in 1.00s =====\n");
       const error = await module().test([], undefined, undefined, 2).then(() => undefined, (e: Error) => e);
       expect(error?.message).toMatch(/^pytest failed with exit code 1:\nFAILED tests\/test_db\.py::test_x/);
+    });
+  });
+
+  it("names the shard whose services never got ready, lets the other finish, and merges nothing", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      let ldapStarts = 0;
+      engine.respond("start", ({ parent }) => {
+        // One shard's ldap (the second to start) never gets ready.
+        if (serviceOf(parent).args.includes("/usr/local/bin/slapd-entrypoint") && ++ldapStarts === 2) {
+          throw execError({ exitCode: 1, stderr: "slapd stopped." });
+        }
+      });
+      const error = await module().test([], undefined, undefined, 2).then(() => undefined, (e: Error) => e);
+      const failed = error?.message.match(/^shard ([12])\/2: service "ldap" never became ready:\nslapd stopped\.$/)?.[1];
+      expect(failed).toBeDefined();
+      // The other shard ran its tests; no merge ran; every service that came up was stopped.
+      expect(engine.chains("exitCode").map((c) => env(c, "PYCROFT_SHARD"))).toEqual([failed === "1" ? "2/2" : "1/2"]);
+      expect(engine.chains("stop")).toHaveLength(9);
     });
   });
 
