@@ -129,6 +129,20 @@ describe("dev-env", () => {
 });
 
 describe("shell", () => {
+  it("keeps the shell's histories (bash, psql, Python) on the project's dev-state volume", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().shell()).sync();
+      const chain = engine.lastChain();
+      const state = "/opt/pycroft/.local/state";
+      const mount = step(chain, "withMountedCache", { path: state });
+      expect(mount.args.cache.at(-1)).toEqual({ field: "cacheVolume", args: { key: "pycroft-example-dev-state" } });
+      const env = (name: string) => step(chain, "withEnvVariable", { name }).args.value;
+      expect([env("HISTFILE"), env("PSQL_HISTORY"), env("PYTHON_HISTORY")]).toEqual([`${state}/bash_history`, `${state}/psql_history`, `${state}/python_history`]);
+      expect(step(chain, "withSymlink").args).toEqual({ target: `${state}/python_history`, linkName: "/opt/pycroft/.python_history" });
+    });
+  });
+
   it("opens bash in the dev image, at the app, with the dev services bound and the app's environment", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);

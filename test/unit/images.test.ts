@@ -145,6 +145,29 @@ describe("dev", () => {
       expect(execs(engine.lastChain())).toEqual(expect.arrayContaining(["bun install --frozen-lockfile"]));
     });
   });
+
+  it("bundles with bun for prod, and watches with bun in the dev stack, when the source is locked with bun", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine, ["pyproject.toml", "uv.lock", "package.json", "bun.lock", "web"]);
+      await (await module().bundle()).sync();
+      const chain = engine.chains("sync").at(-1)!;
+      expect(execs(chain).slice(-2)).toEqual(["bun install --frozen-lockfile", "bun run bundle --prod"]);
+      expect(step(chain, "withFile", { path: "bun.lock" }).args.source.at(-1)).toEqual({ field: "file", args: { path: "bun.lock" } });
+    });
+  });
+
+  it("gives the app user every input of the dev image: manifests, lock, deps/, the source and the caches", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().dev()).sync();
+      const chain = engine.lastChain();
+      // apt's caches stay root's: apt runs as root, before the user exists.
+      const inputs = ["pyproject.toml", "uv.lock", "deps", ".", "package.json", "package-lock.json", "/opt/pycroft/.cache/uv", "/opt/pycroft/.npm"];
+      const copies = chain.filter((s) => ["withFile", "withDirectory", "withMountedCache"].includes(s.field) && inputs.includes(String(s.args.path)));
+      expect(new Set(copies.map((s) => s.args.path))).toEqual(new Set(inputs));
+      for (const copy of copies) expect(copy.args.owner, `${copy.field} ${copy.args.path}`).toBe("1000:1000");
+    });
+  });
 });
 
 describe("build-prod", () => {
