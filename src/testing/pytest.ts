@@ -14,8 +14,13 @@ export function reportDir(s: Settings): string {
 const PYTEST = `set -o pipefail
 reports=$1; shift
 mkdir -p "$reports"
-pytest -v --junitxml="$reports/junit.xml" --cov-report="xml:$reports/coverage.xml" \\
-  --cov-report="html:$reports/htmlcov" "$@" 2>&1 | tee "$reports/pytest.log"
+# A shard keeps only its coverage data: the merge reports all of them at once.
+if [ -n "\${PYCROFT_SHARD:-}" ]; then
+  cov_reports=(--cov-report=)
+else
+  cov_reports=(--cov-report="xml:$reports/coverage.xml" --cov-report="html:$reports/htmlcov")
+fi
+pytest -v --junitxml="$reports/junit.xml" "\${cov_reports[@]}" "$@" 2>&1 | tee "$reports/pytest.log"
 code=$?
 echo "$code" > "$reports/exit-code"
 exit "$code"`;

@@ -97,6 +97,18 @@ describe("the pytest run", () => {
     expect(readFileSync(join(reports, "exit-code"), "utf8")).toBe("1\n");
   });
 
+  it("leaves a shard's coverage as data only: the merge reports all shards at once", async () => {
+    const command = await pytestCommand();
+    const dir = tempDir("pytest");
+    const ran = runScript(command.map((a) => (a === "/opt/pycroft/reports" ? join(dir, "r") : a)), {
+      dir,
+      env: { PYCROFT_SHARD: "1/2" },
+      standIns: { pytest: { does: 'echo "5 passed"' } },
+    });
+    expect(ran.calls).toEqual([`pytest -v --junitxml=${join(dir, "r")}/junit.xml --cov-report= --cov=pycroft --cov=web --cov=ldap_sync --cov=hades_logs`]);
+    expect(ran.status).toBe(0);
+  });
+
   it("records a passing run as exit code 0", async () => {
     const command = await pytestCommand();
     const dir = tempDir("pytest");
