@@ -1,8 +1,8 @@
 // Runs the module's functions on a Pycroft checkout, as a Pycroft maintainer would with `dagger call
 // --source PATH …`, and checks what each gives. Prints one line per check and the counts.
 //
-//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report shards migrate dev-env dev-stack shell build-prod lint
-//                                            typecheck docs bundle (default: all)
+//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report migrate dev-env dev-stack shell build-prod lint
+//                                            typecheck docs bundle (default: all of these), and shards
 //
 // Module options come from the environment: PYCROFT_PYTHON_IMAGE, PYCROFT_NO_INSTALL_PACKAGES
 // (space-separated), PYCROFT_MIGRATE_COMMAND (migrate's, dev-env's and the prod check's; default the
@@ -24,7 +24,8 @@ if (!sourcePath) {
   console.error("usage: tsx test/pycroft/run.ts PATH_TO_PYCROFT [test|test-report|shards|migrate|dev-env|dev-stack|shell|build-prod|lint|typecheck|docs|bundle …]");
   process.exit(64);
 }
-const STEPS = ["test", "test-report", "shards", "migrate", "dev-env", "dev-stack", "shell", "build-prod", "lint", "typecheck", "docs", "bundle"];
+const STEPS = ["test", "test-report", "migrate", "dev-env", "dev-stack", "shell", "build-prod", "lint", "typecheck", "docs", "bundle"];
+// `shards` (the suite twice more: one process, then two shards) only when asked.
 const steps = only.length > 0 ? only : STEPS;
 const reports = process.env.PYCROFT_REPORTS ?? mkdtempSync(join(tmpdir(), "pycroft-reports-"));
 const migrateCommand = process.env.PYCROFT_MIGRATE_COMMAND || DEFAULTS.migrateCommand;
@@ -267,7 +268,7 @@ const run: Record<string, () => Promise<string>> = {
 const results: Result[] = [];
 await connection(async () => {
   for (const step of steps) {
-    if (!run[step]) throw new Error(`unknown step "${step}": use ${STEPS.join(", ")}`);
+    if (!run[step]) throw new Error(`unknown step "${step}": use ${[...STEPS, "shards"].join(", ")}`);
     const result = await timed(step, run[step]!);
     results.push(result);
     console.log(`${result.ok ? "PASS" : "FAIL"} ${step} (${result.seconds.toFixed(0)} s): ${result.detail}`);
