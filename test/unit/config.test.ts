@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { RAW_DEFAULTS } from "../support/raw-settings.js";
 
-import { DEFAULTS, settings, UsageError } from "../../src/config.js";
+import { settings, UsageError } from "../../src/config.js";
 import { registryHost, repository, tags } from "../../src/publish/reference.js";
 import { baseDn } from "../../src/services/openldap.js";
 import { dotenvValue } from "../../src/images/project.js";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { bound, Chain, serviceOf, step, steps, withFakeEngine } from "../support/fake-engine.js";
+import { bound, serviceOf, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
 
 /** The `-c name=value` settings of a PostgreSQL command line. */

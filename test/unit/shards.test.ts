@@ -2,12 +2,13 @@
 // (a stack per shard, one merge) through the fake engine.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
+import { ReturnType } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
-import { checkShards, UsageError } from "../../src/config.js";
-import { MERGE_JUNIT, SHARD_PLUGIN } from "../../src/testing/shards.js";
+import { checkShards, DEFAULTS, UsageError } from "../../src/config.js";
+import { MERGE_COVERAGE, MERGE_JUNIT, SHARD_PLUGIN } from "../../src/testing/shards.js";
 import { exampleSource, module } from "../support/example.js";
 import { Chain, execError, serviceOf, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { tempDir } from "../support/run-script.js";
@@ -180,6 +181,40 @@ describe("test --shards", () => {
       const inputs = steps(mergeRun, "withDirectory").filter((s) => String(s.args.path).startsWith("/tmp/pycroft-shards/"));
       expect(inputs.map((s) => s.args.path)).toEqual(["/tmp/pycroft-shards/1", "/tmp/pycroft-shards/2"]);
       expect(steps(mergeRun, "withExec").at(-1)!.args.args.slice(-3)).toEqual(["/tmp/pycroft-shards", "/opt/pycroft/reports", "2"]);
+    });
+  });
+
+  it("merges as its container runs the merge: that script, those variables and arguments, run here on two shards' reports", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      engine.respond("stdout", "===== 5 passed in 1.00s (2 shards, the longest one's time) =====\n");
+      await module().test([], undefined, undefined, 2);
+      const mergeRun = engine.chains("exitCode").at(-1)!;
+      const exec = steps(mergeRun, "withExec").at(-1)!.args;
+      // The suite's exit code is read from the merge, so any exit code of it is a result, not an error.
+      expect(exec.expect).toBe(ReturnType.Any);
+      // The coverage half gets the packages pytest-cov measured, under the name its script reads.
+      expect(env(mergeRun, "MERGE_COVERAGE")).toBe(MERGE_COVERAGE);
+      expect(env(mergeRun, "PYCROFT_COVERAGE_PACKAGES")).toBe(DEFAULTS.coveragePackages.join(","));
+      expect(MERGE_COVERAGE).toContain('os.environ["PYCROFT_COVERAGE_PACKAGES"]');
+      // Each shard finds its plugin where the file is written.
+      const shard = engine.chains("exitCode")[0]!;
+      const plugin = steps(shard, "withNewFile").find((f) => String(f.args.path).endsWith("/pycroft_shard.py"));
+      expect(env(shard, "PYTHONPATH")).toBe(dirname(String(plugin?.args.path)));
+
+      // The merge's own command, with the paths moved here; its variables but the image's PATH.
+      const dir = suite();
+      pytestShard(dir, "1/2", join(dir, "shards", "1"));
+      pytestShard(dir, "2/2", join(dir, "shards", "2"));
+      const reports = join(dir, "merged");
+      const here = (arg: string) => arg.replace("/tmp/pycroft-shards", join(dir, "shards")).replace("/opt/pycroft/reports", reports);
+      const vars = Object.fromEntries(steps(mergeRun, "withEnvVariable").filter((v) => v.args.name !== "PATH").map((v) => [v.args.name, v.args.value]));
+      const [command, ...args] = (exec.args as string[]).map(here);
+      const ran = spawnSync(command!, args, { encoding: "utf8", env: { ...process.env, ...vars } });
+      expect(ran.status, ran.stdout + ran.stderr).toBe(1);
+      expect(ran.stdout).toContain("shard 1/2 left no coverage data");
+      expect(readFileSync(join(reports, "exit-code"), "utf8")).toBe("1\n");
+      expect(readFileSync(join(reports, "junit.xml"), "utf8")).toMatch(/<testsuites name="pytest" tests="12" failures="1"/);
     });
   });
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { RAW_DEFAULTS } from "../support/raw-settings.js";
 
 import {
-  checkCeleryApp, checkPlatform, checkProtocol, checkRuffFormat, checkWsgiApp, DEFAULTS, owner, RUFF_FORMATS, settings, UsageError,
+  checkCeleryApp, checkPlatform, checkProtocol, checkRuffFormat, checkWsgiApp, owner, RUFF_FORMATS, settings, UsageError,
 } from "../../src/config.js";
 import { registryHost, repository, tags } from "../../src/publish/reference.js";
 import { dotenvValue } from "../../src/images/project.js";
