@@ -1,5 +1,5 @@
-// The dev environment's data on a real engine: a clean shutdown when dev-env stops, and one server per
-// data volume.
+// The dev stage on a real engine: migrate, dev-env and shell on the dev services' kept data, a clean
+// shutdown when dev-env stops, one server per data volume, and the whole dev stack.
 import { randomUUID } from "node:crypto";
 
 import { dag, ExecError } from "@dagger.io/dagger";
@@ -12,6 +12,93 @@ import { liveEdits, servedAfter, upInChild } from "../support/dev-stack.js";
 import { HTTP_STATUS, noEngine, PYTHON_IMAGE, pycroft, scratchCopy, session } from "./engine.js";
 
 const PGDATA = "/var/lib/postgresql/data";
+
+describe.skipIf(noEngine())("migrate, dev-env and shell on a real engine", () => {
+  it("migrate applies the migrations to a fresh database", async () => {
+    const out = await session(() => pycroft().migrate());
+    expect(out).toMatch(/Running upgrade\s+-> \w+/);
+    // A second call migrates from scratch again: every call gets its own database.
+    expect(await session(() => pycroft().migrate())).toMatch(/Running upgrade\s+-> \w+/);
+  });
+
+  it("dev-env serves the app (FLASK_APP from .flaskenv) on 5000 with migrations applied", async () => {
+    await session(async () => {
+      const app = await pycroft().devEnv();
+      // /users/<login> queries the users table: 404 for an unknown login once migrated, 500 without the table.
+      const probe = dag
+        .container()
+        .from(PYTHON_IMAGE)
+        .withServiceBinding("app", app)
+        .withEnvVariable("CACHE_BUST", String(Date.now()))
+        .withExec(["python3", "-c", HTTP_STATUS, "http://app:5000/", "http://app:5000/users/nobody"]);
+      expect(await probe.stdout()).toBe("200\n404\n");
+    });
+  });
+
+  it("the dev environment's data survives a restart: its services keep data on cache volumes", async () => {
+    const marker = `row-${Date.now()}`;
+    const sql = (statement: string) =>
+      session(async () =>
+        (await pycroft().shell())
+          .withEnvVariable("CACHE_BUST", `${marker}-${statement}`)
+          .withExec([
+            "python", "-c",
+            "import os, sys, sqlalchemy as sa\n" +
+              "with sa.create_engine(os.environ['PYCROFT_DB_URI']).begin() as c:\n" +
+              "    c.execute(sa.text('create table if not exists e2e_persist (v text)'))\n" +
+              "    r = c.execute(sa.text(sys.argv[1]), {'v': sys.argv[2]})\n" +
+              "    print(r.scalar() if r.returns_rows else 'ok')",
+            statement,
+            marker,
+          ])
+          .stdout(),
+      );
+    expect(await sql("insert into e2e_persist values (:v)")).toBe("ok\n");
+    // A new session starts the dev services anew; the row is still there.
+    expect(await sql("select count(*) from e2e_persist where v = :v")).toBe("1\n");
+  });
+
+  it("the dev ldap follows a changed --ldap-password: the kept configuration gets the new admin password", async () => {
+    // Whether the admin binds with the default and with a new password (printed as booleans: Dagger
+    // scrubs secret values from output); `changed` starts the services with the new one.
+    const binds = (changed?: string) =>
+      session(async () => {
+        const o = changed ? { ldapPassword: dag.setSecret("e2e-ldap-password", changed) } : {};
+        return (await pycroft("example", o).shell())
+          .withEnvVariable("CACHE_BUST", `${Date.now()}`)
+          .withExec([
+            "python", "-c",
+            "import sys, ldap3\n" +
+              "for pw in sys.argv[1:]:\n" +
+              "    print(ldap3.Connection(ldap3.Server('ldap', 389), 'cn=admin,dc=agdsn,dc=de', pw).bind())",
+            "password",
+            "changed-e2e",
+          ])
+          .stdout();
+      });
+    // The volume holds a configuration made with the default password first.
+    expect(await binds()).toBe("True\nFalse\n");
+    // Were it kept, the service would never get ready: its health check binds with the new password.
+    expect(await binds("changed-e2e")).toBe("False\nTrue\n");
+    expect(await binds()).toBe("True\nFalse\n");
+  });
+
+  it("shell has the app, its environment, flask and the dev services bound", async () => {
+    await session(async () => {
+      const shell = (await pycroft().shell()).withEnvVariable("CACHE_BUST", String(Date.now()));
+      const out = await shell
+        .withExec([
+          "python", "-c",
+          "import os, sqlalchemy as sa; e = sa.create_engine(os.environ['PYCROFT_DB_URI']); print(e.connect().execute(sa.text('select 42')).scalar())",
+        ])
+        .stdout();
+      expect(out).toBe("42\n");
+      // flask finds the app through FLASK_APP, and its alembic command reaches the dev database.
+      const current = "flask alembic upgrade head >/dev/null 2>&1 && flask alembic current 2>&1";
+      expect(await shell.withExec(["sh", "-c", current]).stdout()).toMatch(/^0001 \(head\)$/m);
+    });
+  });
+});
 
 describe.skipIf(noEngine())("dev data on a real engine", () => {
   it("dev-env's database shuts down cleanly when dev-env stops, and what was written is there at the next start", async () => {

@@ -179,21 +179,25 @@ print(s.makefile("rb").readline().decode().strip())`;
     });
   });
 
-  it("dev and prod install the locked files from a Python index mirror, as air-gapped runners do", async () => {
+  it("dev, prod and the slapd image build from the mirrors given, as air-gapped runners do: every apt step through the Debian mirror, the locked Python files from the index mirror", async () => {
     const flask = lockedVersion("flask");
     await session(async () => {
-      // The mirror runs as a service of this session: its hostname resolves in every container of
-      // the session, so no host address is needed. A new run id each time is a new index URL, so
-      // nothing comes from an earlier run's layers.
-      const mirror = pypiMirror();
-      await mirror.start();
+      // Both mirrors run as services of this session: their hostnames resolve in every container of
+      // the session, so no host address is needed. A new run id each time is a new URL for each, so
+      // nothing comes from an earlier run's layers. One build proves both: each mirror logs what it served.
+      const pypi = pypiMirror();
+      const debian = debianMirror(randomUUID());
+      await Promise.all([pypi.start(), debian.service.start()]);
       try {
-        const index = `${await mirror.endpoint({ port: 8080, scheme: "http" })}/simple`;
-        const module = pycroft("example", { pythonIndex: index });
+        const index = `${await pypi.endpoint({ port: 8080, scheme: "http" })}/simple`;
+        const aptMirror = `${await debian.service.endpoint({ port: 8080, scheme: "http" })}/debian`;
+        const module = pycroft("example", { pythonIndex: index, aptMirror });
         const dev = await module.dev();
         expect(await sh(dev, "python -c 'import flask, example_widgets, web.app; print(flask.__version__, web.app.__file__)'")).toBe(
           `${flask} /opt/pycroft/app/web/app.py\n`,
         );
+        const sources = "cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | grep -E '^(URIs: |deb )'";
+        expect(await sh(dev, sources)).toContain(aptMirror);
         const prod = await module.buildProd();
         expect(await sh(prod, "python -c 'import flask, web.app; print(flask.__version__, web.app.__file__)'")).toMatch(
           new RegExp(`^${flask.replaceAll(".", "\\.")} /opt/pycroft/venv/lib/python3[.\\d]+/site-packages/web/app\\.py\n$`),
@@ -203,39 +207,23 @@ print(s.makefile("rb").readline().decode().strip())`;
         const env = await Promise.all((await prod.envVariables()).map((v) => v.name()));
         for (const name of env) expect(name, `prod image env ${name}`).not.toMatch(/^(PIP_|UV_|DEBIAN_FRONTEND)/);
         expect(env).toEqual(expect.arrayContaining(["PATH", "VIRTUAL_ENV", "LANG", "HOME"]));
+        // The slapd image is a Dockerfile build of its own, with its own apt steps.
+        const ldap = await (await module.openldap()).start();
+        await ldap.stop({ kill: true });
+
         // pip found uv, and uv the locked packages, on the mirror. (A wheel already in uv's cache volume
         // with the locked hash is not downloaded again, so the test asks for the index pages only.)
         const asked = await dag.container().from(PYTHON_IMAGE).withEnvVariable("CACHE_BUST", String(Date.now()))
           .withExec(["python3", "-c", `import urllib.request as u; print(u.urlopen("${index.replace(/\/simple$/, "")}/-/requests").read().decode())`])
           .stdout();
         expect(asked.split("\n")).toEqual(expect.arrayContaining(["/simple/uv/", "/simple/flask/", "/simple/celery/"]));
-      } finally {
-        await mirror.stop();
-      }
-    });
-  });
-
-  it("every apt step of every image goes through the Debian mirror given", async () => {
-    await session(async () => {
-      const { service, served: log } = debianMirror(randomUUID());
-      await service.start();
-      try {
-        const mirror = `${await service.endpoint({ port: 8080, scheme: "http" })}/debian`;
-        const module = pycroft("example", { aptMirror: mirror });
-        // base and dev (apt lists and archives on cache volumes) and the slapd image (a Dockerfile build).
-        const dev = await module.dev();
-        const sources = "cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | grep -E '^(URIs: |deb )'";
-        expect(await sh(dev, sources)).toContain(mirror);
-        const ldap = await (await module.openldap()).start();
-        await ldap.stop({ kill: true });
-
-        const served = await log();
+        const served = await debian.served();
         // Every apt-get update asked the mirror for the release file: base's, dev's and slapd's.
         expect(served.filter((path) => /\/dists\/bookworm\/InRelease$/.test(path)).length, served.join("\n")).toBeGreaterThanOrEqual(3);
         // The slapd image has no package cache: its packages came through the mirror.
         expect(served.some((path) => /\/pool\/main\/o\/openldap\/slapd_[^/]+\.deb$/.test(path)), served.join("\n")).toBe(true);
       } finally {
-        await service.stop({ kill: true });
+        await Promise.all([pypi.stop(), debian.service.stop({ kill: true })]);
       }
     });
   });
