@@ -1,11 +1,13 @@
 // The shell scripts the pipelines run in their containers, taken from the pipelines the fake engine
 // records and run here with bash, against stand-ins for the tools they call (apt-get, uv, pytest,
 // uwsgi, celery…): what each one does, in which order, with what exit code and message.
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
+import { AMQP_READY } from "../../src/services/rabbitmq.js";
 import { Chain, formatChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
 import { runScript, tempDir } from "../support/run-script.js";
@@ -385,11 +387,36 @@ describe("health checks", () => {
 
   it("fails with the last 40 lines of the service's log while it does not", async () => {
     const log = Array.from({ length: 50 }, (_, i) => `log line ${i + 1}`).join("\n") + "\n";
-    const { command, dir } = await healthCheck("rabbitmq", log);
-    const ran = runScript(command, { dir, standIns: { "rabbitmq-diagnostics": { does: '[ "$2" = check_port_connectivity ] && exit 69; exit 0' } } });
+    const { command, dir } = await healthCheck("postgres", log);
+    const ran = runScript(command, { dir, standIns: { pg_isready: { does: "exit 2" } } });
     expect(ran.status).toBe(1);
-    expect(ran.calls).toEqual(["rabbitmq-diagnostics -q check_running", "rabbitmq-diagnostics -q check_port_connectivity"]);
+    expect(ran.calls).toEqual(["pg_isready -q -h 127.0.0.1 -U postgres -d pycroft"]);
     expect(ran.stderr.split("\n").filter(Boolean)).toEqual(log.split("\n").filter(Boolean).slice(10));
+  });
+
+  it("rabbitmq: ready once the port answers AMQP's protocol header with Connection.Start, not merely once it listens", async () => {
+    const { command } = await healthCheck("rabbitmq", "");
+    expect(command[2]).toContain(AMQP_READY);
+    // A broker on a free port of this machine: what it answers to the 8 bytes of the header.
+    const probe = (answer: string | undefined) => {
+      const server = `import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+got = c.recv(8)
+if sys.argv[1] != "-" and got == b"AMQP\\x00\\x00\\x09\\x01":
+    c.sendall(bytes.fromhex(sys.argv[1]))
+c.close()`;
+      const script = `python3 -c '${server}' ${answer ?? "-"} > port & for i in $(seq 50); do [ -s port ] && break; sleep 0.1; done
+${AMQP_READY.replace("127.0.0.1/5672", "127.0.0.1/$(cat port)")}`;
+      return spawnSync("bash", ["-c", script], { cwd: tempDir("amqp"), encoding: "utf8", timeout: 20_000 }).status;
+    };
+    // RabbitMQ 3's Connection.Start: type 1, channel 0, a size, class 10, method 10, then its arguments.
+    expect(probe("0100000000019c000a000a0009")).toBe(0);
+    // A port that closes without a word, or answers with another frame (a protocol header back: version refused).
+    expect(probe(undefined)).not.toBe(0);
+    expect(probe("414d515000000901")).not.toBe(0);
+    expect(probe("0100000000019c000a0014")).not.toBe(0);
   });
 
   it("waits for a worker's ready line", async () => {

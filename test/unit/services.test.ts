@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 
 import { Chain, execError, execs, formatChain, serviceOf as serviceChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
+import { AMQP_READY } from "../../src/services/rabbitmq.js";
 import { RUN_SERVICE } from "../../src/services/service.js";
 
 /** Index of the first step matching `predicate`, failing with the readable pipeline when none does. */
@@ -65,7 +66,7 @@ describe("services", () => {
     });
   });
 
-  it("rabbitmq: user celery with a secret password, data on tmpfs, ready by rabbitmq-diagnostics", async () => {
+  it("rabbitmq: user celery with a secret password, data on tmpfs, ready by an AMQP handshake", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
       await (await module().rabbitmq()).sync();
@@ -75,7 +76,7 @@ describe("services", () => {
       expect(step(container, "withEnvVariable", { name: "RABBITMQ_DEFAULT_USER" }).args.value).toBe("celery");
       expect(step(container, "withSecretVariable", { name: "RABBITMQ_DEFAULT_PASS" }).args.secret.at(-1).args.plaintext).toBe("celery");
       expect(step(container, "withMountedTemp").args.path).toBe("/var/lib/rabbitmq");
-      expect(step(container, "withDockerHealthcheck").args.args.join(" ")).toContain("rabbitmq-diagnostics -q check_running");
+      expect(step(container, "withDockerHealthcheck").args.args.join(" ")).toContain(AMQP_READY);
       expect(args.slice(-2)).toEqual(["docker-entrypoint.sh", "rabbitmq-server"]);
     });
   });
