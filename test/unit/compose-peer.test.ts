@@ -159,8 +159,9 @@ describe("the compose peer", () => {
       const kcArgs = [...(value(keycloak, "entrypoint") as string[]), ...(value(keycloak, "command") as string[])];
       expect(kcArgs).toEqual(serviceArgs(services, "--optimized"));
       expect(value(block(keycloak, "healthcheck"), "test")).toEqual(["CMD-SHELL", ready(services, "--optimized")]);
-      // The optimized build and the realm import happen in image layers, as the module's.
+      // The optimized build and the realm import happen in image layers, as the module's, with its JVM options.
       const kc = services.find((s) => s.args.includes("--optimized"))!;
+      expect(DOCKERFILE).toContain(`\nENV JAVA_OPTS_APPEND=${step(kc.container, "withEnvVariable", { name: "JAVA_OPTS_APPEND" }).args.value}\n`);
       for (const exec of execs(kc.container).filter((e) => e.startsWith("/opt/keycloak/bin/kc.sh"))) {
         expect(DOCKERFILE).toContain(`RUN ${exec}\n`);
       }

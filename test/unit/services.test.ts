@@ -81,7 +81,7 @@ describe("services", () => {
     });
   });
 
-  it("keycloak: start-dev's settings from an optimized build, the source's test realm, ready on the management port's health endpoint", async () => {
+  it("keycloak: start-dev's settings from an optimized build, the source's test realm, C1 only, ready on the management port's health endpoint", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
       await (await module().keycloak()).sync();
@@ -97,6 +97,10 @@ describe("services", () => {
       // Quarkus' build step once, in a layer: the service only starts.
       const build = execs(container).find((e) => e.startsWith("/opt/keycloak/bin/kc.sh build"));
       expect(build).toBe("/opt/keycloak/bin/kc.sh build --db=dev-file --health-enabled=true");
+      // The JVM compiles with C1 only, from the build on (kc.sh appends JAVA_OPTS_APPEND to its options).
+      const jvm = step(container, "withEnvVariable", { name: "JAVA_OPTS_APPEND" });
+      expect(jvm.args.value).toBe("-XX:TieredStopAtLevel=1");
+      expect(container.indexOf(jvm)).toBeLessThan(indexOf(container, "build", (s) => s.field === "withExec" && s.args.args.join(" ").startsWith("/opt/keycloak/bin/kc.sh build")));
       expect(step(container, "withDockerHealthcheck").args.args.join(" ")).toContain("/dev/tcp/127.0.0.1/9000");
       expect(args.slice(-6)).toEqual(["/opt/keycloak/bin/kc.sh", "start", "--optimized", "--http-enabled=true", "--hostname-strict=false", "--cache=local"]);
     });
