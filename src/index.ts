@@ -321,15 +321,17 @@ export class Pycroft {
   }
 
   /**
-   * Applies the migrations (alembic upgrade head) to a fresh PostgreSQL: a check that they apply.
+   * Applies the migrations (alembic upgrade head) to a fresh PostgreSQL, the only service it starts:
+   * a check that they apply.
    *
    * @param command The migration command.
    */
   @func({ cache: "never" })
   @check()
   async migrate(command: string = DEFAULTS.migrateCommand): Promise<string> {
-    const run = await this.run(this.tmpfs(), false);
-    return migration(run.app, command).stdout();
+    // The database alone, as Pycroft's dev-migrate depends on dev-db alone: no broker or ldap to wait for.
+    const { services, image } = await this.run(this.tmpfs(), false);
+    return migration(image.with(bindAll({ db: services.db! })), command).stdout();
   }
 
   /**

@@ -7,6 +7,7 @@ import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
+import { DEFAULTS } from "../../src/config.js";
 import { AMQP_READY } from "../../src/services/rabbitmq.js";
 import { Chain, formatChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
@@ -348,11 +349,15 @@ describe("the Python installs", () => {
 });
 
 describe("migrate", () => {
-  it("runs the migration with alembic's log (on stderr) in its output", async () => {
+  it("runs the migration on a database of its own, alone, with alembic's log (on stderr) in its output", async () => {
     const command = await withFakeEngine(async (engine) => {
       exampleSource(engine);
       engine.respond("stdout", "INFO  [alembic.runtime.migration] Running upgrade -> abc\n");
       expect(await module().migrate()).toContain("Running upgrade");
+      // Against a fresh database alone, as Pycroft's dev-migrate runs: nothing else is started.
+      const bound = steps(engine.lastChain(), "withServiceBinding");
+      expect(bound.map((b) => b.args.alias)).toEqual(["db"]);
+      expect(steps(bound[0]!.args.service, "from").map((f) => f.args.address)).toEqual([DEFAULTS.postgresImage]);
       return steps(engine.lastChain(), "withExec").at(-1)!.args.args as string[];
     });
     const ran = runScript(command, { standIns: { flask: { does: 'echo "INFO  [alembic] Running upgrade" >&2' } } });
