@@ -4,7 +4,10 @@ import { basename } from "node:path";
 
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
-/** The files by their warm time on two cores, longest first (dev ≈ 260 s, images ≈ 250 s, test ≈ 210 s). */
+/**
+ * The files, longest first: in warm CI runs here, two at a time, images took 270-480 s, dev 260-290 s,
+ * test 215-235 s, the others under 80 s each. The first two start together, so their order is moot.
+ */
 export const E2E_ORDER = ["dev", "images", "test", "services", "checks", "errors"].map((name) => `${name}.e2e.test.ts`);
 
 export class LongestFirst extends BaseSequencer {
