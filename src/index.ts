@@ -432,7 +432,7 @@ export class Pycroft {
     const run = await this.run(storage, withKeycloak ?? project.hasKeycloakRealm, project);
     const workers = {
       "celery-worker": worker(run.app, checkCeleryApp(celeryApp), storage),
-      ...(project.hasDummyWorker ? { "dummy-worker": dummyWorker(run.app, DEFAULTS.dummyWorker, storage) } : {}),
+      ...(project.hasDummyWorker ? { "dummy-worker": dummyWorker(run.image, run.services.mq!, DEFAULTS.dummyWorker, storage) } : {}),
     };
     // The docs are served from the app container, so that live edits reach them too.
     const beside = project.docs ? [DOCS_SERVER] : [];
@@ -580,7 +580,7 @@ export class Pycroft {
   private async runShard(suite: Suite, shard?: Shard): Promise<TestRun> {
     const storage = this.tmpfs();
     const run = await this.run(storage, suite.keycloak, suite.project);
-    const extra: Record<string, Service> = suite.worker ? { "dummy-worker": dummyWorker(run.app, DEFAULTS.dummyWorker, storage) } : {};
+    const extra: Record<string, Service> = suite.worker ? { "dummy-worker": dummyWorker(run.image, run.services.mq!, DEFAULTS.dummyWorker, storage) } : {};
     // The image builds while the services start (keycloak alone takes most of a minute).
     const [started, built] = await Promise.allSettled([startAll({ ...run.services, ...extra }, storage), run.image.sync()]);
     if (started.status === "rejected") throw started.reason;

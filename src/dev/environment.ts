@@ -26,13 +26,14 @@ export function worker(app: Container, celeryApp: string, storage: Storage): Ser
 /**
  * Pycroft's stand-in for hades (compose's `test-dummy-worker`): its script run as a program, as
  * Pycroft does, so its tasks are named `dummy_tasks.*` as the client sends them, with enough worker
- * processes that its 10-second tasks do not queue behind one another.
+ * processes that its 10-second tasks do not queue behind one another. It is bound to the broker
+ * alone, as compose's depends only on mq: it starts as soon as mq is ready, not after keycloak.
  */
-export function dummyWorker(app: Container, script: string, storage: Storage): Service {
+export function dummyWorker(image: Container, mq: Service, script: string, storage: Storage): Service {
   return serve(
     {
       host: "dummy-worker",
-      container: app,
+      container: image.withServiceBinding("mq", mq),
       command: ["python", script, "worker", "--loglevel=info", `--concurrency=${DEFAULTS.dummyWorkerConcurrency}`],
       dataDirs: [],
       ready: WORKER_READY,

@@ -18,6 +18,13 @@ const SYNC_FLAGS: Record<SyncMode, string[]> = {
   prod: ["--no-dev", "--group", "prod", "--no-editable"],
 };
 
+/**
+ * The deps' layer holds their bytecode: uv leaves it to the first import otherwise, and a container
+ * keeps nothing it writes, so every pytest, worker and shell would compile flask, SQLAlchemy, celery
+ * and the rest again (2 s a start on the example's deps, more on Pycroft's).
+ */
+const COMPILE = "--compile-bytecode";
+
 /** The sync flags of a mode plus the packages the caller leaves out (`--no-install-package`). */
 function syncFlags(s: Settings, mode: SyncMode): string[] {
   return [...SYNC_FLAGS[mode], ...s.noInstallPackages.flatMap((name) => ["--no-install-package", name])];
@@ -49,7 +56,7 @@ const MIRROR_SYNC = `set -e
 # uv export spells "leave this package out" --no-emit-package.
 set -- $(printf '%s\\n' "$@" | sed 's/^--no-install-package$/--no-emit-package/')
 uv export --frozen --quiet --format requirements-txt --no-emit-project "$@" -o /tmp/uv-locked.txt
-uv pip sync /tmp/uv-locked.txt
+uv pip sync ${COMPILE} /tmp/uv-locked.txt
 rm /tmp/uv-locked.txt`;
 
 /**
@@ -81,7 +88,7 @@ function checkLock(s: Settings) {
 function syncDeps(s: Settings, mode: SyncMode): string[] {
   const install = s.pythonIndex
     ? ["sh", "-c", MIRROR_SYNC, "mirror-sync", ...syncFlags(s, mode)]
-    : ["uv", "sync", "--locked", "--no-install-project", ...syncFlags(s, mode)];
+    : ["uv", "sync", "--locked", "--no-install-project", COMPILE, ...syncFlags(s, mode)];
   return ["bash", "-c", NAME_GIT_DEPS, "install", ...install];
 }
 
@@ -142,10 +149,14 @@ export function withBundle(s: Settings, source: Directory, project: Project) {
   };
 }
 
-/** Installs the project itself into the venv, now that its source is there (its deps are in). */
+/**
+ * Installs the project itself into the venv, now that its source is there (its deps are in). Prod's
+ * copy is compiled too, as its deps are; dev's is the editable source, compiled as it is imported.
+ */
 export function installProject(s: Settings, mode: SyncMode) {
-  const fromMirror = ["uv", "pip", "install", "--no-deps", ...(mode === "dev" ? ["--editable", "."] : ["."])];
-  return (c: Container): Container => c.withExec(s.pythonIndex ? fromMirror : ["uv", "sync", "--locked", ...syncFlags(s, mode)]);
+  const compile = mode === "prod" ? [COMPILE] : [];
+  const fromMirror = ["uv", "pip", "install", "--no-deps", ...compile, ...(mode === "dev" ? ["--editable", "."] : ["."])];
+  return (c: Container): Container => c.withExec(s.pythonIndex ? fromMirror : ["uv", "sync", "--locked", ...compile, ...syncFlags(s, mode)]);
 }
 
 /**

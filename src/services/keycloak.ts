@@ -24,12 +24,39 @@ const START_OPTIONS = ["--http-enabled=true", "--hostname-strict=false", "--cach
  */
 export const KEYCLOAK_JAVA_OPTS = "-XX:TieredStopAtLevel=1";
 
+/** The classes a start loads, archived by a training start (AppCDS): each start maps them instead of loading them. */
+const CDS_ARCHIVE = "/opt/keycloak/data/keycloak.jsa";
+
+/** The service's command: what `start-dev` gives, from the optimized build. */
+const START = ["/opt/keycloak/bin/kc.sh", "start", "--optimized", ...START_OPTIONS];
+
+/** The image has no curl; bash's /dev/tcp asks the management port's readiness endpoint. */
+const READY = `bash -c 'exec 3<>/dev/tcp/127.0.0.1/9000 && printf "GET /health/ready HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n" >&3 && grep -q "200 OK" <&3'`;
+
+/**
+ * A start in a layer, as the service starts, stopped once it is ready: the JVM then writes the classes
+ * it loaded to `CDS_ARCHIVE` as it exits (`-XX:ArchiveClassesAtExit`, in this step's JAVA_OPTS_APPEND).
+ * Fails, with keycloak's output above, when it exits or never gets ready, or no archive was written.
+ */
+export const CDS_TRAINING = `${START.join(" ")} &
+pid=$!
+deadline=$((SECONDS + 300))
+until ${READY} 2>/dev/null; do
+  kill -0 "$pid" 2>/dev/null || { echo "keycloak exited before it was ready" >&2; exit 1; }
+  [ "$SECONDS" -lt "$deadline" ] || { echo "keycloak was not ready within 300 s" >&2; kill -KILL "$pid"; exit 1; }
+  sleep 0.5
+done
+kill -TERM "$pid"
+wait "$pid"
+[ -s ${CDS_ARCHIVE} ] || { echo "the JVM wrote no class archive to ${CDS_ARCHIVE}" >&2; exit 1; }`;
+
 /**
  * Keycloak as Pycroft's `keycloak` service, for its OIDC tests: what `start-dev` gives (plain HTTP,
  * any hostname, the file database), started from an optimized build. `start-dev` re-runs Quarkus'
  * build step and, on a fresh container, creates its database and imports the realm at every start;
  * here `kc.sh build` and `kc.sh import` run once, in cached layers, and `start --optimized` only
- * starts: 8.5 s to ready on two cores, against 27 s for `start-dev --import-realm`.
+ * starts: 8.5 s to ready on two cores, against 27 s for `start-dev --import-realm`. A training start
+ * in a layer archives the classes a start loads, and each start maps them: 5.3 s against 8.6 s.
  */
 export function keycloak(o: KeycloakOptions): ServiceSpec {
   const container = dag
@@ -46,14 +73,18 @@ export function keycloak(o: KeycloakOptions): ServiceSpec {
         .withFile(REALM, o.realm)
         .withExec(["/opt/keycloak/bin/kc.sh", "import", "--optimized", "--file", REALM])
     : container;
+  // After the import, so that the training start loads what a start with the realm loads.
+  const trained = imported
+    .withEnvVariable("JAVA_OPTS_APPEND", `${KEYCLOAK_JAVA_OPTS} -XX:ArchiveClassesAtExit=${CDS_ARCHIVE} -Xlog:cds=error,cds+dynamic=error`)
+    .withExec(["bash", "-c", CDS_TRAINING])
+    .withEnvVariable("JAVA_OPTS_APPEND", `${KEYCLOAK_JAVA_OPTS} -XX:SharedArchiveFile=${CDS_ARCHIVE}`);
   return {
     host: "keycloak",
-    container: imported,
-    command: ["/opt/keycloak/bin/kc.sh", "start", "--optimized", ...START_OPTIONS],
+    container: trained,
+    command: START,
     port: 8080,
     dataDirs: [],
-    // The image has no curl; bash's /dev/tcp asks the management port's readiness endpoint.
-    ready: `bash -c 'exec 3<>/dev/tcp/127.0.0.1/9000 && printf "GET /health/ready HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n" >&3 && grep -q "200 OK" <&3'`,
+    ready: READY,
     startSeconds: 300,
   };
 }

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 
 import { appEnvironment } from "../../src/app/environment.js";
 import { BUILD_PACKAGES, DEFAULTS, RUNTIME_PACKAGES, SOURCE_EXCLUDES } from "../../src/config.js";
+import { CDS_TRAINING } from "../../src/services/keycloak.js";
 import { TEST_TUNING } from "../../src/services/postgres.js";
 import { exampleSource, module } from "../support/example.js";
 import { Chain, execs, FakeEngine, step, steps, withFakeEngine } from "../support/fake-engine.js";
@@ -161,10 +162,15 @@ describe("the compose peer", () => {
       expect(value(block(keycloak, "healthcheck"), "test")).toEqual(["CMD-SHELL", ready(services, "--optimized")]);
       // The optimized build and the realm import happen in image layers, as the module's, with its JVM options.
       const kc = services.find((s) => s.args.includes("--optimized"))!;
-      expect(DOCKERFILE).toContain(`\nENV JAVA_OPTS_APPEND=${step(kc.container, "withEnvVariable", { name: "JAVA_OPTS_APPEND" }).args.value}\n`);
+      const jvm = steps(kc.container, "withEnvVariable").filter((s) => s.args.name === "JAVA_OPTS_APPEND").map((s) => s.args.value as string);
+      const envLines = jvm.map((v) => DOCKERFILE.indexOf(`\nENV JAVA_OPTS_APPEND=${v.includes(" ") ? JSON.stringify(v) : v}\n`));
+      expect(envLines.every((at, i) => at >= 0 && (i === 0 || at > envLines[i - 1]!)), String(envLines)).toBe(true);
       for (const exec of execs(kc.container).filter((e) => e.startsWith("/opt/keycloak/bin/kc.sh"))) {
         expect(DOCKERFILE).toContain(`RUN ${exec}\n`);
       }
+      // The same training start, between the two JVM settings.
+      const training = DOCKERFILE.indexOf(`\nRUN ${JSON.stringify(["bash", "-c", CDS_TRAINING])}\n`);
+      expect(training > envLines[1]! && training < envLines[2]!, String(training)).toBe(true);
 
       const mq = service("mq");
       const mqReady = value(block(mq, "healthcheck"), "test") as string[];
@@ -198,7 +204,7 @@ describe("the compose peer", () => {
     // Locked deps from the manifests, then the source, then the project; the bundle built apart.
     const order = [
       "COPY --chown=pycroft:pycroft pyproject.toml uv.lock ./",
-      "uv sync --locked --no-install-project",
+      "uv sync --locked --no-install-project --compile-bytecode",
       "COPY --chown=pycroft:pycroft . .",
       "uv sync --locked\n",
       "COPY --from=bundle",

@@ -29,6 +29,10 @@ describe("dev-stack", () => {
       const dbOf = (name: string) => JSON.stringify(bound(services[name]!.container).db);
       expect(dbOf("app")).toBe(JSON.stringify(services.db));
       expect(dbOf("celery-worker")).toBe(JSON.stringify(services.db));
+      // The dummy worker needs the broker alone, as compose's depends only on dev-mq.
+      const dummy = bound(services["dummy-worker"]!.container);
+      expect(Object.keys(dummy)).toEqual(["mq"]);
+      expect(JSON.stringify(dummy.mq)).toBe(JSON.stringify(services.mq));
       // Live edits only when asked: no receiver, no sync port.
       expect(services.app!.args.join(" ")).not.toMatch(/pycroft-sync/);
       expect(exposed).not.toContain(DEFAULTS.syncPort);

@@ -72,9 +72,10 @@ describe("dev", () => {
 
       expect(aptPackages(chain)).toContain("build-essential git libpq-dev postgresql-client curl nodejs npm");
       const pyproject = indexOf(chain, "pyproject.toml", (s) => s.field === "withFile" && s.args.path === "pyproject.toml");
-      const deps = indexOf(chain, "uv sync of deps", exec("uv sync --locked --no-install-project"));
+      const deps = indexOf(chain, "uv sync of deps", exec("uv sync --locked --no-install-project --compile-bytecode"));
       const npm = indexOf(chain, "npm ci", exec("npm ci --no-audit --no-fund"));
       const source = indexOf(chain, "source", (s) => s.field === "withDirectory" && s.args.path === ".");
+      // The deps' bytecode is compiled in their layer; the editable project is compiled as it is imported.
       const project = indexOf(chain, "project install", exec("uv sync --locked"));
       expect(pyproject).toBeLessThan(deps);
       expect(step(chain, "withDirectory", { path: "deps" }).args.source.at(-1)).toEqual({ field: "directory", args: { path: "deps" } });
@@ -95,9 +96,9 @@ describe("dev", () => {
       const chain = engine.lastChain();
       const leftOut = "--no-install-package guzzle-sphinx-theme --no-install-package other";
       expect(commands(chain)).toEqual(
-        expect.arrayContaining([`uv sync --locked --no-install-project ${leftOut}`, `uv sync --locked ${leftOut}`]),
+        expect.arrayContaining([`uv sync --locked --no-install-project --compile-bytecode ${leftOut}`, `uv sync --locked ${leftOut}`]),
       );
-      const wrapped = execs(chain).find((e) => e.endsWith(`install uv sync --locked --no-install-project ${leftOut}`))!;
+      const wrapped = execs(chain).find((e) => e.endsWith(`install uv sync --locked --no-install-project --compile-bytecode ${leftOut}`))!;
       expect(wrapped).toContain('if "git" in p.get("source", {})');
       expect(wrapped).toContain("leave it out with {flags}");
     });
@@ -185,8 +186,8 @@ describe("build-prod", () => {
       expect(builder.at(-1)).toEqual({ field: "directory", args: { path: "/opt/pycroft/venv" } });
       expect(commands(builder)).toEqual(
         expect.arrayContaining([
-          "uv sync --locked --no-install-project --no-dev --group prod --no-editable",
-          "uv sync --locked --no-dev --group prod --no-editable",
+          "uv sync --locked --no-install-project --compile-bytecode --no-dev --group prod --no-editable",
+          "uv sync --locked --compile-bytecode --no-dev --group prod --no-editable",
         ]),
       );
       expect(execs(builder).join("\n")).toContain("build-essential");
@@ -194,7 +195,7 @@ describe("build-prod", () => {
       const source = step(builder, "withDirectory", { path: "." });
       const bundle = step(builder, "withDirectory", { path: "web/static" });
       expect([source.args.owner, bundle.args.owner]).toEqual(["1000:1000", "1000:1000"]);
-      const install = indexOf(builder, "uv sync", exec("uv sync --locked --no-dev --group prod --no-editable"));
+      const install = indexOf(builder, "uv sync", exec("uv sync --locked --compile-bytecode --no-dev --group prod --no-editable"));
       expect(builder.indexOf(source)).toBeLessThan(builder.indexOf(bundle));
       expect(builder.indexOf(bundle)).toBeLessThan(install);
       const bundler: Chain = bundle.args.source;
@@ -271,7 +272,7 @@ describe("build-prod", () => {
       const check = run.findIndex((e) => e.includes("uv lock --check"));
       const sync = run.findIndex((e) => e.includes("uv pip sync") && e.endsWith("mirror-sync --no-dev --group prod --no-editable"));
       expect([rewrite, check, sync].every((i) => i >= 0) && rewrite < check && check < sync).toBe(true);
-      expect(run.at(-1)).toBe("uv pip install --no-deps .");
+      expect(run.at(-1)).toBe("uv pip install --no-deps --compile-bytecode .");
       expect(step(chain, "withEnvVariable", { name: "PIP_INDEX_URL" }).args.value).toBe("https://pypi.agdsn.de/simple");
       expect(steps(chain, "withEnvVariable").map((e) => e.args.name)).not.toContain("PIP_TRUSTED_HOST");
     });

@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { DEFAULTS } from "../../src/config.js";
+import { CDS_TRAINING } from "../../src/services/keycloak.js";
 import { AMQP_READY } from "../../src/services/rabbitmq.js";
-import { Chain, formatChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
+import { Chain, formatChain, serviceOf, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
 import { runScript, tempDir } from "../support/run-script.js";
 
@@ -313,7 +314,7 @@ describe("the Python installs", () => {
     expect(synced.status).toBe(0);
     expect(synced.calls).toEqual([
       "uv export --frozen --quiet --format requirements-txt --no-emit-project --no-emit-package guzzle-sphinx-theme -o /tmp/uv-locked.txt",
-      "uv pip sync /tmp/uv-locked.txt",
+      "uv pip sync --compile-bytecode /tmp/uv-locked.txt",
     ]);
     expect(steps(chain, "withExec").at(-1)?.args.args).toEqual(["uv", "pip", "install", "--no-deps", "--editable", "."]);
   });
@@ -330,7 +331,7 @@ describe("the Python installs", () => {
       dir,
       standIns: { ...python, uv: { does: 'echo "Resolved 3 packages"; echo "error: Failed to download and build guzzle-sphinx-theme @ git+https://github.com/guzzle/guzzle_sphinx_theme" >&2; exit 2' } },
     });
-    expect(failed.calls.filter((c) => c.startsWith("uv"))).toEqual(["uv sync --locked --no-install-project"]);
+    expect(failed.calls.filter((c) => c.startsWith("uv"))).toEqual(["uv sync --locked --no-install-project --compile-bytecode"]);
     expect(failed.status).toBe(2);
     expect(failed.stdout).toBe("Resolved 3 packages\n");
     expect(failed.stderr).toContain("error: Failed to download and build guzzle-sphinx-theme");
@@ -440,5 +441,65 @@ ${AMQP_READY.replace("127.0.0.1/5672", "127.0.0.1/$(cat port)")}`;
     expect(check("[2026-01-01 10:00:00,000: INFO/MainProcess] Connected to amqp://celery:**@mq:5672//\n")).toBe(1);
     expect(check("[2026-01-01 10:00:01,000: INFO/MainProcess] celery@worker ready.\n")).toBe(0);
     expect(check("celery@worker ready.\n")).toBe(1);
+  });
+});
+
+describe("keycloak's class archive", () => {
+  /** The training start's script, from the module's keycloak, with its port, archive and deadline moved here. */
+  async function training(dir: string, port: number, deadline = 300): Promise<string[]> {
+    const script = await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().keycloak()).sync();
+      const { container } = serviceOf(engine.lastChain());
+      return execArgs(container, "training start", (a) => a[0] === "bash" && a[2] === CDS_TRAINING)[2]!;
+    });
+    let moved = relocate(script, "/opt/keycloak/bin/kc.sh", "kc.sh");
+    moved = relocate(moved, "/opt/keycloak/data/keycloak.jsa", join(dir, "keycloak.jsa"));
+    moved = relocate(moved, "127.0.0.1/9000", `127.0.0.1/${port}`);
+    return ["bash", "-c", relocate(moved, "SECONDS + 300", `SECONDS + ${deadline}`)];
+  }
+
+  /** A stand-in keycloak on `port`: answers `status` to every request; on TERM, writes the archive if asked, and exits as the JVM does (143). */
+  const keycloakOn = (port: number, status: number, archive: boolean) => ({
+    does: `exec python3 -c '
+import http.server, signal, sys
+def stop(*_):
+    ${archive ? 'open("keycloak.jsa", "w").write("classes")' : "pass"}
+    sys.exit(143)
+signal.signal(signal.SIGTERM, stop)
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(${status}); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", ${port}), H).serve_forever()'`,
+  });
+
+  function freePort(): number {
+    return Number(spawnSync("python3", ["-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"], { encoding: "utf8" }).stdout.trim());
+  }
+
+  it("starts keycloak as the service does, stops it once ready, and passes when the JVM has written the archive", async () => {
+    const dir = tempDir("kc-training");
+    const port = freePort();
+    const ran = runScript(await training(dir, port), { dir, standIns: { "kc.sh": keycloakOn(port, 200, true) } });
+    expect(ran.stderr).toBe("");
+    expect(ran.status).toBe(0);
+    expect(ran.calls).toEqual(["kc.sh start --optimized --http-enabled=true --hostname-strict=false --cache=local"]);
+    expect(readFileSync(join(dir, "keycloak.jsa"), "utf8")).toBe("classes");
+  });
+
+  it("fails, saying why, when keycloak exits, never gets ready, or leaves no archive", async () => {
+    const failing = async (standIn: (port: number) => { does: string }, deadline?: number) => {
+      const dir = tempDir("kc-training");
+      const port = freePort();
+      return runScript(await training(dir, port, deadline), { dir, standIns: { "kc.sh": standIn(port) } });
+    };
+    const exited = await failing(() => ({ does: "exit 1" }));
+    expect([exited.status, exited.stderr.trim()]).toEqual([1, "keycloak exited before it was ready"]);
+    const unready = await failing((port) => keycloakOn(port, 503, true), 2);
+    expect([unready.status, unready.stderr.trim()]).toEqual([1, "keycloak was not ready within 300 s"]);
+    const noArchive = await failing((port) => keycloakOn(port, 200, false));
+    expect(noArchive.status).toBe(1);
+    expect(noArchive.stderr.trim()).toMatch(/^the JVM wrote no class archive to \S+keycloak\.jsa$/);
   });
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 
 import { Chain, execError, execs, formatChain, serviceOf as serviceChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
+import { CDS_TRAINING } from "../../src/services/keycloak.js";
 import { AMQP_READY } from "../../src/services/rabbitmq.js";
 import { RUN_SERVICE } from "../../src/services/service.js";
 
@@ -98,9 +99,18 @@ describe("services", () => {
       const build = execs(container).find((e) => e.startsWith("/opt/keycloak/bin/kc.sh build"));
       expect(build).toBe("/opt/keycloak/bin/kc.sh build --db=dev-file --health-enabled=true");
       // The JVM compiles with C1 only, from the build on (kc.sh appends JAVA_OPTS_APPEND to its options).
-      const jvm = step(container, "withEnvVariable", { name: "JAVA_OPTS_APPEND" });
-      expect(jvm.args.value).toBe("-XX:TieredStopAtLevel=1");
-      expect(container.indexOf(jvm)).toBeLessThan(indexOf(container, "build", (s) => s.field === "withExec" && s.args.args.join(" ").startsWith("/opt/keycloak/bin/kc.sh build")));
+      const jvm = steps(container, "withEnvVariable").filter((s) => s.args.name === "JAVA_OPTS_APPEND");
+      const archive = "/opt/keycloak/data/keycloak.jsa";
+      expect(jvm.map((s) => s.args.value)).toEqual([
+        "-XX:TieredStopAtLevel=1",
+        `-XX:TieredStopAtLevel=1 -XX:ArchiveClassesAtExit=${archive} -Xlog:cds=error,cds+dynamic=error`,
+        `-XX:TieredStopAtLevel=1 -XX:SharedArchiveFile=${archive}`,
+      ]);
+      expect(container.indexOf(jvm[0]!)).toBeLessThan(indexOf(container, "build", (s) => s.field === "withExec" && s.args.args.join(" ").startsWith("/opt/keycloak/bin/kc.sh build")));
+      // After the import, a training start archives the classes it loads (its script: scripts.test.ts); every start maps them.
+      const training = indexOf(container, "training start", (s) => s.field === "withExec" && s.args.args[2] === CDS_TRAINING);
+      const order = [imported, container.indexOf(jvm[1]!), training, container.indexOf(jvm[2]!)];
+      expect(order.every((at, i) => i === 0 || at > order[i - 1]!), String(order)).toBe(true);
       expect(step(container, "withDockerHealthcheck").args.args.join(" ")).toContain("/dev/tcp/127.0.0.1/9000");
       expect(args.slice(-6)).toEqual(["/opt/keycloak/bin/kc.sh", "start", "--optimized", "--http-enabled=true", "--hostname-strict=false", "--cache=local"]);
     });
@@ -213,6 +223,10 @@ describe("test", () => {
       // Its broker settings come from the same environment as the tests'.
       expect(steps(worker.container, "withSecretVariable").map((s) => s.args.name)).toContain("TEST_HADES_BROKER_URI");
       expect(step(worker.container, "withDockerHealthcheck").args.args.join(" ")).toContain("celery@.* ready");
+      // Bound to the broker alone (compose's depends_on: mq), the one pytest reaches: it does not wait for keycloak.
+      expect(bound(worker.container)).toEqual(["mq"]);
+      const mqOf = (chain: Chain) => JSON.stringify(step(chain, "withServiceBinding", { alias: "mq" }).args.service);
+      expect(mqOf(worker.container)).toBe(mqOf(engine.chains("exitCode")[0]!));
     });
   });
 
