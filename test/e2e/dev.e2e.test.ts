@@ -35,29 +35,6 @@ describe.skipIf(noEngine())("migrate, dev-env and shell on a real engine", () =>
     });
   });
 
-  it("the dev environment's data survives a restart: its services keep data on cache volumes", async () => {
-    const marker = `row-${Date.now()}`;
-    const sql = (statement: string) =>
-      session(async () =>
-        (await pycroft().shell())
-          .withEnvVariable("CACHE_BUST", `${marker}-${statement}`)
-          .withExec([
-            "python", "-c",
-            "import os, sys, sqlalchemy as sa\n" +
-              "with sa.create_engine(os.environ['PYCROFT_DB_URI']).begin() as c:\n" +
-              "    c.execute(sa.text('create table if not exists e2e_persist (v text)'))\n" +
-              "    r = c.execute(sa.text(sys.argv[1]), {'v': sys.argv[2]})\n" +
-              "    print(r.scalar() if r.returns_rows else 'ok')",
-            statement,
-            marker,
-          ])
-          .stdout(),
-      );
-    expect(await sql("insert into e2e_persist values (:v)")).toBe("ok\n");
-    // A new session starts the dev services anew; the row is still there.
-    expect(await sql("select count(*) from e2e_persist where v = :v")).toBe("1\n");
-  });
-
   it("the dev ldap follows a changed --ldap-password: the kept configuration gets the new admin password", async () => {
     // Whether the admin binds with the default and with a new password (printed as booleans: Dagger
     // scrubs secret values from output); `changed` starts the services with the new one.
@@ -101,17 +78,15 @@ describe.skipIf(noEngine())("migrate, dev-env and shell on a real engine", () =>
 });
 
 describe.skipIf(noEngine())("dev data on a real engine", () => {
-  it("dev-env's database shuts down cleanly when dev-env stops, and what was written is there at the next start", async () => {
+  it("dev-env's database shuts down cleanly when dev-env stops, and what was written is there at the next start, in the next session too", async () => {
+    const marker = `kept-${randomUUID()}`;
+    const psql = async (sql: string) =>
+      (await pycroft().shell())
+        .withEnvVariable("CACHE_BUST", randomUUID())
+        .withExec(["sh", "-c", 'psql "$PYCROFT_DB_URI" -v ON_ERROR_STOP=1 -Atq -c "$1"', "psql", sql])
+        .stdout();
     await session(async () => {
-      const m = pycroft();
-      const marker = `kept-${randomUUID()}`;
-      const psql = async (sql: string) =>
-        (await m.shell())
-          .withEnvVariable("CACHE_BUST", randomUUID())
-          .withExec(["sh", "-c", 'psql "$PYCROFT_DB_URI" -v ON_ERROR_STOP=1 -Atq -c "$1"', "psql", sql])
-          .stdout();
-
-      const dev = await (await m.devEnv()).start();
+      const dev = await (await pycroft().devEnv()).start();
       await psql(`create table if not exists e2e_kept (v text); insert into e2e_kept values ('${marker}')`);
       await dev.stop();
 
@@ -128,6 +103,8 @@ describe.skipIf(noEngine())("dev data on a real engine", () => {
 
       expect(await psql(`select v from e2e_kept where v = '${marker}'`)).toBe(`${marker}\n`);
     });
+    // A new session starts the dev services anew, on the same cache volumes: the row is still there.
+    expect(await session(() => psql(`select count(*) from e2e_kept where v = '${marker}'`))).toBe("1\n");
   });
 
   it("a second server on the dev database's volume is refused while the first runs, saying why", async () => {
