@@ -192,13 +192,17 @@ print(s.makefile("rb").readline().decode().strip())`;
         const index = `${await pypi.endpoint({ port: 8080, scheme: "http" })}/simple`;
         const aptMirror = `${await debian.service.endpoint({ port: 8080, scheme: "http" })}/debian`;
         const module = pycroft("example", { pythonIndex: index, aptMirror });
-        const dev = await module.dev();
+        // The three builds at once: while one waits on a mirror, another installs.
+        const [dev, prod] = await Promise.all([
+          module.dev().then((c) => c.sync()),
+          module.buildProd().then((c) => c.sync()),
+          module.openldap().then((ldap) => ldap.start()).then((ldap) => ldap.stop({ kill: true })),
+        ]);
         expect(await sh(dev, "python -c 'import flask, example_widgets, web.app; print(flask.__version__, web.app.__file__)'")).toBe(
           `${flask} /opt/pycroft/app/web/app.py\n`,
         );
         const sources = "cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | grep -E '^(URIs: |deb )'";
         expect(await sh(dev, sources)).toContain(aptMirror);
-        const prod = await module.buildProd();
         expect(await sh(prod, "python -c 'import flask, web.app; print(flask.__version__, web.app.__file__)'")).toMatch(
           new RegExp(`^${flask.replaceAll(".", "\\.")} /opt/pycroft/venv/lib/python3[.\\d]+/site-packages/web/app\\.py\n$`),
         );
@@ -207,9 +211,6 @@ print(s.makefile("rb").readline().decode().strip())`;
         const env = await Promise.all((await prod.envVariables()).map((v) => v.name()));
         for (const name of env) expect(name, `prod image env ${name}`).not.toMatch(/^(PIP_|UV_|DEBIAN_FRONTEND)/);
         expect(env).toEqual(expect.arrayContaining(["PATH", "VIRTUAL_ENV", "LANG", "HOME"]));
-        // The slapd image is a Dockerfile build of its own, with its own apt steps.
-        const ldap = await (await module.openldap()).start();
-        await ldap.stop({ kill: true });
 
         // pip found uv, and uv the locked packages, on the mirror. (A wheel already in uv's cache volume
         // with the locked hash is not downloaded again, so the test asks for the index pages only.)
@@ -218,7 +219,8 @@ print(s.makefile("rb").readline().decode().strip())`;
           .stdout();
         expect(asked.split("\n")).toEqual(expect.arrayContaining(["/simple/uv/", "/simple/flask/", "/simple/celery/"]));
         const served = await debian.served();
-        // Every apt-get update asked the mirror for the release file: base's, dev's and slapd's.
+        // Every apt-get update asked the mirror for the release file: base's, dev's and slapd's (the slapd
+        // image is a Dockerfile build of its own, with its own apt steps).
         expect(served.filter((path) => /\/dists\/bookworm\/InRelease$/.test(path)).length, served.join("\n")).toBeGreaterThanOrEqual(3);
         // The slapd image has no package cache: its packages came through the mirror.
         expect(served.some((path) => /\/pool\/main\/o\/openldap\/slapd_[^/]+\.deb$/.test(path)), served.join("\n")).toBe(true);
