@@ -160,15 +160,44 @@ export function installProject(s: Settings, mode: SyncMode) {
 }
 
 /**
- * The development image (Pycroft's `dev.Dockerfile` + its venv hook): dependency layers first,
- * then the source at the app dir, installed editable with the dev group.
+ * What an editable install reads of the source: uv's and the build's files, the packages' `__init__.py`
+ * (a version may be read from one; setuptools finds packages by them), the top-level modules (a
+ * project may list them) and deps/ (path dependencies, which may be installed as copies).
+ */
+const INSTALL_READS = [
+  "pyproject.toml", "uv.lock", "uv.toml", ".python-version", "setup.py", "setup.cfg", "MANIFEST.in", "README*", "LICENSE*",
+  "*.py", "**/__init__.py", "deps/**",
+];
+
+/**
+ * The source as an editable install sees it (`INSTALL_READS`). An editable install maps the packages
+ * to the source dir and reads no other module, so a code edit leaves this tree, and the install's
+ * layer, as they were; a new package, or an edit of one of these files, installs again. `filter`
+ * keeps the upload's content-based cache identity: what was left out cannot re-key the install.
+ */
+export function installSkeleton(source: Directory): Directory {
+  return source.filter({ include: INSTALL_READS, exclude: SOURCE_EXCLUDES });
+}
+
+/**
+ * The project installed editable with the dev group, from its skeleton (`installSkeleton`), before
+ * the source: a code edit reuses this layer, and the source copied over it is what the install points at.
+ */
+export function withEditableProject(s: Settings, source: Directory) {
+  return (c: Container): Container =>
+    c.withDirectory(".", installSkeleton(source), { owner: owner(s) }).with(installProject(s, "dev"));
+}
+
+/**
+ * The development image (Pycroft's `dev.Dockerfile` + its venv hook): dependency layers first, the
+ * project installed editable from its skeleton, then the source at the app dir.
  */
 export function dev(s: Settings, source: Directory, project: Project): Container {
   return toolchain(s, project)
     .with(withPythonDeps(s, source, project, "dev"))
     .with(withJsDeps(s, source, project))
+    .with(withEditableProject(s, source))
     .with(withAppSource(s, source))
-    .with(installProject(s, "dev"))
     .withExposedPort(DEFAULTS.port)
     .withDefaultArgs(["bash"]);
 }

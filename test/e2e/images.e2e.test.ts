@@ -61,20 +61,38 @@ describe.skipIf(noEngine())("images on a real engine", () => {
     });
   });
 
-  it("a code-only edit rebuilds dev without reinstalling the dependencies; a dependency change does", async () => {
-    // The install time of a file the deps layer wrote: unchanged if and only if that layer was reused.
-    const stamp = (c: Container) => sh(c, "stat -c %y /opt/pycroft/venv/lib/python3*/site-packages/flask/__init__.py");
+  it("a code edit rebuilds dev without reinstalling the dependencies or the project; a new package installs the project again, a dependency change everything", async () => {
+    // The install times of a file the deps layer wrote and of the project's editable install: each
+    // unchanged if and only if its layer was reused.
+    const site = "/opt/pycroft/venv/lib/python3*/site-packages";
+    const stamps = async (c: Container) => (await sh(c, `stat -c %y ${site}/flask/__init__.py ${site}/pycroft_example-*.dist-info/METADATA`)).trim().split("\n");
     const dir = scratchCopy("example");
-    const build = () => session(async () => stamp(await pycroftOn(hostDir(dir)).dev()));
+    const build = (check?: string) =>
+      session(async () => {
+        const dev = await pycroftOn(hostDir(dir)).dev();
+        return { stamps: await stamps(dev), out: check ? await sh(dev, check) : "" };
+      });
 
-    const before = await build();
-    appendFileSync(join(dir, "web/app.py"), "\n# a code-only edit\n");
-    expect(await build()).toBe(before);
+    const [deps, project] = (await build()).stamps;
+    // A code edit and a new module: the image has both, and the editable install serves them.
+    appendFileSync(join(dir, "web/app.py"), "\nEDITED = True\n");
+    writeFileSync(join(dir, "web/added.py"), "ADDED = True\n");
+    const edited = await build("python -c 'import web.app, web.added; print(web.app.EDITED, web.added.ADDED)'");
+    expect(edited.out).toBe("True True\n");
+    expect(edited.stamps).toEqual([deps, project]);
+
+    // A new package: the install maps packages, so it runs again; the deps stay.
+    mkdirSync(join(dir, "web/blueprints"));
+    writeFileSync(join(dir, "web/blueprints/__init__.py"), "NEW = True\n");
+    const added = await build("python -c 'import web.blueprints; print(web.blueprints.NEW)'");
+    expect(added.out).toBe("True\n");
+    expect(added.stamps[0]).toBe(deps);
+    expect(added.stamps[1]).not.toBe(project);
 
     const pyproject = join(dir, "pyproject.toml");
     // Any change to pyproject.toml is an input of the deps layer: uv installs again, into the empty venv.
     writeFileSync(pyproject, readFileSync(pyproject, "utf8").replace('description = "', 'description = "Changed: '));
-    expect(await build()).not.toBe(before);
+    expect((await build()).stamps[0]).not.toBe(deps);
   });
 
   it("a Python, test or docs edit reuses the JS bundle; an edit of the JS rebuilds it", async () => {

@@ -3,7 +3,7 @@
 // everything under it; `**/` matches at any depth, a pattern without it only from the top).
 import { describe, expect, it } from "vitest";
 
-import { Chain, step, withFakeEngine } from "../support/fake-engine.js";
+import { Chain, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
 
 function patternRegExp(pattern: string): RegExp {
@@ -72,7 +72,8 @@ async function devSourceExcludes(): Promise<string[]> {
   return withFakeEngine(async (engine) => {
     exampleSource(engine);
     await (await module().dev()).sync();
-    return step(engine.lastChain(), "withDirectory", { path: "." }).args.exclude;
+    // The last copy to the app dir is the source (the one before it, the editable install's skeleton).
+    return steps(engine.lastChain(), "withDirectory").filter((s) => s.args.path === ".").at(-1)!.args.exclude;
   });
 }
 

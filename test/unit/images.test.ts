@@ -74,17 +74,24 @@ describe("dev", () => {
       const pyproject = indexOf(chain, "pyproject.toml", (s) => s.field === "withFile" && s.args.path === "pyproject.toml");
       const deps = indexOf(chain, "uv sync of deps", exec("uv sync --locked --no-install-project --compile-bytecode"));
       const npm = indexOf(chain, "npm ci", exec("npm ci --no-audit --no-fund"));
-      const source = indexOf(chain, "source", (s) => s.field === "withDirectory" && s.args.path === ".");
+      const [skeleton, source] = steps(chain, "withDirectory").filter((s) => s.args.path === ".").map((s) => chain.indexOf(s));
       // The deps' bytecode is compiled in their layer; the editable project is compiled as it is imported.
       const project = indexOf(chain, "project install", exec("uv sync --locked"));
       expect(pyproject).toBeLessThan(deps);
       expect(step(chain, "withDirectory", { path: "deps" }).args.source.at(-1)).toEqual({ field: "directory", args: { path: "deps" } });
-      expect(deps).toBeLessThan(source);
-      expect(npm).toBeLessThan(source);
-      expect(source).toBeLessThan(project);
+      // The project is installed editable from what the install reads of the source, before the source
+      // itself: a code edit reuses the install's layer.
+      expect([deps, npm].every((i) => i < skeleton!)).toBe(true);
+      expect(skeleton).toBeLessThan(project);
+      expect(project).toBeLessThan(source!);
+      const reads = (chain[skeleton!]!.args.source as Chain).at(-1)!;
+      expect(reads.field).toBe("filter");
+      expect(reads.args.include).toEqual(expect.arrayContaining(["pyproject.toml", "uv.lock", "**/__init__.py", "*.py", "deps/**"]));
+      expect(reads.args.include).not.toContain("**/*.py");
+      expect(reads.args.exclude).toEqual(SOURCE_EXCLUDES);
       // The lock is checked before anything is installed from it.
       expect(indexOf(chain, "lock check", (s) => s.field === "withExec" && String(s.args.args).includes("uv lock --check"))).toBeLessThan(deps);
-      expect(step(chain, "withDirectory", { path: "." }).args.exclude).toEqual(SOURCE_EXCLUDES);
+      expect(chain[source!]!.args.exclude).toEqual(SOURCE_EXCLUDES);
       expect(steps(chain, "withWorkdir").at(-1)?.args.path).toBe("/opt/pycroft/app");
     });
   });

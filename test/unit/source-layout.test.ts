@@ -159,7 +159,8 @@ describe("local path dependencies", () => {
     await withFakeEngine(async (engine) => {
       sourceOf(engine, uvProject());
       await (await module().dev()).sync();
-      expect(steps(engine.lastChain(), "withDirectory").map((s) => s.args.path)).toEqual(["."]);
+      // The editable install's skeleton, then the source; no deps/ of its own.
+      expect(steps(engine.lastChain(), "withDirectory").map((s) => s.args.path)).toEqual([".", "."]);
     });
   });
 });
