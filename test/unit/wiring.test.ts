@@ -3,15 +3,8 @@
 import { dag } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
-import { Chain, execError, formatChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
+import { Chain, execError, serviceOf as serviceChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
-
-/** The service's container pipeline: everything before `asService`. */
-function serviceChain(chain: Chain): { container: Chain; args: string[] } {
-  const i = chain.findIndex((s) => s.field === "asService");
-  if (i < 0) throw new Error(`no asService in:\n${formatChain(chain)}`);
-  return { container: chain.slice(0, i), args: chain[i]!.args.args };
-}
 
 /** The plain variables and the secret ones (name → plaintext, secret name) a container gets. */
 function environment(chain: Chain) {
