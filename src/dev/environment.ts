@@ -2,6 +2,7 @@ import { Container, dag, Service } from "@dagger.io/dagger";
 
 import { DEFAULTS, owner, Settings } from "../config.js";
 import { serve, SERVICE_LOG, Storage } from "../services/service.js";
+import { bindAll } from "../services/stack.js";
 
 /** Healthy once the worker reports ready: connected to the broker and consuming. */
 const WORKER_READY = `grep -q "^\\[.*\\] celery@.* ready\\.$" ${SERVICE_LOG}`;
@@ -33,7 +34,7 @@ export function dummyWorker(image: Container, mq: Service, script: string, stora
   return serve(
     {
       host: "dummy-worker",
-      container: image.withServiceBinding("mq", mq),
+      container: image.with(bindAll({ mq })),
       command: ["python", script, "worker", "--loglevel=info", `--concurrency=${DEFAULTS.dummyWorkerConcurrency}`],
       dataDirs: [],
       ready: WORKER_READY,

@@ -24,6 +24,9 @@ const START_OPTIONS = ["--http-enabled=true", "--hostname-strict=false", "--cach
  */
 export const KEYCLOAK_JAVA_OPTS = "-XX:TieredStopAtLevel=1";
 
+/** How long keycloak may take to get ready: the service's start period and the training start's limit. */
+const START_SECONDS = 300;
+
 /** The classes a start loads, archived by a training start (AppCDS): each start maps them instead of loading them. */
 const CDS_ARCHIVE = "/opt/keycloak/data/keycloak.jsa";
 
@@ -40,10 +43,10 @@ const READY = `bash -c 'exec 3<>/dev/tcp/127.0.0.1/9000 && printf "GET /health/r
  */
 export const CDS_TRAINING = `${START.join(" ")} &
 pid=$!
-deadline=$((SECONDS + 300))
+deadline=$((SECONDS + ${START_SECONDS}))
 until ${READY} 2>/dev/null; do
   kill -0 "$pid" 2>/dev/null || { echo "keycloak exited before it was ready" >&2; exit 1; }
-  [ "$SECONDS" -lt "$deadline" ] || { echo "keycloak was not ready within 300 s" >&2; kill -KILL "$pid"; exit 1; }
+  [ "$SECONDS" -lt "$deadline" ] || { echo "keycloak was not ready within ${START_SECONDS} s" >&2; kill -KILL "$pid"; exit 1; }
   sleep 0.5
 done
 kill -TERM "$pid"
@@ -85,6 +88,6 @@ export function keycloak(o: KeycloakOptions): ServiceSpec {
     port: 8080,
     dataDirs: [],
     ready: READY,
-    startSeconds: 300,
+    startSeconds: START_SECONDS,
   };
 }

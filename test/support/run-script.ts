@@ -2,6 +2,7 @@
 // stand-ins for the programs it calls: each stand-in records its arguments and does what it is told.
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -52,4 +53,13 @@ export function runScript(
   });
   const calls = existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean) : [];
   return { status: ran.status, stdout: ran.stdout, stderr: ran.stderr, calls, dir };
+}
+
+/** A port nothing listens on now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
 }

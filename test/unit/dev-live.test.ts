@@ -11,20 +11,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { FORWARD } from "../../src/dev/ports.js";
 import { RECEIVE } from "../../src/dev/sync.js";
 import { excluded, send, watchAndSync } from "../engine/sync.js";
+import { freePort } from "../support/run-script.js";
 
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const child of children.splice(0)) child.kill("SIGKILL");
 });
-
-/** A port nothing listens on now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}
 
 /** Runs a Python script from the module as the container would, until its port answers. */
 async function python(script: string, args: string[], port: number, env: Record<string, string> = {}) {

@@ -12,7 +12,7 @@ import { CDS_TRAINING } from "../../src/services/keycloak.js";
 import { AMQP_READY } from "../../src/services/rabbitmq.js";
 import { Chain, formatChain, serviceOf, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
-import { runScript, tempDir } from "../support/run-script.js";
+import { freePort, runScript, tempDir } from "../support/run-script.js";
 
 /** The arguments of the one `withExec` whose arguments satisfy `match`. */
 function execArgs(chain: Chain, what: string, match: (args: string[]) => boolean): string[] {
@@ -474,13 +474,9 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", ${port}), H).serve_forever()'`,
   });
 
-  function freePort(): number {
-    return Number(spawnSync("python3", ["-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"], { encoding: "utf8" }).stdout.trim());
-  }
-
   it("starts keycloak as the service does, stops it once ready, and passes when the JVM has written the archive", async () => {
     const dir = tempDir("kc-training");
-    const port = freePort();
+    const port = await freePort();
     const ran = runScript(await training(dir, port), { dir, standIns: { "kc.sh": keycloakOn(port, 200, true) } });
     expect(ran.stderr).toBe("");
     expect(ran.status).toBe(0);
@@ -491,7 +487,7 @@ http.server.HTTPServer(("127.0.0.1", ${port}), H).serve_forever()'`,
   it("fails, saying why, when keycloak exits, never gets ready, or leaves no archive", async () => {
     const failing = async (standIn: (port: number) => { does: string }, deadline?: number) => {
       const dir = tempDir("kc-training");
-      const port = freePort();
+      const port = await freePort();
       return runScript(await training(dir, port, deadline), { dir, standIns: { "kc.sh": standIn(port) } });
     };
     const exited = await failing(() => ({ does: "exit 1" }));
