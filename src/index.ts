@@ -286,8 +286,8 @@ export class Pycroft {
    * Runs pytest in the dev image with the JS bundle built and what Pycroft's docker-compose.test.yml
    * starts, each fresh on tmpfs and bound under Pycroft's hostnames: db, ldap and mq, the dummy hades
    * worker when the source has helpers/dummy_celery_worker.py, keycloak when it has
-   * docker/keycloak/test-realm.json. Coverage of Pycroft CI's packages. Fails with pytest's summary
-   * when a test fails.
+   * docker/keycloak/test-realm.json. Returns pytest's output; fails with its summary when a test
+   * fails. Coverage is not measured: test-report measures it, with Pycroft CI's packages.
    *
    * @param args Arguments for pytest, e.g. --args=-k,ldap or --args=-m,"not legacy".
    * @param withWorker Start the dummy worker (default: when the source has it); false leaves it out.
@@ -298,7 +298,7 @@ export class Pycroft {
   @func({ cache: "never" })
   @check()
   async test(args: string[] = [], withWorker?: boolean, withKeycloak?: boolean, shards = 1): Promise<string> {
-    const { output, exitCode } = await this.runTests(args, withWorker, withKeycloak, shards);
+    const { output, exitCode } = await this.runTests(args, withWorker, withKeycloak, shards, false);
     if (exitCode !== 0) {
       throw new Error(`pytest failed with exit code ${exitCode}:\n${summary(output)}`);
     }
@@ -306,9 +306,9 @@ export class Pycroft {
   }
 
   /**
-   * Runs the tests like `test` but never fails on test failures: returns the reports directory
-   * (junit.xml, coverage.xml, htmlcov/, pytest.log and exit-code) for CI to publish. With shards, one
-   * report of all of them.
+   * Runs the tests like `test`, measuring the coverage of Pycroft CI's packages, and never fails on
+   * test failures: returns the reports directory (junit.xml, coverage.xml, htmlcov/, pytest.log and
+   * exit-code) for CI to publish. With shards, one report of all of them.
    *
    * @param args Arguments for pytest.
    * @param withWorker Start the dummy worker (default: when the source has it); false leaves it out.
@@ -317,7 +317,7 @@ export class Pycroft {
    */
   @func({ cache: "never" })
   async testReport(args: string[] = [], withWorker?: boolean, withKeycloak?: boolean, shards = 1): Promise<Directory> {
-    return (await this.runTests(args, withWorker, withKeycloak, shards)).reports;
+    return (await this.runTests(args, withWorker, withKeycloak, shards, true)).reports;
   }
 
   /**
@@ -546,9 +546,15 @@ export class Pycroft {
   /**
    * Runs the suite in one pytest process, or in N shards at once whose reports are then merged into
    * one. Options are checked before anything starts; the worker and keycloak follow the source unless
-   * asked otherwise.
+   * asked otherwise. Coverage is measured only for a run whose reports are returned.
    */
-  private async runTests(args: string[], withWorker: boolean | undefined, withKeycloak: boolean | undefined, shards: number): Promise<TestRun> {
+  private async runTests(
+    args: string[],
+    withWorker: boolean | undefined,
+    withKeycloak: boolean | undefined,
+    shards: number,
+    coverage: boolean,
+  ): Promise<TestRun> {
     const count = checkShards(shards);
     const project = await this.project();
     const keycloak = withKeycloak ?? project.hasKeycloakRealm;
@@ -556,7 +562,7 @@ export class Pycroft {
     if (workerWanted && !project.hasDummyWorker) {
       throw new UsageError(`--with-worker needs the dummy worker ${DEFAULTS.dummyWorker} in the source`);
     }
-    const suite: Suite = { project, args, keycloak, worker: workerWanted };
+    const suite: Suite = { project, args, keycloak, worker: workerWanted, coverage: coverage ? project.coveragePackages : undefined };
     return count === 1 ? this.runShard(suite) : this.runShards(suite, count);
   }
 
@@ -569,7 +575,7 @@ export class Pycroft {
     const failed = runs.flatMap((r, i) => (r.status === "rejected" ? [`shard ${i + 1}/${count}: ${(r.reason as Error).message ?? r.reason}`] : []));
     if (failed.length > 0) throw new Error(failed.join("\n\n"));
     const reports = runs.map((r) => (r as PromiseFulfilledResult<TestRun>).value.reports);
-    const merged = (await this.appImage(suite.project)).with(mergeShards(this.settings(), suite.project.coveragePackages, reports));
+    const merged = (await this.appImage(suite.project)).with(mergeShards(this.settings(), suite.coverage, reports));
     return readRun(merged, this.settings());
   }
 
@@ -592,7 +598,7 @@ export class Pycroft {
     const s = this.settings();
     const app = shard ? run.app.with(inShard(s, shard)) : run.app;
     try {
-      return await readRun(app.with(bindAll(extra)).with(pytest(s, suite.project.coveragePackages, suite.args, storage.runId)), s);
+      return await readRun(app.with(bindAll(extra)).with(pytest(s, suite.coverage, suite.args, storage.runId)), s);
     } finally {
       await stop();
     }
@@ -605,6 +611,8 @@ interface Suite {
   args: string[];
   keycloak: boolean;
   worker: boolean;
+  /** The packages whose coverage is measured (none given: the coverage configuration's); undefined: not measured. */
+  coverage?: string[];
 }
 
 /** A finished pytest run (or the merge of several): its output, exit code and reports directory. */

@@ -8,14 +8,17 @@ export function reportDir(s: Settings): string {
 }
 
 /**
- * Pycroft CI's pytest invocation (JUnit XML, XML + HTML coverage). Its output is teed to a log and its
- * exit code written down, and the exec itself may fail: the reports are wanted most when tests fail.
+ * pytest with JUnit XML, and with coverage when asked: Pycroft CI's invocation (XML + HTML coverage of
+ * the `--cov` packages given). Its output is teed to a log and its exit code written down, and the
+ * exec itself may fail: the reports are wanted most when tests fail.
  */
 const PYTEST = `set -o pipefail
-reports=$1; shift
+reports=$1 cover=$2; shift 2
 mkdir -p "$reports"
 # A shard keeps only its coverage data: the merge reports all of them at once.
-if [ -n "\${PYCROFT_SHARD:-}" ]; then
+if [ -z "$cover" ]; then
+  cov_reports=()
+elif [ -n "\${PYCROFT_SHARD:-}" ]; then
   cov_reports=(--cov-report=)
 else
   cov_reports=(--cov-report="xml:$reports/coverage.xml" --cov-report="html:$reports/htmlcov")
@@ -31,15 +34,17 @@ export function coverageArgs(packages: string[]): string[] {
 }
 
 /**
- * Runs pytest with coverage of the given packages and the caller's arguments, in a container that
- * has the app, its env and its services.
+ * Runs pytest with the caller's arguments, in a container that has the app, its env and its services;
+ * with coverage of the given packages unless `coverage` is undefined. Coverage costs a tracer on every
+ * line the tests run and two reports at the end, so only a run that returns its reports measures it.
  */
-export function pytest(s: Settings, coverage: string[], args: string[], runId: string) {
+export function pytest(s: Settings, coverage: string[] | undefined, args: string[], runId: string) {
+  const cover = coverage ? ["1", ...coverageArgs(coverage)] : [""];
   return (c: Container): Container =>
     c
       // Part of the exec's cache key: every call really runs the tests.
       .withEnvVariable("PYCROFT_TEST_RUN", runId)
-      .withExec(["bash", "-c", PYTEST, "pytest", reportDir(s), ...coverageArgs(coverage), ...args], { expect: ReturnType.Any });
+      .withExec(["bash", "-c", PYTEST, "pytest", reportDir(s), ...cover, ...args], { expect: ReturnType.Any });
 }
 
 /** The last lines of pytest's output: its failures and the summary line. */

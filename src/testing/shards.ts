@@ -161,9 +161,9 @@ cov.html_report(directory=os.path.join(reports, "htmlcov"))
 `;
 
 /**
- * The merge's shell half: coverage through MERGE_COVERAGE, then JUnit, logs and the exit code through
- * MERGE_JUNIT. A shard without coverage data (e.g. one that never started pytest) is named, not
- * skipped silently.
+ * The merge's shell half: coverage through MERGE_COVERAGE when the shards measured it
+ * (PYCROFT_COVERAGE_PACKAGES is set), then JUnit, logs and the exit code through MERGE_JUNIT. A
+ * shard without coverage data (e.g. one that never started pytest) is named, not skipped silently.
  */
 const MERGE = `set -u
 exec 2>&1
@@ -171,6 +171,7 @@ shards=$1 reports=$2 count=$3
 mkdir -p "$reports"
 data=()
 for i in $(seq 1 "$count"); do
+  [ -n "\${PYCROFT_COVERAGE_PACKAGES+set}" ] || break
   if [ -f "$shards/$i/.coverage" ]; then data+=("$shards/$i/.coverage"); else echo "shard $i/$count left no coverage data"; fi
 done
 if [ "\${#data[@]}" -gt 0 ]; then
@@ -180,16 +181,16 @@ fi
 python -c "$MERGE_JUNIT" "$shards" "$reports" "$count"`;
 
 /**
- * One report from N shards, in the layout of a single run (junit.xml, coverage.xml, htmlcov/,
- * pytest.log, exit-code), in a container of the app's image without services. Its stdout is the
- * merged log and total; its exit code is the suite's.
+ * One report from N shards, in the layout of a single run (junit.xml, coverage.xml and htmlcov/ when
+ * the shards measured the coverage of `coverage`'s packages, pytest.log, exit-code), in a container
+ * of the app's image without services. Its stdout is the merged log and total; its exit code is the suite's.
  */
-export function mergeShards(s: Settings, coverage: string[], reports: Directory[]) {
-  return (c: Container): Container =>
-    reports
-      .reduce((acc, dir, i) => acc.withDirectory(`${SHARDS_DIR}/${i + 1}`, dir), c)
-      .withEnvVariable("PYCROFT_COVERAGE_PACKAGES", coverage.join(","))
+export function mergeShards(s: Settings, coverage: string[] | undefined, reports: Directory[]) {
+  return (c: Container): Container => {
+    const shards = reports.reduce((acc, dir, i) => acc.withDirectory(`${SHARDS_DIR}/${i + 1}`, dir), c);
+    return (coverage ? shards.withEnvVariable("PYCROFT_COVERAGE_PACKAGES", coverage.join(",")) : shards)
       .withEnvVariable("MERGE_COVERAGE", MERGE_COVERAGE)
       .withEnvVariable("MERGE_JUNIT", MERGE_JUNIT)
       .withExec(["bash", "-c", MERGE, "merge-shards", SHARDS_DIR, reportDir(s), String(reports.length)], { expect: ReturnType.Any });
+  };
 }

@@ -45,7 +45,7 @@ function value(lines: string[], key: string): unknown {
   return /^["[]/.test(text) ? JSON.parse(text) : text;
 }
 
-/** A block sequence of plain scalars and `|-` literal blocks. */
+/** A block sequence of plain or double-quoted scalars and `|-` literal blocks. */
 function sequence(lines: string[]): string[] {
   const items: string[] = [];
   const own = Math.min(...lines.filter((l) => !blank(l)).map(indentOf));
@@ -53,7 +53,7 @@ function sequence(lines: string[]): string[] {
     if (blank(lines[i]!) || indentOf(lines[i]!) !== own) continue;
     const item = lines[i]!.trimStart().replace(/^- /, "");
     if (item !== "|-") {
-      items.push(item);
+      items.push(item.startsWith('"') ? JSON.parse(item) : item);
       continue;
     }
     const body: string[] = [];

@@ -113,6 +113,23 @@ describe("the pytest run", () => {
     expect(ran.status).toBe(0);
   });
 
+  it("runs test's pytest without coverage: no tracer, no coverage reports", async () => {
+    const command = await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await module().test(["-k", "ldap"]);
+      return execArgs(engine.chains("exitCode")[0]!, "pytest", (a) => a.includes("/opt/pycroft/reports"));
+    });
+    const dir = tempDir("pytest");
+    const reports = join(dir, "r");
+    const ran = runScript(command.map((a) => (a === "/opt/pycroft/reports" ? reports : a)), {
+      dir,
+      standIns: { pytest: { does: 'echo "5 passed"' } },
+    });
+    expect(ran.calls).toEqual([`pytest -v --junitxml=${reports}/junit.xml -k ldap`]);
+    expect(ran.status).toBe(0);
+    expect(readFileSync(join(reports, "exit-code"), "utf8")).toBe("0\n");
+  });
+
   it("records a passing run as exit code 0", async () => {
     const command = await pytestCommand();
     const dir = tempDir("pytest");

@@ -184,11 +184,26 @@ describe("test --shards", () => {
     });
   });
 
+  /**
+   * The merge's own command, run here on two shards' reports as its container runs it: with the paths
+   * moved here, its variables but the image's PATH.
+   */
+  function runMerge(mergeRun: Chain) {
+    const exec = steps(mergeRun, "withExec").at(-1)!.args;
+    const dir = suite();
+    pytestShard(dir, "1/2", join(dir, "shards", "1"));
+    pytestShard(dir, "2/2", join(dir, "shards", "2"));
+    const reports = join(dir, "merged");
+    const here = (arg: string) => arg.replace("/tmp/pycroft-shards", join(dir, "shards")).replace("/opt/pycroft/reports", reports);
+    const vars = Object.fromEntries(steps(mergeRun, "withEnvVariable").filter((v) => v.args.name !== "PATH").map((v) => [v.args.name, v.args.value]));
+    const [command, ...args] = (exec.args as string[]).map(here);
+    return { ...spawnSync(command!, args, { encoding: "utf8", env: { ...process.env, ...vars } }), reports };
+  }
+
   it("merges as its container runs the merge: that script, those variables and arguments, run here on two shards' reports", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
-      engine.respond("stdout", "===== 5 passed in 1.00s (2 shards, the longest one's time) =====\n");
-      await module().test([], undefined, undefined, 2);
+      await module().testReport([], undefined, undefined, 2);
       const mergeRun = engine.chains("exitCode").at(-1)!;
       const exec = steps(mergeRun, "withExec").at(-1)!.args;
       // The suite's exit code is read from the merge, so any exit code of it is a result, not an error.
@@ -202,19 +217,29 @@ describe("test --shards", () => {
       const plugin = steps(shard, "withNewFile").find((f) => String(f.args.path).endsWith("/pycroft_shard.py"));
       expect(env(shard, "PYTHONPATH")).toBe(dirname(String(plugin?.args.path)));
 
-      // The merge's own command, with the paths moved here; its variables but the image's PATH.
-      const dir = suite();
-      pytestShard(dir, "1/2", join(dir, "shards", "1"));
-      pytestShard(dir, "2/2", join(dir, "shards", "2"));
-      const reports = join(dir, "merged");
-      const here = (arg: string) => arg.replace("/tmp/pycroft-shards", join(dir, "shards")).replace("/opt/pycroft/reports", reports);
-      const vars = Object.fromEntries(steps(mergeRun, "withEnvVariable").filter((v) => v.args.name !== "PATH").map((v) => [v.args.name, v.args.value]));
-      const [command, ...args] = (exec.args as string[]).map(here);
-      const ran = spawnSync(command!, args, { encoding: "utf8", env: { ...process.env, ...vars } });
+      const ran = runMerge(mergeRun);
       expect(ran.status, ran.stdout + ran.stderr).toBe(1);
+      // The shards here ran without coverage: the merge says so for each.
       expect(ran.stdout).toContain("shard 1/2 left no coverage data");
-      expect(readFileSync(join(reports, "exit-code"), "utf8")).toBe("1\n");
-      expect(readFileSync(join(reports, "junit.xml"), "utf8")).toMatch(/<testsuites name="pytest" tests="12" failures="1"/);
+      expect(readFileSync(join(ran.reports, "exit-code"), "utf8")).toBe("1\n");
+      expect(readFileSync(join(ran.reports, "junit.xml"), "utf8")).toMatch(/<testsuites name="pytest" tests="12" failures="1"/);
+    });
+  });
+
+  it("measures no coverage for test: the shards run pytest without it, and the merge neither looks for it nor misses it", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      engine.respond("stdout", "===== 5 passed in 1.00s (2 shards, the longest one's time) =====\n");
+      await module().test([], undefined, undefined, 2);
+      const [first, second, mergeRun] = engine.chains("exitCode") as [Chain, Chain, Chain];
+      for (const shard of [first, second]) {
+        expect(steps(shard, "withExec").at(-1)!.args.args.filter((a: string) => a.startsWith("--cov"))).toEqual([]);
+      }
+      expect(steps(mergeRun, "withEnvVariable").map((v) => v.args.name)).not.toContain("PYCROFT_COVERAGE_PACKAGES");
+      const ran = runMerge(mergeRun);
+      expect(ran.status, ran.stdout + ran.stderr).toBe(1);
+      expect(ran.stdout).not.toContain("coverage");
+      expect(readFileSync(join(ran.reports, "junit.xml"), "utf8")).toMatch(/<testsuites name="pytest" tests="12" failures="1"/);
     });
   });
 

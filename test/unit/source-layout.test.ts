@@ -104,11 +104,11 @@ describe("the services' data from the source", () => {
   it("loads nothing that is not there: no init SQL, no schema without an .ldif, no keycloak or worker", async () => {
     await withFakeEngine(async (engine) => {
       sourceOf(engine, uvProject({ "docker/ldap/schema/README": "", "docker/db/README": "", "docker/keycloak/other.json": "" }));
-      await module().test();
+      await module().testReport();
       const started = engine.chains("start").map(serviceChain);
       expect(started).toHaveLength(3);
       for (const s of started) expect(steps(s.container, "withMountedDirectory"), formatChain(s.container)).toEqual([]);
-      // No coverage package in the source: pytest-cov's own settings say what to measure.
+      // No coverage package in the source: test-report leaves what to measure to pytest-cov's own settings.
       expect(steps(engine.chains("exitCode")[0]!, "withExec").at(-1)!.args.args.at(-1)).toBe("--cov");
     });
   });
