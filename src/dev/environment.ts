@@ -25,6 +25,12 @@ export function worker(app: Container, celeryApp: string, storage: Storage): Ser
 }
 
 /**
+ * What the dummy worker skips: it is the broker's only worker, so the 1 s that mingle waits at start
+ * for other workers' replies (to sync revoked tasks) and gossip's event subscription buy nothing.
+ */
+export const DUMMY_WORKER_ALONE = ["--without-mingle", "--without-gossip"];
+
+/**
  * Pycroft's stand-in for hades (compose's `test-dummy-worker`): its script run as a program, as
  * Pycroft does, so its tasks are named `dummy_tasks.*` as the client sends them, with enough worker
  * processes that its 10-second tasks do not queue behind one another. It is bound to the broker
@@ -35,7 +41,7 @@ export function dummyWorker(image: Container, mq: Service, script: string, stora
     {
       host: "dummy-worker",
       container: image.with(bindAll({ mq })),
-      command: ["python", script, "worker", "--loglevel=info", `--concurrency=${DEFAULTS.dummyWorkerConcurrency}`],
+      command: ["python", script, "worker", "--loglevel=info", `--concurrency=${DEFAULTS.dummyWorkerConcurrency}`, ...DUMMY_WORKER_ALONE],
       dataDirs: [],
       ready: WORKER_READY,
     },

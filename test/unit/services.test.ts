@@ -220,7 +220,7 @@ describe("test", () => {
       exampleSource(engine);
       await module().test();
       const worker = engine.chains("start").map(serviceChain).find((c) => c.args.includes("helpers/dummy_celery_worker.py"))!;
-      expect(worker.args.slice(-5)).toEqual(["python", "helpers/dummy_celery_worker.py", "worker", "--loglevel=info", "--concurrency=4"]);
+      expect(worker.args.slice(-7)).toEqual(["python", "helpers/dummy_celery_worker.py", "worker", "--loglevel=info", "--concurrency=4", "--without-mingle", "--without-gossip"]);
       // Its broker settings come from the same environment as the tests'.
       expect(steps(worker.container, "withSecretVariable").map((s) => s.args.name)).toContain("TEST_HADES_BROKER_URI");
       expect(step(worker.container, "withDockerHealthcheck").args.args.join(" ")).toContain("celery@.* ready");
