@@ -12,21 +12,39 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # The lock lists every platform's optional packages (rollup's native builds), which `npm ci` of
 # npm 10 and 11 both require.
 phase "npm ci" npm ci --no-audit --no-fund --prefer-offline --loglevel=error
-if ! engine_given; then
-  env_file="$CACHE/client.env"
-  phase "engine" bash -c "bash test/engine/up.sh > '$env_file'"
+case "${1:-}" in main | "") ;; *) echo "usage: bash test/run.sh [main]" >&2; exit 64 ;; esac
+env_file="$CACHE/client.env"
+up_log="$CACHE/up.log"
+start_engine() { bash test/engine/up.sh > "$env_file" 2> "$up_log"; }
+# use_engine: waits for start_engine, shows its output, and takes its client settings.
+use_engine() {
+  local status=0
+  wait "$engine_job" || status=$?
+  cat "$up_log" >&2
+  [ "$status" -eq 0 ] || { echo "the engine did not start (exit code $status): see above" >&2; return "$status"; }
   . "$env_file"
+}
+if engine_given; then
+  start_engine() { :; }
+  use_engine() { :; }
 fi
 
-case "${1:-}" in
-  main)
-    # The engine made here only has Debian's Python; on any other engine the default image is used.
-    export PYCROFT_PYTHON_IMAGE="${PYCROFT_PYTHON_IMAGE:-python:3.11-slim-bookworm}"
-    phase "main job: test on example/" npm run --silent call -- test ;;
-  "")
-    phase "typecheck" npm run --silent typecheck
-    phase "unit tests" npm run --silent test:unit
-    phase "CI files" bash test/ci/lint-ci.sh
-    phase "e2e tests" npm run --silent test:e2e ;;
-  *) echo "usage: bash test/run.sh [main]" >&2; exit 64 ;;
-esac
+if [ "${1:-}" = main ]; then
+  start_engine & engine_job=$!
+  phase "engine" use_engine
+  # The engine made here only has Debian's Python; on any other engine the default image is used.
+  export PYCROFT_PYTHON_IMAGE="${PYCROFT_PYTHON_IMAGE:-python:3.11-slim-bookworm}"
+  phase "main job: test on example/" npm run --silent call -- test
+  exit
+fi
+
+# The engine starts while the type check, the unit tests and the CI files' lint run: none of them
+# needs it. Whatever ends this script waits for that start first, so that a caller stopping the engine
+# (.ci/run) never races it.
+start_engine & engine_job=$!
+trap 'wait "$engine_job" 2>/dev/null || true' EXIT
+phase "typecheck" npm run --silent typecheck
+phase "unit tests" npm run --silent test:unit
+phase "CI files" bash test/ci/lint-ci.sh
+phase "engine (started beside the steps above)" use_engine
+phase "e2e tests" npm run --silent test:e2e
