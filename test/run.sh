@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The module's tests on a fresh machine: npm deps, an engine, then type check + unit tests, the CI
-# files (actionlint, YAML), e2e tests.
+# The module's tests on a fresh machine: npm deps; type check, unit tests and the CI files (actionlint,
+# YAML) while an engine starts; then the e2e tests.
 #   bash test/run.sh          the tests (CI: .ci/run)
 #   bash test/run.sh main     the main job instead: the example app's suite through the module's `test`
 # With Dagger installed, `dagger run bash test/run.sh` uses your engine; otherwise (Debian 12, root)
