@@ -5,8 +5,9 @@ import { basename } from "node:path";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
- * The files, longest first: in warm CI runs here, two at a time, images took 270-480 s, dev 260-290 s,
- * test 215-235 s, the others under 80 s each. The first two start together, so their order is moot.
+ * The files, longest first: in warm CI runs here, two at a time, images took 230-480 s (the most after an
+ * engine start), dev 230-290 s, test 175-235 s, the others under 80 s each. The first two start
+ * together, so their order is moot.
  */
 export const E2E_ORDER = ["dev", "images", "test", "services", "checks", "errors"].map((name) => `${name}.e2e.test.ts`);
 
