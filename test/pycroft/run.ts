@@ -3,6 +3,7 @@
 //
 //   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report migrate dev-env dev-stack shell build-prod lint
 //                                            typecheck docs bundle (default: all of these), and shards
+//                                            (test-report, then test, each in one process and in two shards)
 //
 // Module options come from the environment: PYCROFT_PYTHON_IMAGE, PYCROFT_NO_INSTALL_PACKAGES
 // (space-separated), PYCROFT_MIGRATE_COMMAND (migrate's, dev-env's and the prod check's; default the
@@ -140,6 +141,25 @@ async function testReport(name: string, shards: number) {
   };
 }
 
+/**
+ * Runs `test` (no coverage) in `shards` processes: whether it passed, what failed, pytest's own time
+ * (the longest shard's with shards) and the call's. A failing suite fails the call with pytest's
+ * summary, which names what failed.
+ */
+async function testCall(shards: number) {
+  const start = performance.now();
+  const { ok, output } = await pycroft()
+    .test([], undefined, undefined, shards)
+    .then((out) => ({ ok: true, output: out }), (err: Error) => ({ ok: false, output: err.message }));
+  const call = (performance.now() - start) / 1000;
+  // The last summary line: with shards, the merged total after each shard's own.
+  const line = [...output.matchAll(/^=+ (.*\d+ (?:passed|failed|error).*) =+\s*$/gm)].at(-1)?.[1] ?? "(no pytest summary)";
+  const pytest = Number(line.match(/ in ([\d.]+)s/)?.[1] ?? NaN);
+  check(!Number.isNaN(pytest), `test --shards ${shards} gave no pytest summary:\n${output.slice(-2000)}`);
+  const failed = [...new Set(output.split("\n").filter((l) => /^(FAILED|ERROR) /.test(l)).map((l) => l.split(" - ")[0]))].sort();
+  return { ok, failed, pytest, call, line };
+}
+
 /** The last non-empty line of a tool's report: its verdict. */
 const verdictLine = (output: string) => output.trimEnd().split("\n").at(-1) ?? "";
 
@@ -166,20 +186,28 @@ const run: Record<string, () => Promise<string>> = {
     return one.detail;
   },
 
-  // The suite in one process and in two shards, one after the other: the same verdict, test count and
-  // failures (Pycroft has date-dependent tests), and pytest's own time and the call's of each.
+  // The suite in one process and in two shards, one after the other, with test-report (coverage) and
+  // with test (none): the same verdict, test count and failures (Pycroft has date-dependent tests),
+  // and pytest's own time and the call's of each.
   shards: async () => {
     const one = await testReport("test-report", 1);
     const two = await testReport("test-report-shards-2", 2);
     check(two.tests === one.tests, `2 shards ran ${two.tests} tests, one process ${one.tests}`);
     check(two.code === one.code, `exit code ${two.code} with 2 shards, ${one.code} in one process`);
     check(JSON.stringify(two.failed) === JSON.stringify(one.failed), `failed with 2 shards: ${two.failed.join(", ")}; in one process: ${one.failed.join(", ")}`);
+    const plainOne = await testCall(1);
+    const plainTwo = await testCall(2);
+    check(plainTwo.ok === plainOne.ok, `test ${plainOne.ok ? "passed" : "failed"} in one process, ${plainTwo.ok ? "passed" : "failed"} with 2 shards`);
+    check(JSON.stringify(plainTwo.failed) === JSON.stringify(plainOne.failed), `test failed with 2 shards: ${plainTwo.failed.join(", ")}; in one process: ${plainOne.failed.join(", ")}`);
     const ratio = (a: number, b: number) => (a / b).toFixed(2);
     return [
-      `1 process: ${one.detail}; pytest ${one.pytest.toFixed(1)} s, call ${one.call.toFixed(1)} s`,
-      `2 shards: ${two.detail}; longest shard's pytest ${two.pytest.toFixed(1)} s, call ${two.call.toFixed(1)} s`,
+      `test-report, 1 process: ${one.detail}; pytest ${one.pytest.toFixed(1)} s, call ${one.call.toFixed(1)} s`,
+      `test-report, 2 shards: ${two.detail}; longest shard's pytest ${two.pytest.toFixed(1)} s, call ${two.call.toFixed(1)} s`,
       ...(one.failed.length > 0 ? [`failed in both: ${one.failed.join(", ")}`] : []),
-      `2 shards / 1 process: pytest ${ratio(two.pytest, one.pytest)}, call ${ratio(two.call, one.call)}`,
+      `test-report, 2 shards / 1 process: pytest ${ratio(two.pytest, one.pytest)}, call ${ratio(two.call, one.call)}`,
+      `test (no coverage), 1 process: ${plainOne.line}; call ${plainOne.call.toFixed(1)} s`,
+      `test (no coverage), 2 shards: ${plainTwo.line}; call ${plainTwo.call.toFixed(1)} s`,
+      `test, 2 shards / 1 process: pytest ${ratio(plainTwo.pytest, plainOne.pytest)}, call ${ratio(plainTwo.call, plainOne.call)}`,
     ].join("\n");
   },
 
