@@ -170,10 +170,11 @@ exec 2>&1
 shards=$1 reports=$2 count=$3
 mkdir -p "$reports"
 data=()
-for i in $(seq 1 "$count"); do
-  [ -n "\${PYCROFT_COVERAGE_PACKAGES+set}" ] || break
-  if [ -f "$shards/$i/.coverage" ]; then data+=("$shards/$i/.coverage"); else echo "shard $i/$count left no coverage data"; fi
-done
+if [ -n "\${PYCROFT_COVERAGE_PACKAGES+set}" ]; then
+  for i in $(seq 1 "$count"); do
+    if [ -f "$shards/$i/.coverage" ]; then data+=("$shards/$i/.coverage"); else echo "shard $i/$count left no coverage data"; fi
+  done
+fi
 if [ "\${#data[@]}" -gt 0 ]; then
   python -c "$MERGE_COVERAGE" "$reports" "\${data[@]}" || echo "the shards' coverage data could not be combined"
   rm -f "$reports/.coverage"

@@ -85,9 +85,17 @@ async function timed(step: string, fn: () => Promise<string>): Promise<Result> {
   }
 }
 
-/** pytest's summary line, "===== 1234 passed, 5 warnings in 67.89s (0:01:07) =====". */
+/**
+ * pytest's summary line, "===== 1234 passed, 5 warnings in 67.89s (0:01:07) =====": the last one, which
+ * with shards is the merged total after each shard's own.
+ */
 function summaryLine(output: string): string {
-  return output.match(/^=+ (.*\d+ (?:passed|failed|error).*) =+\s*$/m)?.[1] ?? "(no pytest summary)";
+  return [...output.matchAll(/^=+ (.*\d+ (?:passed|failed|error).*) =+\s*$/gm)].at(-1)?.[1] ?? "(no pytest summary)";
+}
+
+/** What failed, as pytest's short summary names it (a shards' merged log gathers every shard's), each once, sorted. */
+function failedTests(log: string): string[] {
+  return [...new Set(log.split("\n").filter((line) => /^(FAILED|ERROR) /.test(line)).map((line) => line.split(" - ")[0]))].sort();
 }
 
 function check(condition: boolean, message: string): void {
@@ -133,8 +141,7 @@ async function testReport(name: string, shards: number) {
     tests: count("tests"),
     failures: count("failures"),
     errors: count("errors"),
-    // What failed, as pytest's short summary names it (the shards' merged log gathers every shard's).
-    failed: [...new Set(log.split("\n").filter((line) => /^(FAILED|ERROR) /.test(line)).map((line) => line.split(" - ")[0]))].sort(),
+    failed: failedTests(log),
     pytest: Math.max(...times),
     call,
     detail: `${dir}: exit code ${code}; ${count("tests")} tests, ${count("skipped")} skipped, ${count("failures")} failures, ${count("errors")} errors; line coverage ${(rate * 100).toFixed(1)} %`,
@@ -152,12 +159,10 @@ async function testCall(shards: number) {
     .test([], undefined, undefined, shards)
     .then((out) => ({ ok: true, output: out }), (err: Error) => ({ ok: false, output: err.message }));
   const call = (performance.now() - start) / 1000;
-  // The last summary line: with shards, the merged total after each shard's own.
-  const line = [...output.matchAll(/^=+ (.*\d+ (?:passed|failed|error).*) =+\s*$/gm)].at(-1)?.[1] ?? "(no pytest summary)";
+  const line = summaryLine(output);
   const pytest = Number(line.match(/ in ([\d.]+)s/)?.[1] ?? NaN);
   check(!Number.isNaN(pytest), `test --shards ${shards} gave no pytest summary:\n${output.slice(-2000)}`);
-  const failed = [...new Set(output.split("\n").filter((l) => /^(FAILED|ERROR) /.test(l)).map((l) => l.split(" - ")[0]))].sort();
-  return { ok, failed, pytest, call, line };
+  return { ok, failed: failedTests(output), pytest, call, line };
 }
 
 /** The last non-empty line of a tool's report: its verdict. */
