@@ -95,13 +95,30 @@ export function serve(spec: ServiceSpec, storage: Storage): Service {
   const lock = locked ? `${DEV_LOCK_DIR}/${storage.project}-${spec.host}.lock` : "";
   const withLock = locked ? fresh.withMountedCache(DEV_LOCK_DIR, dag.cacheVolume("pycroft-dev-locks")) : fresh;
   return (spec.port ? withLock.withExposedPort(spec.port) : withLock)
-    .withDockerHealthcheck(["sh", "-c", `${spec.ready} || { tail -n ${LOG_TAIL_LINES} ${SERVICE_LOG} >&2; exit 1; }`], {
+    .withDockerHealthcheck(["sh", "-c", healthCheck(spec.ready)], {
       interval: "1s",
       timeout: "10s",
       startPeriod: `${spec.startSeconds ?? DEFAULTS.serviceStartSeconds}s`,
       retries: 3,
     })
     .asService({ args: ["bash", "-c", RUN_SERVICE, "run-service", SERVICE_LOG, spec.stopSignal ?? "TERM", lock, spec.host, ...spec.command] });
+}
+
+/** How many times one health check asks whether the service is ready, and how long it waits in between. */
+const POLLS = 50;
+const POLL_SECONDS = 0.1;
+
+/**
+ * One health check: asks every 0.1 s, quietly, until the service is ready; the 50th time (5 s on)
+ * with its error shown, then fails with the log's tail. The engine runs the first check at once and
+ * each next one an interval after a failure: a check that asked only once saw a ready service up to
+ * an interval late, and each probe as an exec of its own cost more than it saved.
+ */
+export function healthCheck(ready: string): string {
+  return [
+    `i=1; while [ $i -lt ${POLLS} ]; do { ${ready}; } 2>/dev/null && exit 0; i=$((i + 1)); sleep ${POLL_SECONDS}; done`,
+    `${ready} || { tail -n ${LOG_TAIL_LINES} ${SERVICE_LOG} >&2; exit 1; }`,
+  ].join("\n");
 }
 
 /** The cache volume that keeps a dev service's data directory across sessions (Pycroft's: `pycroft-dev-db-…`). */

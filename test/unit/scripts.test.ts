@@ -402,19 +402,31 @@ describe("health checks", () => {
 
   it("passes once the service answers, and prints nothing", async () => {
     const { command, dir } = await healthCheck("postgres", "ready\n");
-    const ran = runScript(command, { dir, standIns: { pg_isready: {} } });
+    const ran = runScript(command, { dir, standIns: { pg_isready: {}, sleep: {} } });
     expect(ran.status).toBe(0);
     expect(ran.calls).toEqual(["pg_isready -q -h 127.0.0.1 -U postgres -d pycroft"]);
     expect(ran.stderr).toBe("");
   });
 
-  it("fails with the last 40 lines of the service's log while it does not", async () => {
+  it("asks again every 0.1 s within one check, quietly, and passes as soon as the service answers", async () => {
+    const { command, dir } = await healthCheck("postgres", "starting\n");
+    // Not ready for the first three asks (the third says why), ready on the fourth.
+    const does = 'n=$(cat asked 2>/dev/null || echo 0); echo $((n + 1)) > asked; [ "$n" -ge 3 ] || { echo "no response" >&2; exit 2; }';
+    const ran = runScript(command, { dir, standIns: { pg_isready: { does }, sleep: {} } });
+    expect(ran.status).toBe(0);
+    const ask = "pg_isready -q -h 127.0.0.1 -U postgres -d pycroft";
+    expect(ran.calls).toEqual([ask, "sleep 0.1", ask, "sleep 0.1", ask, "sleep 0.1", ask]);
+    expect(ran.stderr).toBe("");
+  });
+
+  it("fails after 50 asks with the last one's error and the last 40 lines of the service's log", async () => {
     const log = Array.from({ length: 50 }, (_, i) => `log line ${i + 1}`).join("\n") + "\n";
     const { command, dir } = await healthCheck("postgres", log);
-    const ran = runScript(command, { dir, standIns: { pg_isready: { does: "exit 2" } } });
+    const ran = runScript(command, { dir, standIns: { pg_isready: { does: 'echo "no response" >&2; exit 2' }, sleep: {} } });
     expect(ran.status).toBe(1);
-    expect(ran.calls).toEqual(["pg_isready -q -h 127.0.0.1 -U postgres -d pycroft"]);
-    expect(ran.stderr.split("\n").filter(Boolean)).toEqual(log.split("\n").filter(Boolean).slice(10));
+    expect(ran.calls.filter((c) => c === "pg_isready -q -h 127.0.0.1 -U postgres -d pycroft")).toHaveLength(50);
+    expect(ran.calls.filter((c) => c === "sleep 0.1")).toHaveLength(49);
+    expect(ran.stderr.split("\n").filter(Boolean)).toEqual(["no response", ...log.split("\n").filter(Boolean).slice(10)]);
   });
 
   it("rabbitmq: ready once the port answers AMQP's protocol header with Connection.Start, not merely once it listens", async () => {
@@ -453,7 +465,7 @@ ${AMQP_READY.replace("127.0.0.1/5672", "127.0.0.1/$(cat port)")}`;
     const check = (log: string) => {
       const dir = tempDir("worker-health");
       writeFileSync(join(dir, "service.log"), log);
-      return runScript([command[0]!, command[1]!, relocate(command[2]!, "/tmp/service.log", join(dir, "service.log"))], { dir }).status;
+      return runScript([command[0]!, command[1]!, relocate(command[2]!, "/tmp/service.log", join(dir, "service.log"))], { dir, standIns: { sleep: {} } }).status;
     };
     expect(check("[2026-01-01 10:00:00,000: INFO/MainProcess] Connected to amqp://celery:**@mq:5672//\n")).toBe(1);
     expect(check("[2026-01-01 10:00:01,000: INFO/MainProcess] celery@worker ready.\n")).toBe(0);

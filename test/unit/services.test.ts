@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 
 import { dag } from "@dagger.io/dagger";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 import { Chain, execError, execs, formatChain, serviceOf as serviceChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
@@ -174,8 +174,8 @@ describe("test", () => {
       expect(out).toContain("5 passed");
 
       expect(engine.chains("start")).toHaveLength(5);
-      expect(engine.chains("stop")).toHaveLength(5);
-      // Test data dies with the run: the services are killed, not shut down.
+      // Killed once the run is read, without waiting for it: test data dies with the run, nothing to shut down.
+      await vi.waitFor(() => expect(engine.chains("stop")).toHaveLength(5));
       expect(engine.chains("stop").map((c) => c.at(-1)!.args.kill)).toEqual([true, true, true, true, true]);
       const pytest = engine.chains("exitCode")[0]!;
       expect(bound(pytest)).toEqual(["db", "ldap", "mq", "keycloak", "dummy-worker"]);
@@ -263,7 +263,7 @@ describe("test", () => {
       engine.respond("exitCode", 1);
       engine.respond("stdout", "FAILED tests/test_x.py::test_y - assert 1 == 2\n===== 1 failed, 4 passed =====\n");
       await expect(module().test()).rejects.toThrow(/pytest failed with exit code 1:\nFAILED tests\/test_x.py::test_y[\s\S]*1 failed, 4 passed/);
-      expect(engine.chains("stop")).toHaveLength(5);
+      await vi.waitFor(() => expect(engine.chains("stop")).toHaveLength(5));
     });
   });
 

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 import { ReturnType } from "@dagger.io/dagger";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 import { checkShards, DEFAULTS, UsageError } from "../../src/config.js";
 import { MERGE_COVERAGE, MERGE_JUNIT, SHARD_PLUGIN } from "../../src/testing/shards.js";
@@ -267,7 +267,7 @@ describe("test --shards", () => {
       expect(failed).toBeDefined();
       // The other shard ran its tests; no merge ran; every service that came up was stopped.
       expect(engine.chains("exitCode").map((c) => env(c, "PYCROFT_SHARD"))).toEqual([failed === "1" ? "2/2" : "1/2"]);
-      expect(engine.chains("stop")).toHaveLength(9);
+      await vi.waitFor(() => expect(engine.chains("stop")).toHaveLength(9));
     });
   });
 

@@ -1,7 +1,7 @@
 // How the pieces are wired: the app's environment and its secrets, the layers' settings, the
 // services' health-check timing and data, publishing's logins and errors, the checks' reports.
 import { dag } from "@dagger.io/dagger";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 import { Chain, execError, serviceOf as serviceChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
@@ -325,10 +325,11 @@ describe("a test run", () => {
     });
   });
 
-  it("stops the services after pytest has run, and binds the worker only where it runs", async () => {
+  it("kills the services after pytest has run, and binds the worker only where it runs", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
       await module().test([], true, false);
+      await vi.waitFor(() => expect(engine.chains("stop")).toHaveLength(4));
       const order = engine.queries.map((q) => q.leaf).filter((leaf) => ["start", "exitCode", "stop"].includes(leaf));
       expect(order.slice(0, 4)).toEqual(["start", "start", "start", "start"]);
       expect(order.indexOf("exitCode")).toBeLessThan(order.indexOf("stop"));
