@@ -18,14 +18,17 @@ engine_image() {
   cp -a "$CACHE"/bin/{dagger,dagger-engine,dagger-init,dial-stdio,dnsname,runc} "$ctx/bin/"
   cp -a "$CACHE"/bin/cni/. "$ctx/bin/cni/"
   cp "$ENGINE_DIR/engine.json" "$ENGINE_DIR/engine.toml" "$ctx/"
-  # Certs in the engine's /usr/local/share/ca-certificates are installed by the engine into every
-  # container it runs: that is how they trust this machine's HTTPS re-signing CA.
+  # This machine's extra CAs (HTTPS here is re-signed), for the engine's own trust only. Certs in
+  # the engine's /usr/local/share/ca-certificates it installs into every container it runs, by
+  # running update-ca-certificates before and after each exec: 1-2 s of CPU per container start
+  # natively, 55-60 s per exec under qemu. The stand-in images already trust these CAs (rootfs.sh
+  # bakes them in), so they go to the system bundle through /usr/share/ca-certificates instead.
   cp /usr/local/share/ca-certificates/*.crt "$ctx/certs/" 2>/dev/null || true
   cat > "$ctx/Dockerfile" <<DOCKERFILE
 FROM $BASE
 # Tools the engine shells out to (upstream's image has the same set, from Wolfi): git/ssh for git
 # sources, iptables+dnsmasq for its CNI network, pigz/xz for layers, e2fsprogs, mount,
-# update-ca-certificates + c_rehash (openssl) for custom CAs, tini as PID 1, ripgrep for Directory.search.
+# update-ca-certificates + c_rehash (openssl) for CAs, tini as PID 1, ripgrep for Directory.search.
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \\
       ca-certificates openssl git openssh-client iptables nftables dnsmasq-base pigz xz-utils \\
       e2fsprogs mount util-linux tini ripgrep >/dev/null \\
@@ -40,9 +43,14 @@ COPY bin/dagger-engine bin/dagger-init bin/runc bin/dagger /usr/local/bin/
 COPY bin/dial-stdio /usr/bin/dial-stdio
 COPY bin/dnsname /opt/cni/bin/dnsname
 COPY bin/cni/ /opt/cni/bin/
-COPY certs/ /usr/local/share/ca-certificates/
+COPY certs/ /usr/share/ca-certificates/pycroft-host/
 COPY engine.json engine.toml /etc/dagger/
-RUN ln -s /usr/bin/dial-stdio /usr/bin/buildctl && mkdir -p /var/lib/dagger && update-ca-certificates >/dev/null
+# The base rootfs has the CAs in /usr/local/share/ca-certificates too: moved next to the others.
+RUN ln -s /usr/bin/dial-stdio /usr/bin/buildctl && mkdir -p /var/lib/dagger \\
+ && find /usr/local/share/ca-certificates -name '*.crt' -exec mv -t /usr/share/ca-certificates/pycroft-host/ {} + \\
+ && (cd /usr/share/ca-certificates && find pycroft-host -name '*.crt' >> /etc/ca-certificates.conf) \\
+ && update-ca-certificates --fresh >/dev/null \\
+ && [ -z "\$(ls -A /usr/local/share/ca-certificates)" ]
 LABEL org.opencontainers.image.version=$VERSION
 VOLUME /var/lib/dagger
 ENTRYPOINT ["tini", "--", "dagger-engine", "--config", "/etc/dagger/engine.toml"]
