@@ -17,10 +17,10 @@ describe("the e2e order", () => {
 
   it("starts the files longest first, and a file it does not know last", async () => {
     const sequencer = new LongestFirst({} as ConstructorParameters<typeof LongestFirst>[0]);
-    const given = ["/r/test/e2e/errors.e2e.test.ts", "/r/test/e2e/new.e2e.test.ts", "/r/test/e2e/test.e2e.test.ts", "/r/test/e2e/dev.e2e.test.ts", "/r/test/e2e/images.e2e.test.ts"];
+    const given = ["/r/test/e2e/errors.e2e.test.ts", "/r/test/e2e/new.e2e.test.ts", "/r/test/e2e/test.e2e.test.ts", "/r/test/e2e/dev.e2e.test.ts", "/r/test/e2e/images.e2e.test.ts", "/r/test/e2e/publish.e2e.test.ts"];
     const sorted = await sequencer.sort(given.map(spec));
     expect(sorted.map((s) => s.moduleId.split("/").pop())).toEqual([
-      "dev.e2e.test.ts", "images.e2e.test.ts", "test.e2e.test.ts", "errors.e2e.test.ts", "new.e2e.test.ts",
+      "publish.e2e.test.ts", "dev.e2e.test.ts", "images.e2e.test.ts", "test.e2e.test.ts", "errors.e2e.test.ts", "new.e2e.test.ts",
     ]);
   });
 });
