@@ -7,6 +7,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/unit/**/*.test.ts"],
+    globalSetup: ["test/support/temp-root.ts"],
     testTimeout: 30000,
     maxWorkers: availableParallelism(),
     minWorkers: 1,

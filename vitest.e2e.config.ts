@@ -11,7 +11,7 @@ import { LongestFirst } from "./test/e2e/sequencer.js";
 export default defineConfig({
   test: {
     include: ["test/e2e/**/*.e2e.test.ts"],
-    globalSetup: ["test/e2e/setup.ts"],
+    globalSetup: ["test/support/temp-root.ts", "test/e2e/setup.ts"],
     fileParallelism: true,
     maxWorkers: Number(process.env.PYCROFT_E2E_WORKERS ?? 2),
     minWorkers: 1,

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { Container, dag, ReturnType } from "@dagger.io/dagger";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 
 import { WORKER_READY_CHECK } from "../support/prod.js";
 import {
@@ -278,6 +278,8 @@ print(s.makefile("rb").readline().decode().strip())`;
     const loaded = execFileSync("docker", ["load", "-i", tarball], { encoding: "utf8" });
     const image = loaded.match(/Loaded image(?: ID)?: (\S+)/)?.[1];
     expect(image, loaded).toBeTruthy();
+    // Each run loads a new image (the export time is in its config): leave none behind in docker.
+    onTestFinished(() => void execFileSync("docker", ["rmi", "--force", image!], { stdio: "ignore" }));
     const out = execFileSync("docker", ["run", "--rm", image!, "python", "-c", "import web.app, os; print(os.getuid())"], { encoding: "utf8" });
     expect(out.trim()).toBe("1000");
   });
