@@ -23,6 +23,7 @@ import {
   composeBuild,
   composeEnv,
   composeTest,
+  pruneSupersededImages,
   createBuilder,
   dropEngine,
   noFreshEngine,
@@ -238,7 +239,13 @@ async function bench(groups: string[]): Promise<{ rows: Row[]; peerRows: PeerRow
       await runTests(`test --shards 2 (round ${round})`, 2);
     }
   }
-  if (want("compose")) await composeSteps(peerRows);
+  if (want("compose")) {
+    try {
+      await composeSteps(peerRows);
+    } finally {
+      pruneSupersededImages(process.env);
+    }
+  }
   if (!want("build-prod")) return { rows, peerRows };
   await buildProd("build-prod (cold)");
   await buildProd("build-prod, warm");

@@ -78,6 +78,17 @@ export function composeBuild(source: string, env: NodeJS.ProcessEnv): void {
   });
 }
 
+/** The label compose.yaml's builds put on their images. */
+export const PEER_LABEL = "org.pycroft.bench=compose-peer";
+
+/**
+ * Deletes the peer's images that a later build superseded: every rebuild leaves the image it replaced
+ * untagged in the docker daemon (the dev image alone is 1 GB), and a bench run rebuilds several times.
+ */
+export function pruneSupersededImages(env: NodeJS.ProcessEnv): void {
+  spawnSync("docker", ["image", "prune", "--force", "--filter", `label=${PEER_LABEL}`], { env, stdio: "ignore" });
+}
+
 /** Removes compose.yaml's built images from the docker daemon, as a new machine does not have them. */
 export function removeBuiltImages(env: NodeJS.ProcessEnv): void {
   spawnSync("docker", ["rmi", "--force", ...BUILT_IMAGES], { env });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { DEFAULTS } from "../../src/config.js";
 import { PYTHON_IMAGE, scratchCopy } from "../e2e/engine.js";
 import { EditTimes, liveEdits, servedAfter, upInChild } from "../support/dev-stack.js";
-import { composeBuild, composeEnv, HERE, sh } from "./compose-peer.js";
+import { composeBuild, composeEnv, HERE, pruneSupersededImages, sh } from "./compose-peer.js";
 
 export interface DevEditRow {
   edit: keyof EditTimes;
@@ -58,6 +58,7 @@ async function composeTimes(): Promise<EditTimes> {
     return await liveEdits(dir, `http://127.0.0.1:${COMPOSE_PORT}`);
   } finally {
     spawnSync("docker", ["rm", "--force", "--volumes", name], { env });
+    pruneSupersededImages(env);
   }
 }
 
