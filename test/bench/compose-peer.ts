@@ -78,7 +78,7 @@ export function composeBuild(source: string, env: NodeJS.ProcessEnv): void {
   });
 }
 
-/** The label compose.yaml's builds put on their images. */
+/** The label compose.yaml's builds put on their images (its `x-peer-labels`). */
 export const PEER_LABEL = "org.pycroft.bench=compose-peer";
 
 /**

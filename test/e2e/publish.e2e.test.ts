@@ -47,18 +47,15 @@ describe.skipIf(noEngine())("publish on a real engine", () => {
   });
 });
 
-/** Every manifest type a registry may hold for an image. */
-const MANIFEST_TYPES = [
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-];
+/** The manifest types of a multi-platform image: an OCI index, or Docker's manifest list. */
+const INDEX_TYPES = ["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
 
-/** A manifest from the e2e registry's HTTP API (reachable from the host, as up.sh runs it). */
+/** Every manifest type a registry may hold for an image. */
+const MANIFEST_TYPES = [...INDEX_TYPES, "application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"];
+
+/** A multi-platform manifest from the e2e registry's HTTP API (reachable from the host, as up.sh runs it). */
 async function manifest(path: string) {
-  const accept = ["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
-  const response = await fetch(`http://${REGISTRY}/v2/${path}`, { headers: { Accept: accept.join(", ") } });
+  const response = await fetch(`http://${REGISTRY}/v2/${path}`, { headers: { Accept: INDEX_TYPES.join(", ") } });
   expect(response.status).toBe(200);
   return response.json();
 }

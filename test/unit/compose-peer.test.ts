@@ -12,6 +12,7 @@ import { BUILD_PACKAGES, DEFAULTS, RUNTIME_PACKAGES, SOURCE_EXCLUDES } from "../
 import { CDS_TRAINING } from "../../src/services/keycloak.js";
 import { TEST_TUNING } from "../../src/services/postgres.js";
 import { healthCheck } from "../../src/services/service.js";
+import { PEER_LABEL } from "../bench/compose-peer.js";
 import { exampleSource, module } from "../support/example.js";
 import { Chain, execs, FakeEngine, step, steps, withFakeEngine } from "../support/fake-engine.js";
 
@@ -232,5 +233,13 @@ describe("the compose peer", () => {
   it("leaves out of the image what the module never uploads", () => {
     const ignored = readFileSync(`${DIR}/Dockerfile.dockerignore`, "utf8").split("\n").filter((l) => !blank(l));
     expect(ignored).toEqual(expect.arrayContaining(SOURCE_EXCLUDES));
+  });
+
+  it("labels every image it builds with the label the bench prunes superseded images by", () => {
+    const [key, label] = PEER_LABEL.split("=");
+    expect(value(block(COMPOSE, "x-peer-labels"), key!)).toBe(label);
+    const builds = [block(COMPOSE, "x-app"), service("ldap"), service("keycloak")].map((owner) => block(owner, "build"));
+    expect(COMPOSE.filter((l) => l.trim() === "build:")).toHaveLength(builds.length);
+    for (const build of builds) expect(value(build, "labels")).toBe("*peer-labels");
   });
 });
