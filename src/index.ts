@@ -21,7 +21,7 @@ import { publishImage } from "./publish/publish.js";
 import { serve, ServiceSpec, startAll, Storage } from "./services/service.js";
 import { bindAll, Credentials, specs, stack, StackOptions } from "./services/stack.js";
 import { appEnvironment, withEnvironment } from "./app/environment.js";
-import { pytest, reportDir, summary } from "./testing/pytest.js";
+import { pytest, pytestOnDemand, reportDir, summary } from "./testing/pytest.js";
 import { inShard, mergeShards, Shard } from "./testing/shards.js";
 import { devServer, DOCS_SERVER, dummyWorker, migration, shellInto, withDevState, worker } from "./dev/environment.js";
 import { atPort, publishPorts } from "./dev/ports.js";
@@ -321,6 +321,28 @@ export class Pycroft {
   }
 
   /**
+   * What Pycroft's test compose starts, kept running, with pytest on demand and live edits: as
+   * `docker compose run --rm test-app test …` leaves test-db, test-ldap, test-mq (and the dummy
+   * worker and keycloak) up between runs, so that a run after an edit costs pytest's own time, with
+   * nothing to build or start. Port 5099 takes every request with the token: POST /files and /delete
+   * as dev-stack's live edits, and POST /run with pytest's arguments, one a line, which answers with
+   * pytest's output as it comes and a last line `exit-code: N`. Run it with
+   * `dagger call test-stack --sync-token env://PYCROFT_SYNC_TOKEN up --ports 5099:5099`;
+   * `npm run test-watch` in this repository starts one, sends each saved edit and runs pytest after
+   * it. The services keep what a run leaves (Pycroft's conftest recreates its schema each session);
+   * `test` is the run that starts from nothing.
+   *
+   * @param syncToken Take edits and runs from whoever has this token (e.g. env://PYCROFT_SYNC_TOKEN).
+   * @param withWorker Start the dummy worker (default: when the source has it); false leaves it out.
+   * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
+   */
+  @func()
+  async testStack(syncToken: Secret, withWorker?: boolean, withKeycloak?: boolean): Promise<Service> {
+    const { app } = await this.testApp(await this.suite([], withWorker, withKeycloak), this.tmpfs());
+    return pytestOnDemand(this.settings(), app, syncToken);
+  }
+
+  /**
    * Applies the migrations (alembic upgrade head) to a fresh PostgreSQL, the only service it starts:
    * a check that they apply.
    *
@@ -545,8 +567,8 @@ export class Pycroft {
 
   /**
    * Runs the suite in one pytest process, or in N shards at once whose reports are then merged into
-   * one. Options are checked before anything starts; the worker and keycloak follow the source unless
-   * asked otherwise. Coverage is measured only for a run whose reports are returned.
+   * one. Options are checked before anything starts. Coverage is measured only for a run whose
+   * reports are returned.
    */
   private async runTests(
     args: string[],
@@ -556,14 +578,29 @@ export class Pycroft {
     coverage: boolean,
   ): Promise<TestRun> {
     const count = checkShards(shards);
+    const asked = await this.suite(args, withWorker, withKeycloak);
+    const suite = coverage ? { ...asked, coverage: asked.project.coveragePackages } : asked;
+    return count === 1 ? this.runShard(suite) : this.runShards(suite, count);
+  }
+
+  /** A suite's options, checked: the worker and keycloak follow the source unless asked otherwise. */
+  private async suite(args: string[], withWorker: boolean | undefined, withKeycloak: boolean | undefined): Promise<Suite> {
     const project = await this.project();
-    const keycloak = withKeycloak ?? project.hasKeycloakRealm;
-    const workerWanted = withWorker ?? project.hasDummyWorker;
-    if (workerWanted && !project.hasDummyWorker) {
+    const worker = withWorker ?? project.hasDummyWorker;
+    if (worker && !project.hasDummyWorker) {
       throw new UsageError(`--with-worker needs the dummy worker ${DEFAULTS.dummyWorker} in the source`);
     }
-    const suite: Suite = { project, args, keycloak, worker: workerWanted, coverage: coverage ? project.coveragePackages : undefined };
-    return count === 1 ? this.runShard(suite) : this.runShards(suite, count);
+    return { project, args, keycloak: withKeycloak ?? project.hasKeycloakRealm, worker };
+  }
+
+  /**
+   * The app image with what Pycroft's test compose starts bound: its services and, when the suite
+   * wants it, the dummy worker (`extra`, bound to mq alone: it starts before keycloak is ready).
+   */
+  private async testApp(suite: Suite, storage: Storage) {
+    const run = await this.run(storage, suite.keycloak, suite.project);
+    const extra: Record<string, Service> = suite.worker ? { "dummy-worker": dummyWorker(run.image, run.services.mq!, DEFAULTS.dummyWorker, storage) } : {};
+    return { run, extra, app: run.app.with(bindAll(extra)) };
   }
 
   /**
@@ -585,8 +622,7 @@ export class Pycroft {
    */
   private async runShard(suite: Suite, shard?: Shard): Promise<TestRun> {
     const storage = this.tmpfs();
-    const run = await this.run(storage, suite.keycloak, suite.project);
-    const extra: Record<string, Service> = suite.worker ? { "dummy-worker": dummyWorker(run.image, run.services.mq!, DEFAULTS.dummyWorker, storage) } : {};
+    const { run, extra, app: bound } = await this.testApp(suite, storage);
     // The image builds while the services start (keycloak alone takes most of a minute).
     const [started, built] = await Promise.allSettled([startAll({ ...run.services, ...extra }, storage), run.image.sync()]);
     if (started.status === "rejected") throw started.reason;
@@ -596,9 +632,9 @@ export class Pycroft {
       throw built.reason;
     }
     const s = this.settings();
-    const app = shard ? run.app.with(inShard(s, shard)) : run.app;
+    const app = shard ? bound.with(inShard(s, shard)) : bound;
     try {
-      return await readRun(app.with(bindAll(extra)).with(pytest(s, suite.coverage, suite.args, storage.runId)), s);
+      return await readRun(app.with(pytest(s, suite.coverage, suite.args, storage.runId)), s);
     } finally {
       // Killed without waiting: the result is read, and the kill took 1.7-2.3 s here (whatever is
       // left when the session ends, the engine kills too).

@@ -1,6 +1,7 @@
-import { Container, ReturnType } from "@dagger.io/dagger";
+import { Container, ReturnType, Secret, Service } from "@dagger.io/dagger";
 
-import { Settings } from "../config.js";
+import { DEFAULTS, Settings } from "../config.js";
+import { receiver, withReceiver } from "../app/receiver.js";
 
 /** Where a run leaves junit.xml, coverage.xml, htmlcov/, pytest.log and exit-code. */
 export function reportDir(s: Settings): string {
@@ -45,6 +46,15 @@ export function pytest(s: Settings, coverage: string[] | undefined, args: string
       // Part of the exec's cache key: every call really runs the tests.
       .withEnvVariable("PYCROFT_TEST_RUN", runId)
       .withExec(["bash", "-c", PYTEST, "pytest", reportDir(s), ...cover, ...args], { expect: ReturnType.Any });
+}
+
+/**
+ * pytest on demand (test-stack): the receiver in the app container, which has the services bound,
+ * takes edits and runs pytest with each POST /run's arguments. It serves nothing else: the dev
+ * image's app port goes, as nothing listens there.
+ */
+export function pytestOnDemand(s: Settings, app: Container, token: Secret): Service {
+  return app.withoutExposedPort(DEFAULTS.port).with(withReceiver(token)).asService({ args: receiver(s, ["pytest"]) });
 }
 
 /** The last lines of pytest's output: its failures and the summary line. */

@@ -12,6 +12,9 @@
 //                                                     `dagger up`: the dev stack on its host ports until
 //                                                     Ctrl-C; HOST:PORT moves one elsewhere (15000:5000);
 //                                                     --sync sends every edit of the source to its app
+//   tsx test/engine/call.ts test-watch [PYTEST_ARG…]   `test-stack`: the test services kept up; runs pytest
+//                                                     at once, then after each edit of the source, which
+//                                                     it sends first; until Ctrl-C
 //   tsx test/engine/call.ts shell [--join] CMD…        run CMD in the dev shell, print its output; --join uses
 //                                                     a running dev stack's services through the host ports
 //
@@ -25,7 +28,7 @@ import { DEFAULTS, UsageError } from "../../src/config.js";
 import { hostDir } from "../e2e/engine.js";
 import { newPycroft } from "../support/module.js";
 import { formatResults, runChecks } from "../support/checks.js";
-import { watchAndSync } from "./sync.js";
+import { runThere, watchAndSync } from "./sync.js";
 
 /** A leading `--shards N`, as the CLI's flag; the rest goes to pytest. */
 function shardsOption(rest: string[]): { shards: number | undefined; args: string[] } {
@@ -87,6 +90,25 @@ async function main([fn, ...rest]: string[]): Promise<void> {
       await tunnel.stop();
       return;
     }
+    case "test-watch": {
+      const token = randomUUID();
+      const stack = await pycroft().testStack(dag.setSecret("pycroft-sync-token", token));
+      const port = DEFAULTS.syncPort;
+      const tunnel = await dag.host().tunnel(stack, { ports: [{ frontend: port, backend: port }] }).start();
+      const target = { url: `http://localhost:${port}`, token };
+      const run = async () => {
+        const started = Date.now();
+        const code = await runThere(target, rest, (text) => process.stdout.write(text));
+        console.log(`pytest exit code ${code} in ${((Date.now() - started) / 1000).toFixed(1)} s; watching ${source} (Ctrl-C stops)`);
+      };
+      console.log(`test stack up on ${port}: pytest ${rest.join(" ")}`.trimEnd());
+      await run();
+      const watcher = watchAndSync(source, target, console.log, run);
+      await new Promise((done) => ["SIGINT", "SIGTERM"].forEach((signal) => process.once(signal, done)));
+      watcher.close();
+      await tunnel.stop();
+      return;
+    }
     case "shell": {
       const join = rest[0] === "--join";
       const command = join ? rest.slice(1) : rest;
@@ -101,7 +123,7 @@ async function main([fn, ...rest]: string[]): Promise<void> {
       return;
     }
     default:
-      throw new UsageError(`unknown function "${fn ?? ""}": use test, test-report, build-prod, publish, check, dev-stack or shell`);
+      throw new UsageError(`unknown function "${fn ?? ""}": use test, test-report, build-prod, publish, check, dev-stack, test-watch or shell`);
   }
 }
 

@@ -1,5 +1,6 @@
-// The host side of live edits: watches a checkout and sends each change to a dev stack started with
-// --sync-token (its receiver: src/dev/sync.ts), as compose's bind mount would have shown it.
+// The host side of live edits: watches a checkout and sends each change to a dev or test stack started
+// with --sync-token (its receiver: src/app/receiver.ts), as compose's bind mount would have shown it,
+// and asks a test stack to run pytest.
 import { spawnSync } from "node:child_process";
 import { existsSync, FSWatcher, statSync, watch } from "node:fs";
 import { sep } from "node:path";
@@ -41,10 +42,35 @@ export async function send(dir: string, target: SyncTarget, files: string[], gon
 }
 
 /**
- * Watches `dir` and sends what changed, in batches (an editor's save is several events), one batch
- * at a time so that changes arrive in order. Returns the watcher; `close()` stops it.
+ * Runs the test stack's command (pytest) with these arguments, writing its output as it comes; returns
+ * its exit code, the answer's last line (`exit-code: N`), which is not written.
  */
-export function watchAndSync(dir: string, target: SyncTarget, log: (line: string) => void = console.log): FSWatcher {
+export async function runThere(target: SyncTarget, args: string[], write: (text: string) => void): Promise<number> {
+  const res = await fetch(`${target.url}/run`, { method: "POST", body: args.join("\n"), headers: { Authorization: `Bearer ${target.token}` } });
+  if (!res.ok || !res.body) throw new Error(`run: ${res.status} ${(await res.text()).trim()}`);
+  const decoder = new TextDecoder();
+  // Held back: the last line seen, which may be the exit code.
+  let held = "";
+  for await (const chunk of res.body) {
+    const text = held + decoder.decode(chunk, { stream: true });
+    const cut = text.lastIndexOf("\n", text.length - 2) + 1;
+    write(text.slice(0, cut));
+    held = text.slice(cut);
+  }
+  const code = held.match(/^exit-code: (\d+)\n$/);
+  if (!code) {
+    write(held);
+    throw new Error("the run ended without its exit code: the test stack went away");
+  }
+  return Number(code[1]);
+}
+
+/**
+ * Watches `dir` and sends what changed, in batches (an editor's save is several events), one batch
+ * at a time so that changes arrive in order; after a batch that no other follows yet, runs `then`
+ * (a test run) before the next one goes. Returns the watcher; `close()` stops it.
+ */
+export function watchAndSync(dir: string, target: SyncTarget, log: (line: string) => void = console.log, then?: () => Promise<void>): FSWatcher {
   const pending = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let sending = Promise.resolve();
@@ -53,13 +79,20 @@ export function watchAndSync(dir: string, target: SyncTarget, log: (line: string
     pending.clear();
     const files = batch.filter((rel) => existsSync(`${dir}/${rel}`) && statSync(`${dir}/${rel}`).isFile());
     const gone = batch.filter((rel) => !existsSync(`${dir}/${rel}`));
-    const started = Date.now();
+    let started = 0;
     sending = sending
-      .then(() => send(dir, target, files, gone))
+      .then(() => {
+        started = Date.now();
+        return send(dir, target, files, gone);
+      })
       .then(
-        (count) => log(`synced ${count} of ${batch.length} changed paths in ${Date.now() - started} ms`),
+        async (count) => {
+          log(`synced ${count} of ${batch.length} changed paths in ${Date.now() - started} ms`);
+          if (then && pending.size === 0) await then();
+        },
         (err: Error) => log(`sync failed: ${err.message}`),
-      );
+      )
+      .catch((err: Error) => log(`run failed: ${err.message}`));
   };
   return watch(dir, { recursive: true }, (_event, name) => {
     if (!name) return;

@@ -1,7 +1,7 @@
 // The dev stack's helpers run for real on this machine: the port forwarder, the live-edit receiver and
 // the host-side watcher that feeds it.
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 
 import { FORWARD } from "../../src/dev/ports.js";
-import { RECEIVE } from "../../src/dev/sync.js";
-import { excluded, send, watchAndSync } from "../engine/sync.js";
+import { RECEIVE } from "../../src/app/receiver.js";
+import { excluded, runThere, send, watchAndSync } from "../engine/sync.js";
 import { freePort } from "../support/run-script.js";
 
 const children: ChildProcess[] = [];
@@ -105,6 +105,99 @@ with tarfile.open(sys.argv[1], "w") as t:
     expect(existsSync(join(root, "link"))).toBe(false);
     expect((await post("/delete", Buffer.from(`../${outside.split("/").pop()}/keep\n${outside}/keep`))).trim()).toBe("0");
     expect(readFileSync(join(outside, "keep"), "utf8")).toBe("kept");
+  });
+
+  /** A test stack's receiver: it runs `command` (the stack's pytest) on POST /run. */
+  async function runner(command: string[]) {
+    const root = mkdtempSync(join(tmpdir(), "pycroft-app-"));
+    const port = await freePort();
+    await python(RECEIVE, [String(port), root, ...command], port, { PYCROFT_SYNC_TOKEN: TOKEN });
+    return { root, target: { url: `http://127.0.0.1:${port}`, token: TOKEN } };
+  }
+  const collect = () => {
+    const out = { text: "", write: (t: string) => void (out.text += t) };
+    return out;
+  };
+
+  it("a test stack's receiver runs its command with the arguments sent, in the app dir, on the files synced before, and answers with the output and the exit code", async () => {
+    const { root, target } = await runner(["sh", "-c", 'echo "in $PWD: $*"; cat tests/test_app.py; exit 3', "pytest"]);
+    const host = mkdtempSync(join(tmpdir(), "pycroft-checkout-"));
+    mkdirSync(join(host, "tests"));
+    writeFileSync(join(host, "tests/test_app.py"), "def test_edited(): pass\n");
+    await send(host, target, ["tests/test_app.py"], []);
+
+    const out = collect();
+    expect(await runThere(target, ["-k", "edited and not slow", "tests"], out.write)).toBe(3);
+    expect(out.text).toBe(`in ${realpathSync(root)}: -k edited and not slow tests\ndef test_edited(): pass\n`);
+  });
+
+  it("the exit code is a line of its own also after output without a last newline, and 0 is an exit code too", async () => {
+    const { target } = await runner(["printf", "%s"]);
+    const out = collect();
+    expect(await runThere(target, ["no newline"], out.write)).toBe(0);
+    // The newline that puts the exit code on a line of its own ends the output written.
+    expect(out.text).toBe("no newline\n");
+  });
+
+  it("runs one at a time: a second run waits for the first to end", async () => {
+    const { root, target } = await runner(["sh", "-c", 'echo "start $1" >> runs.log; sleep 0.3; echo "end $1" >> runs.log', "pytest"]);
+    await Promise.all([runThere(target, ["a"], () => {}), new Promise((done) => setTimeout(done, 50)).then(() => runThere(target, ["b"], () => {}))]);
+    expect(readFileSync(join(root, "runs.log"), "utf8")).toBe("start a\nend a\nstart b\nend b\n");
+  });
+
+  it("a run whose client goes away is killed, also while it prints nothing", async () => {
+    const { root, target } = await runner(["sh", "-c", "echo $$ > pid; echo started; exec sleep 60"]);
+    const aborted = new AbortController();
+    const run = fetch(`${target.url}/run`, { method: "POST", body: "", headers: { Authorization: `Bearer ${TOKEN}` }, signal: aborted.signal });
+    const reader = (await run).body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("started\n");
+    const pid = Number(readFileSync(join(root, "pid"), "utf8"));
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive()).toBe(true);
+    aborted.abort();
+    for (let i = 0; i < 100 && alive(); i++) await new Promise((done) => setTimeout(done, 50));
+    expect(alive()).toBe(false);
+  });
+
+  it("/run needs the token, and a dev stack's receiver (no command) has none", async () => {
+    const { target } = await runner(["true"]);
+    await expect(runThere({ ...target, token: "wrong" }, [], () => {})).rejects.toThrow(/^run: 401 wrong or missing sync token$/);
+    const { target: dev } = await receiver();
+    await expect(runThere(dev, [], () => {})).rejects.toThrow(/^run: 404 POST \/files \(a tar\) or \/delete \(paths, one a line\)$/);
+  });
+
+  it("a run cut off before its exit code is an error, with what came", async () => {
+    const { target } = await runner(["sh", "-c", "echo partial; sleep 0.5; kill -9 $PPID"]);
+    const out = collect();
+    await expect(runThere(target, [], out.write)).rejects.toThrow(/the run ended without its exit code/);
+    expect(out.text).toBe("partial\n");
+  });
+
+  it("test-watch's loop: the watcher sends a saved edit, then the run after it tests the edited file", async () => {
+    const { target } = await runner(["cat", "tests/test_app.py"]);
+    const host = mkdtempSync(join(tmpdir(), "pycroft-checkout-"));
+    mkdirSync(join(host, "tests"));
+    const runs: string[] = [];
+    const run = async () => {
+      const out = collect();
+      await runThere(target, [], out.write);
+      runs.push(out.text);
+    };
+    const watcher = watchAndSync(host, target, () => {}, run);
+    try {
+      writeFileSync(join(host, "tests/test_app.py"), "edited once\n");
+      for (let i = 0; i < 200 && runs.length === 0; i++) await new Promise((done) => setTimeout(done, 50));
+    } finally {
+      watcher.close();
+    }
+    expect(runs).toEqual(["edited once\n"]);
   });
 
   it("the watcher sends a file saved in the checkout, and a removal, but nothing of what never leaves the machine", async () => {

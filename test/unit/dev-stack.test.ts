@@ -46,7 +46,7 @@ describe("dev-stack", () => {
       const forwarder = serviceOf(engine.lastChain());
       const app = bound(forwarder.container).app!;
       const script = app.args.join(" ");
-      expect(script).toMatch(/python \/usr\/local\/bin\/pycroft-sync\.py 5099 \/opt\/pycroft\/app &/);
+      expect(script).toMatch(/'python' '\/usr\/local\/bin\/pycroft-sync\.py' '5099' '\/opt\/pycroft\/app' &/);
       expect(script).toMatch(/'npm' 'run' 'bundle' '--' '--watch' &/);
       expect(script).toMatch(/flask alembic upgrade head && exec flask run --debug/);
       expect(steps(app.container, "withSecretVariable").map((s) => s.args.name)).toContain("PYCROFT_SYNC_TOKEN");

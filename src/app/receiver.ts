@@ -1,0 +1,124 @@
+import { Container, Secret } from "@dagger.io/dagger";
+
+import { DEFAULTS, Settings } from "../config.js";
+
+/**
+ * Receives live edits in an app container (Dagger has no bind mount): POST /files with a tar of
+ * changed files writes them under the app dir, POST /delete with one relative path per line removes
+ * files. Only regular files inside the app dir are written; every request needs the stack's token.
+ *
+ * Started with a command after the app dir, it also runs that command on demand: POST /run with one
+ * argument per line runs the command with them in the app dir, one run at a time, and answers with
+ * its output as it comes, then a last line `exit-code: N`. A client that goes away ends the run.
+ */
+export const RECEIVE = `import hmac, io, os, subprocess, sys, tarfile, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+root = os.path.realpath(sys.argv[2])
+command = sys.argv[3:]
+token = ("Bearer " + os.environ["PYCROFT_SYNC_TOKEN"]).encode()
+one_run = threading.Lock()
+
+def inside(rel):
+    path = os.path.realpath(os.path.join(root, rel))
+    return path if path.startswith(root + os.sep) else None
+
+def write(body):
+    count = 0
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        for member in tar:
+            path = inside(member.name)
+            if not member.isfile() or path is None:
+                continue
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = path + ".pycroft-sync"
+            with tar.extractfile(member) as src, open(tmp, "wb") as dst:
+                dst.write(src.read())
+            os.chmod(tmp, member.mode & 0o755 | 0o600)
+            os.replace(tmp, path)
+            count += 1
+    return count
+
+def delete(body):
+    count = 0
+    for rel in body.decode().splitlines():
+        path = inside(rel)
+        if path and os.path.isfile(path):
+            os.remove(path)
+            count += 1
+    return count
+
+def kill_on_hang_up(connection, proc):
+    # The client sends nothing after its request: the socket ends only when the client goes away (or
+    # the answer is over, when the run has ended too).
+    try:
+        while connection.recv(4096):
+            pass
+    except OSError:
+        pass
+    if proc.poll() is None:
+        proc.kill()
+
+class Sync(BaseHTTPRequestHandler):
+    def do_POST(self):
+        if not hmac.compare_digest(self.headers.get("Authorization", "").encode(), token):
+            return self.answer(401, "wrong or missing sync token")
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path == "/run" and command:
+            return self.run([arg for arg in body.decode().split("\\n") if arg])
+        actions = {"/files": write, "/delete": delete}
+        if self.path not in actions:
+            runs = " or /run (arguments, one a line)" if command else ""
+            return self.answer(404, f"POST /files (a tar) or /delete (paths, one a line){runs}")
+        count = actions[self.path](body)
+        print(f"sync: {self.path[1:]} {count}", flush=True)
+        self.answer(200, str(count))
+
+    def run(self, args):
+        with one_run:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            print(f"run: {' '.join(command + args)}", flush=True)
+            proc = subprocess.Popen(command + args, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            threading.Thread(target=kill_on_hang_up, args=(self.connection, proc), daemon=True).start()
+            last = b"\\n"
+            try:
+                for chunk in iter(lambda: proc.stdout.read1(65536), b""):
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+                    last = chunk[-1:]
+                code = proc.wait()
+                # On a line of its own, also after output without a last newline.
+                self.wfile.write((b"" if last == b"\\n" else b"\\n") + f"exit-code: {code}\\n".encode())
+            except (BrokenPipeError, ConnectionResetError):
+                proc.kill()
+                proc.wait()
+
+    def answer(self, code, text):
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(text.encode() + b"\\n")
+
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), Sync).serve_forever()
+`;
+
+const SCRIPT = "/usr/local/bin/pycroft-sync.py";
+
+/**
+ * The receiver in an app container: its script, the token every request must carry, its port
+ * exposed. `receiver` is the command that starts it; with `run`, it runs that command on demand too.
+ */
+export function withReceiver(token: Secret) {
+  return (c: Container): Container =>
+    c.withNewFile(SCRIPT, RECEIVE).withSecretVariable("PYCROFT_SYNC_TOKEN", token).withExposedPort(DEFAULTS.syncPort);
+}
+
+/** The command that starts the receiver on the app dir (see `withReceiver`), running `run` on demand when given. */
+export function receiver(s: Settings, run: string[] = []): string[] {
+  return ["python", SCRIPT, String(DEFAULTS.syncPort), s.appDir, ...run];
+}
