@@ -84,7 +84,7 @@ export const DEFAULTS = {
   mailScript: "docker/mail.py",
   /** Where the dev stack serves the docs in the app container (compose's `dev-docs`: 8000, on the host 5001). */
   docsPort: 8000,
-  /** Where `dev-stack --sync-token` takes live edits (host and container); see src/app/receiver.ts. */
+  /** Where `dev-stack --sync-token` takes live edits and `test-stack` edits and pytest runs (container, and dev-stack's host port); see src/app/receiver.ts. */
   syncPort: 5099,
   /**
    * Where the dev containers (dev-env, dev-stack, shell) keep what their user leaves behind (shell,

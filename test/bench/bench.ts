@@ -4,7 +4,8 @@
 // `npm run bench -- test` runs only the test steps, `-- shards` one process against `--shards 2`
 // (warm, in turns), `-- services` each service's time to ready,
 // `-- build-prod` only the builds, `-- compose` the test steps beside their docker compose peer
-// (test/bench/compose/, see compose-peer.ts), with the ratio module / compose. The default run is
+// (test/bench/compose/, see compose-peer.ts), with the ratio module / compose, and a code edit tested
+// on services kept up on both sides (kept-edits.ts). The default run is
 // services, shards, compose (which has the module's test steps) and build-prod. `-- dev` (only when asked)
 // times edit -> served in the dev stack beside compose's bind-mounted dev setup (dev-edits.ts).
 //
@@ -19,6 +20,7 @@ import { connection, Platform } from "@dagger.io/dagger";
 
 import { hostDir, pycroftOn, scratchCopy } from "../e2e/engine.js";
 import { devEditRows, printDevEdits } from "./dev-edits.js";
+import { keptEdits } from "./kept-edits.js";
 import {
   composeBuild,
   composeEnv,
@@ -134,6 +136,18 @@ async function composeSteps(rows: PeerRow[]): Promise<void> {
   await both("test, unchanged rerun", moduleTest, () => composeRun("rerun"));
   for (const dir of dirs()) appendFileSync(join(dir, "web/app.py"), `\n# bench edit ${stamp}\n`);
   await both("test after a one-line code edit", moduleTest, () => composeRun("edit"));
+  // The same edit again and again, on services an earlier run left up: test-stack and the watcher
+  // (npm run test-watch) against `docker compose run` as Pycroft's justfile runs it.
+  const kept = await keptEdits(moduleDir, composeDir, 3, (step) => composeRun(step, { PYCROFT_COMPOSE_KEEP: "1" }), env);
+  kept.forEach((k, i) =>
+    rows.push({
+      step: `code edit, services kept up (${i + 1})`,
+      module: k.module,
+      compose: k.compose,
+      modulePytest: pytestTime(k.moduleOutput),
+      composePytest: pytestTime(k.composeOutput),
+    }),
+  );
   touchPyprojects(2);
   await both("test after a dependency change", moduleTest, () => composeRun("deps"));
 
@@ -286,4 +300,13 @@ if (peerRows.length > 0) {
         (r.module / r.compose).toFixed(2).padStart(16) + pytestCell(r.modulePytest).padStart(16) + pytestCell(r.composePytest),
     );
   }
+}
+const fresh = peerRows.find((r) => r.step === "test after a one-line code edit");
+const keptRows = peerRows.filter((r) => r.step.startsWith("code edit, services kept up"));
+if (fresh && keptRows.length > 0) {
+  // The kept module stack against compose's fresh run (the compose step above), as a developer who
+  // switches from `docker compose` + teardown to `npm run test-watch` sees it; the fair pair is the
+  // kept-up rows' own ratio.
+  const median = [...keptRows.map((r) => r.module)].sort((a, b) => a - b)[Math.floor((keptRows.length - 1) / 2)]!;
+  console.log(`\ncode edit: module with services kept up (median ${median.toFixed(1)} s) / compose with fresh services (${fresh.compose.toFixed(1)} s): ${(median / fresh.compose).toFixed(2)}`);
 }

@@ -89,6 +89,14 @@ export function pruneSupersededImages(env: NodeJS.ProcessEnv): void {
   spawnSync("docker", ["image", "prune", "--force", "--filter", `label=${PEER_LABEL}`], { env, stdio: "ignore" });
 }
 
+/** Ends what test.sh's keep mode left up (the services, on tmpfs: nothing to keep). */
+export function composeDown(source: string, env: NodeJS.ProcessEnv): void {
+  spawnSync("docker", ["compose", "-f", join(HERE, "compose.yaml"), "down", "--volumes", "--timeout", "0"], {
+    env: { ...env, PYCROFT_SOURCE: source, PYCROFT_COMPOSE_DIR: HERE },
+    stdio: "ignore",
+  });
+}
+
 /** Removes compose.yaml's built images from the docker daemon, as a new machine does not have them. */
 export function removeBuiltImages(env: NodeJS.ProcessEnv): void {
   spawnSync("docker", ["rmi", "--force", ...BUILT_IMAGES], { env });

@@ -1,12 +1,13 @@
 // `test` and `test-report` on the example app and the fixtures, and what the dev image says of a bad lock.
-import { mkdtempSync } from "node:fs";
+import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { Container } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
-import { e2ePasswords, leakedPasswords, leaksIn, noEngine, pycroft, session, sessionLog } from "./engine.js";
+import { upInChild } from "../support/dev-stack.js";
+import { e2ePasswords, leakedPasswords, leaksIn, noEngine, PYTHON_IMAGE, pycroft, scratchCopy, session, sessionLog } from "./engine.js";
 
 const read = (dir: { file(path: string): { contents(): Promise<string> } }, path: string) => dir.file(path).contents();
 
@@ -119,5 +120,54 @@ describe.skipIf(noEngine())("the test stage on a real engine", () => {
       const check = "import importlib.util as u; print(bool(u.find_spec('six')), bool(u.find_spec('docs_theme')), bool(u.find_spec('app')))";
       expect(await dev.withExec(["python", "-c", check]).stdout()).toBe("True False True\n");
     });
+  });
+});
+
+/**
+ * A test that counts its own runs in a table outside the app's schema: it passes on the database's
+ * first run only, so a second run fails if, and only if, it met the same database.
+ */
+const COUNTS_ITS_RUNS = `from sqlalchemy import text
+
+
+def test_kept(engine):
+    with engine.begin() as connection:
+        connection.execute(text("create table if not exists public.kept_runs (n int)"))
+        connection.execute(text("insert into public.kept_runs values (1)"))
+        count = connection.execute(text("select count(*) from public.kept_runs")).scalar()
+    assert count == 1, f"kept_runs has {count} rows"
+`;
+
+describe.skipIf(noEngine())("the test stack on a real engine", () => {
+  it("test-watch (npm run test-watch) runs pytest at once against real services, then after each saved edit, on the edited files and the services it kept", async () => {
+    const dir = scratchCopy();
+    const watch = await upInChild(["test-watch", "-k", "db or kept"], /^pytest exit code \d+ in [\d.]+ s; watching /m, { PYCROFT_SOURCE: dir, PYCROFT_PYTHON_IMAGE: PYTHON_IMAGE });
+    const runs = () => [...watch.output().matchAll(/^pytest exit code (\d+) in ([\d.]+) s; watching /gm)];
+    const untilRuns = async (count: number) => {
+      for (let i = 0; i < 1200 && runs().length < count; i++) await new Promise((done) => setTimeout(done, 100));
+      expect(runs(), watch.output()).toHaveLength(count);
+      return watch.output();
+    };
+    try {
+      // The first run: the database tests pass on the stack's PostgreSQL.
+      let output = await untilRuns(1);
+      expect(output).toMatch(/^tests\/test_db\.py \.+/m);
+      expect(runs()[0]![1]).toBe("0");
+
+      // A new test file is sent and run, and passes: the first run on this database.
+      writeFileSync(join(dir, "tests/test_kept.py"), COUNTS_ITS_RUNS);
+      output = await untilRuns(2);
+      expect(output.slice(output.indexOf("pytest exit code 0"))).toMatch(/^tests\/test_kept\.py \./m);
+      expect(runs()[1]![1]).toBe("0");
+
+      // Saved again: the next run meets the same database, so the test fails, and the exit code says so.
+      appendFileSync(join(dir, "tests/test_kept.py"), "# saved again\n");
+      output = await untilRuns(3);
+      expect(output).toMatch(/AssertionError: kept_runs has 2 rows/);
+      expect(runs()[2]![1]).toBe("1");
+      console.log(`test-watch: pytest runs after edits took ${runs().slice(1).map((r) => `${r[2]} s`).join(", ")}`);
+    } finally {
+      await watch.stop();
+    }
   });
 });

@@ -93,17 +93,19 @@ async function main([fn, ...rest]: string[]): Promise<void> {
     case "test-watch": {
       const token = randomUUID();
       const stack = await pycroft().testStack(dag.setSecret("pycroft-sync-token", token));
-      const port = DEFAULTS.syncPort;
-      const tunnel = await dag.host().tunnel(stack, { ports: [{ frontend: port, backend: port }] }).start();
-      const target = { url: `http://localhost:${port}`, token };
+      // A free host port, chosen by the host: only this watcher talks to it.
+      const tunnel = await dag.host().tunnel(stack).start();
+      const endpoint = await tunnel.endpoint({ scheme: "http" });
+      const target = { url: endpoint, token };
       const run = async () => {
         const started = Date.now();
         const code = await runThere(target, rest, (text) => process.stdout.write(text));
         console.log(`pytest exit code ${code} in ${((Date.now() - started) / 1000).toFixed(1)} s; watching ${source} (Ctrl-C stops)`);
       };
-      console.log(`test stack up on ${port}: pytest ${rest.join(" ")}`.trimEnd());
-      await run();
+      console.log(`test stack up on ${endpoint}: pytest ${rest.join(" ")}`.trimEnd());
+      // Watching from the start: an edit saved during the first run is sent at once and run after it.
       const watcher = watchAndSync(source, target, console.log, run);
+      await run();
       await new Promise((done) => ["SIGINT", "SIGTERM"].forEach((signal) => process.once(signal, done)));
       watcher.close();
       await tunnel.stop();

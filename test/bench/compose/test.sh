@@ -5,6 +5,9 @@
 # is healthy; pytest runs in a fresh container once every service is healthy, and the services are
 # thrown away (killed, as the module does: their data is on tmpfs). Exits with pytest's exit code.
 #   bash test/bench/compose/test.sh [PYTEST ARGS…]
+# With PYCROFT_COMPOSE_KEEP=1 it runs as Pycroft's justfile does instead: `docker compose run --rm test`,
+# which starts the services the tests depend on unless they are up and healthy, and leaves them up
+# for the next run (nothing is built: the source is bind-mounted). `docker compose down` ends them.
 # Env: PYCROFT_SOURCE (the application, default ./example), the image variables of compose.yaml;
 #   PYCROFT_COMPOSE_CACHE_FROM=DIR / PYCROFT_COMPOSE_CACHE_TO=DIR: build with `docker buildx bake`
 #   (on the builder BUILDX_BUILDER names), importing the cache from / exporting it to local cache
@@ -32,6 +35,10 @@ build() {
     dc build "$@"
   fi
 }
+
+if [ -n "${PYCROFT_COMPOSE_KEEP:-}" ]; then
+  dc run --rm test "$@"; exit
+fi
 
 trap 'dc down --volumes --timeout 0 >/dev/null 2>&1 || true' EXIT
 { build services ldap keycloak && dc up --detach --wait --no-build ldap keycloak; } >&2 &
