@@ -1,31 +1,33 @@
 // Runs the module's functions on a Pycroft checkout, as a Pycroft maintainer would with `dagger call
 // --source PATH …`, and checks what each gives. Prints one line per check and the counts.
 //
-//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report migrate dev-env dev-stack shell build-prod lint
-//                                            typecheck docs bundle (default: all of these), and shards
+//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report test-stack migrate dev-env dev-stack shell
+//                                            build-prod lint typecheck docs bundle (default: all of these), and shards
 //                                            (test-report, then test, each in one process and in two shards)
 //
 // Module options come from the environment: PYCROFT_PYTHON_IMAGE, PYCROFT_NO_INSTALL_PACKAGES
 // (space-separated), PYCROFT_MIGRATE_COMMAND (migrate's, dev-env's and the prod check's; default the
 // module's, `flask alembic upgrade head`). Reports go to PYCROFT_REPORTS (default: a temporary directory).
-import { mkdtempSync, readFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 import { connection, Container, dag, ExecError, ReturnType } from "@dagger.io/dagger";
 
 import { appEnvironment, withEnvironment } from "../../src/app/environment.js";
 import { DEFAULTS } from "../../src/config.js";
 import { hostDir } from "../e2e/engine.js";
+import { runThere, send, SyncTarget } from "../engine/sync.js";
 import { newPycroft } from "../support/module.js";
 import { WORKER_READY_CHECK } from "../support/prod.js";
 
 const [sourcePath, ...only] = process.argv.slice(2);
 if (!sourcePath) {
-  console.error("usage: tsx test/pycroft/run.ts PATH_TO_PYCROFT [test|test-report|shards|migrate|dev-env|dev-stack|shell|build-prod|lint|typecheck|docs|bundle …]");
+  console.error("usage: tsx test/pycroft/run.ts PATH_TO_PYCROFT [test|test-report|test-stack|shards|migrate|dev-env|dev-stack|shell|build-prod|lint|typecheck|docs|bundle …]");
   process.exit(64);
 }
-const STEPS = ["test", "test-report", "migrate", "dev-env", "dev-stack", "shell", "build-prod", "lint", "typecheck", "docs", "bundle"];
+const STEPS = ["test", "test-report", "test-stack", "migrate", "dev-env", "dev-stack", "shell", "build-prod", "lint", "typecheck", "docs", "bundle"];
 // `shards` (the suite twice more: one process, then two shards) only when asked.
 const steps = only.length > 0 ? only : STEPS;
 const reports = process.env.PYCROFT_REPORTS ?? mkdtempSync(join(tmpdir(), "pycroft-reports-"));
@@ -165,6 +167,52 @@ async function testCall(shards: number) {
   return { ok, failed: failedTests(output), pytest, call, line };
 }
 
+/** The test file `test-stack` edits and runs: a database-heavy one of Pycroft's. */
+const EDITED_TEST = "tests/model/test_user.py";
+
+/** One pytest run in a test stack: its exit code, output and wall time. */
+async function runInStack(target: SyncTarget, args: string[]) {
+  const start = performance.now();
+  let output = "";
+  const code = await runThere(target, args, (text) => (output += text));
+  return { code, output, seconds: (performance.now() - start) / 1000 };
+}
+
+/**
+ * test-stack as `npm run test-watch` uses it: the stack up, a first run of one test file, then that
+ * file edited (a copy with a line added is sent: the checkout is not touched) and run again on the
+ * services kept up; beside it, `test` on the same file, which starts everything fresh.
+ */
+async function testStackStep(): Promise<string> {
+  const token = randomUUID();
+  const upStart = performance.now();
+  const tunnel = await dag.host().tunnel(await pycroft().testStack(dag.setSecret("pycroft-sync-token", token))).start();
+  const up = (performance.now() - upStart) / 1000;
+  try {
+    const target = { url: await tunnel.endpoint({ scheme: "http" }), token };
+    const first = await runInStack(target, [EDITED_TEST]);
+    check(first.code === 0, `the first run of ${EDITED_TEST} in the stack: exit code ${first.code}\n${first.output.slice(-2000)}`);
+    const edited = mkdtempSync(join(tmpdir(), "pycroft-edit-"));
+    mkdirSync(dirname(join(edited, EDITED_TEST)), { recursive: true });
+    writeFileSync(join(edited, EDITED_TEST), `${readFileSync(join(sourcePath!, EDITED_TEST), "utf8")}\n# edited\n`);
+    const editStart = performance.now();
+    check((await send(edited, target, [EDITED_TEST], [])) === 1, "the edit was not written");
+    const again = await runInStack(target, [EDITED_TEST]);
+    const editToResult = (performance.now() - editStart) / 1000;
+    check(again.code === 0 && summaryLine(again.output).split(" in ")[0] === summaryLine(first.output).split(" in ")[0], `after the edit: exit code ${again.code}, ${summaryLine(again.output)} (first: ${summaryLine(first.output)})`);
+    const callStart = performance.now();
+    const plain = await pycroft().test([EDITED_TEST]);
+    const call = (performance.now() - callStart) / 1000;
+    const pytest = (output: string) => summaryLine(output).match(/ in ([\d.]+)s/)?.[1] ?? "?";
+    return [
+      `${summaryLine(again.output)}; stack up in ${up.toFixed(1)} s, first run ${first.seconds.toFixed(1)} s`,
+      `edit -> result in the stack: ${editToResult.toFixed(1)} s (pytest ${pytest(again.output)} s); test --args=${EDITED_TEST}: ${call.toFixed(1)} s (pytest ${pytest(plain)} s)`,
+    ].join("\n  ");
+  } finally {
+    await tunnel.stop();
+  }
+}
+
 /** The last non-empty line of a tool's report: its verdict. */
 const verdictLine = (output: string) => output.trimEnd().split("\n").at(-1) ?? "";
 
@@ -184,6 +232,7 @@ const run: Record<string, () => Promise<string>> = {
   },
 
   test: async () => summaryLine(await pycroft().test()),
+  "test-stack": testStackStep,
 
   "test-report": async () => {
     const one = await testReport("test-report", 1);
