@@ -15,6 +15,7 @@ import { healthCheck } from "../../src/services/service.js";
 import { PEER_LABEL } from "../bench/compose-peer.js";
 import { exampleSource, module } from "../support/example.js";
 import { Chain, execs, FakeEngine, step, steps, withFakeEngine } from "../support/fake-engine.js";
+import { runScript } from "../support/run-script.js";
 
 const DIR = "test/bench/compose";
 const COMPOSE = readFileSync(`${DIR}/compose.yaml`, "utf8").split("\n");
@@ -241,5 +242,30 @@ describe("the compose peer", () => {
     const builds = [block(COMPOSE, "x-app"), service("ldap"), service("keycloak")].map((owner) => block(owner, "build"));
     expect(COMPOSE.filter((l) => l.trim() === "build:")).toHaveLength(builds.length);
     for (const build of builds) expect(value(build, "labels")).toBe("*peer-labels");
+  });
+
+  describe("test.sh", () => {
+    const testSh = (env: Record<string, string> = {}) =>
+      runScript(["bash", `${process.cwd()}/${DIR}/test.sh`, "-k", "db"], {
+        standIns: { docker: { does: 'case "$*" in *" run "*) echo "pytest ran";; esac' } },
+        env: { PYCROFT_SOURCE: `${process.cwd()}/example`, ...env },
+      });
+    const compose = `compose -f ${process.cwd()}/${DIR}/compose.yaml`;
+
+    it("starts fresh services, runs pytest once they are ready, and throws them away", () => {
+      const ran = testSh();
+      expect(ran.status).toBe(0);
+      expect(ran.stdout).toBe("pytest ran\n");
+      expect(ran.calls).toContain(`docker ${compose} up --detach --wait --no-build db mq`);
+      expect(ran.calls.at(-2)).toBe(`docker ${compose} run --rm --no-deps test -k db`);
+      expect(ran.calls.at(-1)).toBe(`docker ${compose} down --volumes --timeout 0`);
+    });
+
+    it("in keep mode, runs as Pycroft's justfile does: `run` starts what is not up, and nothing is built or thrown away", () => {
+      const ran = testSh({ PYCROFT_COMPOSE_KEEP: "1" });
+      expect(ran.status).toBe(0);
+      expect(ran.stdout).toBe("pytest ran\n");
+      expect(ran.calls).toEqual([`docker ${compose} run --rm test -k db`]);
+    });
   });
 });
