@@ -64,12 +64,15 @@ rm /tmp/uv-locked.txt`;
  * index cannot clone it), names the package and the option that leaves it out.
  */
 const NAME_GIT_DEPS = `set -o pipefail
-# stderr to the log and to a file (the pipeline ends only when tee has written it all).
-{ "$@" 2>&1 1>&3 | tee /tmp/uv-install.err >&2; } 3>&1 && exit 0
+# stderr to the log and to a file of its own (the pipeline ends only when tee has written it all),
+# which goes with the shell: it is no part of the layer.
+err=$(mktemp)
+trap 'rm -f "$err"' EXIT
+{ "$@" 2>&1 1>&3 | tee "$err" >&2; } 3>&1 && exit 0
 code=$?
-python - <<'EOF' >&2
-import pathlib, tomllib
-err = pathlib.Path("/tmp/uv-install.err").read_text()
+python - "$err" <<'EOF' >&2
+import pathlib, sys, tomllib
+err = pathlib.Path(sys.argv[1]).read_text()
 git = [p["name"] for p in tomllib.loads(pathlib.Path("uv.lock").read_text()).get("package", []) if "git" in p.get("source", {})]
 named = [name for name in git if name in err]
 if named:

@@ -3,12 +3,11 @@
 // module's. Also the two "fresh machine" setups: a new BuildKit builder that imports a local cache
 // export, and a new Dagger engine started on a kept cache volume.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { DEFAULTS } from "../../src/config.js";
-import { PYTHON_IMAGE } from "../e2e/engine.js";
+import { PYTHON_IMAGE, tempDirUntilExit } from "../e2e/engine.js";
 
 export const HERE = join(import.meta.dirname, "compose");
 const REGISTRY = "127.0.0.1:5000";
@@ -107,7 +106,7 @@ export function removeBuiltImages(env: NodeJS.ProcessEnv): void {
  * HTTP), as a CI runner makes with setup-buildx; ready when this returns.
  */
 export function createBuilder(name: string, env: NodeJS.ProcessEnv): void {
-  const config = join(mkdtempSync(join(tmpdir(), "pycroft-buildkitd-")), "buildkitd.toml");
+  const config = join(tempDirUntilExit("pycroft-buildkitd-"), "buildkitd.toml");
   writeFileSync(config, `[registry."${REGISTRY}"]\n  http = true\n  insecure = true\n`);
   removeBuilder(name, env);
   sh(
@@ -142,7 +141,7 @@ export function noFreshEngine(): string | undefined {
 export async function startEngine(): Promise<void> {
   const image = sh("docker", ["inspect", "-f", "{{.Config.Image}}", "pycroft-dagger-engine"]).trim();
   const registryIp = sh("docker", ["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "pycroft-registry"]).trim();
-  const config = join(mkdtempSync(join(tmpdir(), "pycroft-bench-engine-")), "engine.json");
+  const config = join(tempDirUntilExit("pycroft-bench-engine-"), "engine.json");
   const upstream = readFileSync(join(import.meta.dirname, "../engine/engine.json"), "utf8");
   writeFileSync(config, upstream.replaceAll(REGISTRY, `${registryIp}:5000`));
   spawnSync("docker", ["rm", "--force", FRESH_ENGINE.container]);

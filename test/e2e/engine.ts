@@ -2,7 +2,7 @@
 // contributor's own Dagger (`dagger run npm test`).
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { gunzipSync } from "node:zlib";
 
@@ -60,19 +60,25 @@ export async function session<T>(fn: () => Promise<T>): Promise<T> {
   return result;
 }
 
-/** The temporary directories of this process's scratch copies, deleted when it exits (the bench's too). */
-const scratchDirs = new Set<string>();
+/** Temporary directories of this process's, deleted when it exits: the bench's too, which runs outside vitest's temp root. */
+const ownTempDirs = new Set<string>();
 process.on("exit", () => {
-  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+  for (const dir of ownTempDirs) rmSync(dir, { recursive: true, force: true });
 });
+
+/** A new temporary directory, deleted when this process exits. */
+export function tempDirUntilExit(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  ownTempDirs.add(dir);
+  return dir;
+}
 
 /**
  * A scratch copy of a source directory, to edit on disk as a developer would: the engine sees an
  * edit as a new upload of the same path, which is what its content-addressed cache keys on.
  */
 export function scratchCopy(source = "example"): string {
-  const dir = join(mkdtempSync(join(tmpdir(), "pycroft-src-")), "src");
-  scratchDirs.add(dirname(dir));
+  const dir = join(tempDirUntilExit("pycroft-src-"), "src");
   const skip = /(^|\/)(\.venv|node_modules|__pycache__|\.pytest_cache|htmlcov|[^/]+\.egg-info)(\/|$)/;
   cpSync(source, dir, { recursive: true, filter: (path) => !skip.test(path) });
   return dir;

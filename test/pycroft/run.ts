@@ -17,7 +17,7 @@ import { connection, Container, dag, ExecError, ReturnType } from "@dagger.io/da
 
 import { appEnvironment, withEnvironment } from "../../src/app/environment.js";
 import { DEFAULTS } from "../../src/config.js";
-import { hostDir } from "../e2e/engine.js";
+import { hostDir, tempDirUntilExit } from "../e2e/engine.js";
 import { runThere, send, SyncTarget } from "../engine/sync.js";
 import { newPycroft } from "../support/module.js";
 import { WORKER_READY_CHECK } from "../support/prod.js";
@@ -192,7 +192,7 @@ async function testStackStep(): Promise<string> {
     const target = { url: await tunnel.endpoint({ scheme: "http" }), token };
     const first = await runInStack(target, [EDITED_TEST]);
     check(first.code === 0, `the first run of ${EDITED_TEST} in the stack: exit code ${first.code}\n${first.output.slice(-2000)}`);
-    const edited = mkdtempSync(join(tmpdir(), "pycroft-edit-"));
+    const edited = tempDirUntilExit("pycroft-edit-");
     mkdirSync(dirname(join(edited, EDITED_TEST)), { recursive: true });
     writeFileSync(join(edited, EDITED_TEST), `${readFileSync(join(sourcePath!, EDITED_TEST), "utf8")}\n# edited\n`);
     const editStart = performance.now();

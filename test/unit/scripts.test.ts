@@ -2,7 +2,7 @@
 // records and run here with bash, against stand-ins for the tools they call (apt-get, uv, pytest,
 // uwsgi, celery…): what each one does, in which order, with what exit code and message.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
@@ -363,6 +363,19 @@ describe("the Python installs", () => {
     const ok = runScript(install, { dir, standIns: { ...python, uv: { does: 'echo "Installed 3 packages" >&2' } } });
     expect(ok.status).toBe(0);
     expect(ok.stderr).toBe("Installed 3 packages\n");
+  });
+
+  it("keeps the install's errors in a temporary file of its own, gone when it ends, failed or not", async () => {
+    const install = execArgs(await devChain(), "dependency install", (a) => a.includes("--no-install-project"));
+    const dir = project({ "uv.lock": 'version = 1\n\n[[package]]\nname = "flask"\nversion = "3.0.0"\nsource = { registry = "https://pypi.org/simple" }' });
+    for (const does of ['echo "error: No space left on device" >&2; exit 2', 'echo "Installed 3 packages" >&2']) {
+      const tmp = tempDir("install-tmp");
+      const ran = runScript(install, { dir, standIns: { ...python, uv: { does: `ls "$TMPDIR" >> ${tmp}.seen; ${does}` } }, env: { TMPDIR: tmp } });
+      expect(ran.stderr).not.toMatch(/mktemp|No such file/);
+      // The file existed while uv ran, and nothing is left of it.
+      expect(readFileSync(`${tmp}.seen`, "utf8").trim()).toMatch(/^tmp\.\w+$/);
+      expect(readdirSync(tmp)).toEqual([]);
+    }
   });
 });
 
