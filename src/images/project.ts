@@ -35,6 +35,12 @@ const BUN = (lockfile: string): JsTool => ({
   cacheDir: ".bun/install/cache",
 });
 
+/**
+ * Every file that decides what the images install, Python's and JS's: something built from the
+ * source (a test stack) keeps what they said when it was built.
+ */
+export const DEPENDENCY_MANIFESTS = ["pyproject.toml", "uv.lock", ...NPM.manifests, "bun.lock", "bun.lockb"];
+
 /** What the pipeline needs to know about an application source before it builds anything. */
 export interface Project {
   /** pyproject.toml's project name, normalized (`pycroft`): it names the dev data volumes. */

@@ -28,7 +28,7 @@ import { DEFAULTS, UsageError } from "../../src/config.js";
 import { hostDir } from "../e2e/engine.js";
 import { newPycroft } from "../support/module.js";
 import { formatResults, runChecks } from "../support/checks.js";
-import { runThere, watchAndSync } from "./sync.js";
+import { runThere, staleDependencies, watchAndSync } from "./sync.js";
 
 /** A leading `--shards N`, as the CLI's flag; the rest goes to pytest. */
 function shardsOption(rest: string[]): { shards: number | undefined; args: string[] } {
@@ -97,7 +97,9 @@ async function main([fn, ...rest]: string[]): Promise<void> {
       const tunnel = await dag.host().tunnel(stack).start();
       const endpoint = await tunnel.endpoint({ scheme: "http" });
       const target = { url: endpoint, token };
-      const run = async () => {
+      const run = async (batch: string[] = []) => {
+        const stale = staleDependencies(batch);
+        if (stale) console.log(stale);
         const started = Date.now();
         const code = await runThere(target, rest, (text) => process.stdout.write(text));
         console.log(`pytest exit code ${code} in ${((Date.now() - started) / 1000).toFixed(1)} s; watching ${source} (Ctrl-C stops)`);

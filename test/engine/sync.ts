@@ -6,6 +6,7 @@ import { existsSync, FSWatcher, statSync, watch } from "node:fs";
 import { sep } from "node:path";
 
 import { SOURCE_EXCLUDES } from "../../src/config.js";
+import { DEPENDENCY_MANIFESTS } from "../../src/images/project.js";
 
 /** Whether a path (relative, with /) is one of what never leaves the machine (`SOURCE_EXCLUDES`). */
 export function excluded(rel: string, patterns: readonly string[] = SOURCE_EXCLUDES): boolean {
@@ -42,6 +43,17 @@ export async function send(dir: string, target: SyncTarget, files: string[], gon
 }
 
 /**
+ * What to tell someone whose edits include a dependency manifest: the test stack keeps the
+ * dependencies it was built with, so only a new one installs the changed ones. Undefined otherwise.
+ */
+export function staleDependencies(paths: string[]): string | undefined {
+  // The source's own, and a path dependency's under deps/ (installed from its own pyproject).
+  const changed = paths.filter((p) => DEPENDENCY_MANIFESTS.includes(p) || /^deps\/[^/]+\/(pyproject\.toml|setup\.py|setup\.cfg)$/.test(p));
+  if (changed.length === 0) return undefined;
+  return `${changed.join(", ")} changed: the test stack keeps the dependencies it was built with; stop it (Ctrl-C) and start it again to install the new ones`;
+}
+
+/**
  * Runs the test stack's command (pytest) with these arguments, writing its output as it comes; returns
  * its exit code, the answer's last line (`exit-code: N`), which is not written.
  */
@@ -68,9 +80,9 @@ export async function runThere(target: SyncTarget, args: string[], write: (text:
 /**
  * Watches `dir` and sends what changed, in batches (an editor's save is several events), one batch
  * at a time so that changes arrive in order; after a batch that no other follows yet, runs `then`
- * (a test run) before the next one goes. Returns the watcher; `close()` stops it.
+ * (a test run) with the batch's paths before the next one goes. Returns the watcher; `close()` stops it.
  */
-export function watchAndSync(dir: string, target: SyncTarget, log: (line: string) => void = console.log, then?: () => Promise<void>): FSWatcher {
+export function watchAndSync(dir: string, target: SyncTarget, log: (line: string) => void = console.log, then?: (batch: string[]) => Promise<void>): FSWatcher {
   const pending = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let sending = Promise.resolve();
@@ -88,7 +100,7 @@ export function watchAndSync(dir: string, target: SyncTarget, log: (line: string
       .then(
         async (count) => {
           log(`synced ${count} of ${batch.length} changed paths in ${Date.now() - started} ms`);
-          if (then && pending.size === 0) await then();
+          if (then && pending.size === 0) await then(batch);
         },
         (err: Error) => log(`sync failed: ${err.message}`),
       )

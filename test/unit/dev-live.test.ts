@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 
 import { FORWARD } from "../../src/dev/ports.js";
 import { RECEIVE } from "../../src/app/receiver.js";
-import { excluded, runThere, send, watchAndSync } from "../engine/sync.js";
+import { excluded, runThere, send, staleDependencies, watchAndSync } from "../engine/sync.js";
 import { freePort } from "../support/run-script.js";
 
 const children: ChildProcess[] = [];
@@ -185,7 +185,9 @@ with tarfile.open(sys.argv[1], "w") as t:
     const host = mkdtempSync(join(tmpdir(), "pycroft-checkout-"));
     mkdirSync(join(host, "tests"));
     const runs: string[] = [];
-    const run = async () => {
+    const batches: string[][] = [];
+    const run = async (batch: string[]) => {
+      batches.push(batch);
       const out = collect();
       await runThere(target, [], out.write);
       runs.push(out.text);
@@ -198,6 +200,18 @@ with tarfile.open(sys.argv[1], "w") as t:
       watcher.close();
     }
     expect(runs).toEqual(["edited once\n"]);
+    expect(batches).toEqual([["tests/test_app.py"]]);
+  });
+
+  it("test-watch says when an edit changes the dependencies, which the stack keeps as it was built", () => {
+    expect(staleDependencies(["web/app.py", "tests/test_app.py"])).toBeUndefined();
+    expect(staleDependencies(["uv.lock", "web/app.py", "pyproject.toml"])).toBe(
+      "uv.lock, pyproject.toml changed: the test stack keeps the dependencies it was built with; stop it (Ctrl-C) and start it again to install the new ones",
+    );
+    for (const manifest of ["package.json", "package-lock.json", "bun.lock", "bun.lockb"]) expect(staleDependencies([manifest])).toMatch(/^\S+ changed: /);
+    // A path dependency's own manifest too (Pycroft's deps/wtforms-widgets), but not its code, which is installed editable.
+    expect(staleDependencies(["deps/wtforms-widgets/pyproject.toml"])).toMatch(/^deps\/wtforms-widgets\/pyproject\.toml changed: /);
+    expect(staleDependencies(["deps/wtforms-widgets/wtforms_widgets/base_form.py", "docs/pyproject.toml"])).toBeUndefined();
   });
 
   it("the watcher sends a file saved in the checkout, and a removal, but nothing of what never leaves the machine", async () => {
