@@ -2,8 +2,8 @@
 // with --sync-token (its receiver: src/app/receiver.ts), as compose's bind mount would have shown it,
 // and asks a test stack to run pytest.
 import { spawnSync } from "node:child_process";
-import { existsSync, FSWatcher, statSync, watch } from "node:fs";
-import { sep } from "node:path";
+import { Dirent, existsSync, FSWatcher, readdirSync, statSync, watch } from "node:fs";
+import { join } from "node:path";
 
 import { SOURCE_EXCLUDES } from "../../src/config.js";
 import { DEPENDENCY_MANIFESTS } from "../../src/images/project.js";
@@ -77,12 +77,70 @@ export async function runThere(target: SyncTarget, args: string[], write: (text:
   return Number(code[1]);
 }
 
+/** A watch on a checkout's tree: `close()` ends it; `dirs()` lists the directories watched (relative, "" the top). */
+export interface TreeWatch {
+  close(): void;
+  dirs(): string[];
+}
+
+/**
+ * Watches every directory of `dir` but those that never leave the machine (`excluded`: .git,
+ * node_modules, .venv, caches, build output), each with a watch of its own, and calls `changed`
+ * with the path (relative, with /) of each file or directory that changes. node's recursive watch
+ * would watch every file and directory below, node_modules and .git included: tens of thousands of
+ * inotify watches on a checkout with its JS deps installed. A new directory is watched as it
+ * appears, and the files already in it are reported, as they may have come before its watch.
+ */
+export function watchTree(dir: string, changed: (rel: string) => void): TreeWatch {
+  const watchers = new Map<string, FSWatcher>();
+  const add = (rel: string, report: boolean) => {
+    if (watchers.has(rel)) return;
+    const path = rel === "" ? dir : join(dir, rel);
+    let entries: Dirent[];
+    try {
+      const watcher = watch(path, (_event, name) => name && seen(rel === "" ? name.toString() : `${rel}/${name.toString()}`));
+      // A directory that goes away ends its watch.
+      watcher.on("error", () => drop(rel));
+      watchers.set(rel, watcher);
+      entries = readdirSync(path, { withFileTypes: true });
+    } catch {
+      return drop(rel);
+    }
+    for (const entry of entries) {
+      const child = rel === "" ? entry.name : `${rel}/${entry.name}`;
+      if (excluded(child)) continue;
+      if (entry.isDirectory()) add(child, report);
+      else if (report) changed(child);
+    }
+  };
+  const drop = (rel: string) => {
+    for (const [watched, watcher] of watchers) {
+      if (rel === "" || watched === rel || watched.startsWith(`${rel}/`)) {
+        watcher.close();
+        watchers.delete(watched);
+      }
+    }
+  };
+  const seen = (rel: string) => {
+    if (excluded(rel)) return;
+    changed(rel);
+    const path = join(dir, rel);
+    if (existsSync(path) && statSync(path).isDirectory()) add(rel, true);
+    else if (!existsSync(path)) drop(rel);
+  };
+  add("", false);
+  return {
+    close: () => drop(""),
+    dirs: () => [...watchers.keys()].sort(),
+  };
+}
+
 /**
  * Watches `dir` and sends what changed, in batches (an editor's save is several events), one batch
  * at a time so that changes arrive in order; after a batch that no other follows yet, runs `then`
  * (a test run) with the batch's paths before the next one goes. Returns the watcher; `close()` stops it.
  */
-export function watchAndSync(dir: string, target: SyncTarget, log: (line: string) => void = console.log, then?: (batch: string[]) => Promise<void>): FSWatcher {
+export function watchAndSync(dir: string, target: SyncTarget, log: (line: string) => void = console.log, then?: (batch: string[]) => Promise<void>): TreeWatch {
   const pending = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let sending = Promise.resolve();
@@ -106,10 +164,7 @@ export function watchAndSync(dir: string, target: SyncTarget, log: (line: string
       )
       .catch((err: Error) => log(`run failed: ${err.message}`));
   };
-  return watch(dir, { recursive: true }, (_event, name) => {
-    if (!name) return;
-    const rel = name.toString().split(sep).join("/");
-    if (excluded(rel)) return;
+  return watchTree(dir, (rel) => {
     pending.add(rel);
     clearTimeout(timer);
     timer = setTimeout(flush, 30);

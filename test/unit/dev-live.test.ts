@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 
 import { FORWARD } from "../../src/dev/ports.js";
 import { RECEIVE } from "../../src/app/receiver.js";
-import { excluded, runThere, send, staleDependencies, watchAndSync } from "../engine/sync.js";
+import { excluded, runThere, send, staleDependencies, watchAndSync, watchTree } from "../engine/sync.js";
 import { freePort } from "../support/run-script.js";
 
 const children: ChildProcess[] = [];
@@ -240,6 +240,33 @@ with tarfile.open(sys.argv[1], "w") as t:
     expect(existsSync(join(root, "node_modules"))).toBe(false);
     expect(lines.join("\n")).toMatch(/^synced \d+ of \d+ changed paths in \d+ ms$/m);
     expect(lines.join("\n")).not.toMatch(/sync failed/);
+  });
+
+  it("the watcher watches each directory that may be sent, and none of what never leaves the machine (node_modules, .git, .venv, caches)", async () => {
+    const host = mkdtempSync(join(tmpdir(), "pycroft-checkout-"));
+    for (const d of ["web/templates", "tests/model", "node_modules/left-pad/lib", ".git/objects/ab", ".venv/lib/python3.12", "web/__pycache__"]) mkdirSync(join(host, d), { recursive: true });
+    const seen: string[] = [];
+    const tree = watchTree(host, (rel) => seen.push(rel));
+    try {
+      expect(tree.dirs()).toEqual(["", "tests", "tests/model", "web", "web/templates"]);
+
+      // A directory made after the watch started: watched, and the files that came before its watch are reported.
+      mkdirSync(join(host, "web/new/deep"), { recursive: true });
+      writeFileSync(join(host, "web/new/deep/view.py"), "x = 1\n");
+      for (let i = 0; i < 100 && !seen.includes("web/new/deep/view.py"); i++) await new Promise((done) => setTimeout(done, 20));
+      expect(seen).toContain("web/new/deep/view.py");
+      expect(tree.dirs()).toEqual(expect.arrayContaining(["web/new", "web/new/deep"]));
+
+      // A removed directory is no longer watched.
+      rmSync(join(host, "tests"), { recursive: true });
+      for (let i = 0; i < 100 && tree.dirs().includes("tests/model"); i++) await new Promise((done) => setTimeout(done, 20));
+      expect(tree.dirs()).not.toContain("tests");
+      expect(tree.dirs()).not.toContain("tests/model");
+      expect(seen.filter((rel) => /node_modules|\.git|\.venv|__pycache__/.test(rel))).toEqual([]);
+    } finally {
+      tree.close();
+    }
+    expect(tree.dirs()).toEqual([]);
   });
 
   it("what is never sent: version control, envs, installed JS deps, caches, build output", () => {
