@@ -2,7 +2,7 @@
 // with --sync-token (its receiver: src/app/receiver.ts), as compose's bind mount would have shown it,
 // and asks a test stack to run pytest.
 import { spawnSync } from "node:child_process";
-import { Dirent, existsSync, FSWatcher, readdirSync, statSync, watch } from "node:fs";
+import { Dirent, FSWatcher, readdirSync, statSync, watch } from "node:fs";
 import { join } from "node:path";
 
 import { SOURCE_EXCLUDES } from "../../src/config.js";
@@ -124,9 +124,9 @@ export function watchTree(dir: string, changed: (rel: string) => void): TreeWatc
   const seen = (rel: string) => {
     if (excluded(rel)) return;
     changed(rel);
-    const path = join(dir, rel);
-    if (existsSync(path) && statSync(path).isDirectory()) add(rel, true);
-    else if (!existsSync(path)) drop(rel);
+    const stat = statSync(join(dir, rel), { throwIfNoEntry: false });
+    if (stat?.isDirectory()) add(rel, true);
+    else if (!stat) drop(rel);
   };
   add("", false);
   return {
@@ -147,13 +147,13 @@ export function watchAndSync(dir: string, target: SyncTarget, log: (line: string
   const flush = () => {
     const batch = [...pending];
     pending.clear();
-    const files = batch.filter((rel) => existsSync(`${dir}/${rel}`) && statSync(`${dir}/${rel}`).isFile());
-    const gone = batch.filter((rel) => !existsSync(`${dir}/${rel}`));
     let started = 0;
     sending = sending
       .then(() => {
+        // What the paths are when they go, which may be after a test run.
+        const stats = batch.map((rel) => statSync(join(dir, rel), { throwIfNoEntry: false }));
         started = Date.now();
-        return send(dir, target, files, gone);
+        return send(dir, target, batch.filter((_, i) => stats[i]?.isFile()), batch.filter((_, i) => !stats[i]));
       })
       .then(
         async (count) => {
