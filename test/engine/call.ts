@@ -19,7 +19,8 @@
 //                                                     a running dev stack's services through the host ports
 //
 // The source is ./example unless PYCROFT_SOURCE names another directory; PYCROFT_PYTHON_IMAGE
-// overrides the python image (the engine provisioned here only has Debian's Python 3.11).
+// overrides the python image (the engine provisioned here only has Debian's Python 3.11), and
+// PYCROFT_NO_INSTALL_PACKAGES (space-separated) is --no-install-package (Pycroft's guzzle-sphinx-theme here).
 import { randomUUID } from "node:crypto";
 
 import { connection, dag, PortForward } from "@dagger.io/dagger";
@@ -40,6 +41,7 @@ async function main([fn, ...rest]: string[]): Promise<void> {
   const pycroft = () =>
     newPycroft(hostDir(source), hostDir("dockerfiles/openldap"), {
       pythonImage: process.env.PYCROFT_PYTHON_IMAGE,
+      noInstallPackages: (process.env.PYCROFT_NO_INSTALL_PACKAGES ?? "").split(/\s+/).filter(Boolean),
     });
   switch (fn) {
     case "test": {
