@@ -343,6 +343,20 @@ export class Pycroft {
   }
 
   /**
+   * A shell in `test`'s app container with what Pycroft's test compose starts bound, fresh on tmpfs:
+   * Pycroft's `just test-shell` (`docker compose run --rm test-app shell`), for pytest by hand, e.g.
+   * `--pdb` on a failing test: `dagger call test-shell terminal`.
+   *
+   * @param withWorker Start the dummy worker (default: when the source has it); false leaves it out.
+   * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
+   */
+  @func()
+  async testShell(withWorker?: boolean, withKeycloak?: boolean): Promise<Container> {
+    const { app } = await this.testApp(await this.suite([], withWorker, withKeycloak), this.tmpfs());
+    return shellInto(app);
+  }
+
+  /**
    * Applies the migrations (alembic upgrade head) to a fresh PostgreSQL, the only service it starts:
    * a check that they apply.
    *

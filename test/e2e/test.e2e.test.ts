@@ -1,4 +1,5 @@
 // `test` and `test-report` on the example app and the fixtures, and what the dev image says of a bad lock.
+import { randomUUID } from "node:crypto";
 import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -139,6 +140,15 @@ def test_kept(engine):
 `;
 
 describe.skipIf(noEngine())("the test stack on a real engine", () => {
+  it("test-shell (just test-shell) is a shell with test's services: pytest by hand passes there, and psql reaches the test database", async () => {
+    await session(async () => {
+      const shell = await pycroft().testShell(false, false);
+      const run = (script: string) => shell.withEnvVariable("CACHE_BUST", randomUUID()).withExec(["bash", "-c", script]).stdout();
+      expect(await run("pytest -q -p no:cacheprovider tests/test_db.py tests/test_ldap.py 2>&1 | tail -n 1")).toMatch(/^\d+ passed in [\d.]+s\n$/);
+      expect(await run('psql "${PYCROFT_DB_URI%%\\?*}" -Atc "select current_database()"')).toBe("pycroft\n");
+    });
+  });
+
   it("test-watch (npm run test-watch) runs pytest at once against real services, then after each saved edit, on the edited files and the services it kept", async () => {
     const dir = scratchCopy();
     const watch = await upInChild(["test-watch", "-k", "db or kept"], /^pytest exit code \d+ in [\d.]+ s; watching /m, { PYCROFT_SOURCE: dir, PYCROFT_PYTHON_IMAGE: PYTHON_IMAGE });

@@ -1,5 +1,5 @@
-// test-stack as the fake engine sees it: the app container that runs pytest on demand, what it has
-// bound and how it is reached.
+// test-stack and test-shell as the fake engine sees them: the app container that runs pytest on
+// demand or by hand, what it has bound and how it is reached.
 import { dag } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
@@ -53,6 +53,28 @@ describe("test-stack", () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine, ["pyproject.toml", "uv.lock", "web/"]);
       await expect(module().testStack(token(), true)).rejects.toThrow("--with-worker needs the dummy worker helpers/dummy_celery_worker.py in the source");
+    });
+  });
+});
+
+describe("test-shell", () => {
+  it("is test's app container with test's services bound on tmpfs, bash as its terminal", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().testShell()).sync();
+      const shell = engine.lastChain();
+      expect(step(shell, "withDefaultTerminalCmd").args.args).toEqual(["bash"]);
+      const services = bound(shell);
+      expect(Object.keys(services)).toEqual(["db", "ldap", "mq", "keycloak", "dummy-worker"]);
+      expect(steps(services.db!.container, "withMountedTemp").map((s) => s.args.path)).toEqual(["/var/lib/postgresql/data"]);
+      expect(step(shell, "withSecretVariable", { name: "PYCROFT_DB_URI" }).args.secret.at(-1).args.plaintext).toBe(
+        "postgresql://postgres:password@db:5432/pycroft?options=-csearch_path%3Dpycroft,public",
+      );
+    });
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().testShell(false, false)).sync();
+      expect(Object.keys(bound(engine.lastChain()))).toEqual(["db", "ldap", "mq"]);
     });
   });
 });
