@@ -145,7 +145,8 @@ describe.skipIf(noEngine())("the test stack on a real engine", () => {
       const shell = await pycroft().testShell(false, false);
       const run = (script: string) => shell.withEnvVariable("CACHE_BUST", randomUUID()).withExec(["bash", "-c", script]).stdout();
       expect(await run("pytest -q -p no:cacheprovider tests/test_db.py tests/test_ldap.py 2>&1 | tail -n 1")).toMatch(/^\d+ passed in [\d.]+s\n$/);
-      expect(await run('psql "${PYCROFT_DB_URI%%\\?*}" -Atc "select current_database()"')).toBe("pycroft\n");
+      // The app's own connection string, search_path included, as Pycroft's justfile's test-psql uses it.
+      expect(await run(`psql "$PYCROFT_DB_URI" -Atc "select current_database() || ' ' || current_setting('search_path')"`)).toBe("pycroft pycroft,public\n");
     });
   });
 
