@@ -1,8 +1,8 @@
 // Runs the module's functions on a Pycroft checkout, as a Pycroft maintainer would with `dagger call
 // --source PATH …`, and checks what each gives. Prints one line per check and the counts.
 //
-//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report test-stack migrate dev-env dev-stack shell
-//                                            build-prod lint typecheck docs bundle (default: all of these), and shards
+//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report test-stack test-shell migrate dev-env dev-stack
+//                                            shell build-prod lint typecheck docs bundle (default: all of these), and shards
 //                                            (test-report, then test, each in one process and in two shards)
 //
 // Module options come from the environment: PYCROFT_PYTHON_IMAGE, PYCROFT_NO_INSTALL_PACKAGES
@@ -24,10 +24,10 @@ import { WORKER_READY_CHECK } from "../support/prod.js";
 
 const [sourcePath, ...only] = process.argv.slice(2);
 if (!sourcePath) {
-  console.error("usage: tsx test/pycroft/run.ts PATH_TO_PYCROFT [test|test-report|test-stack|shards|migrate|dev-env|dev-stack|shell|build-prod|lint|typecheck|docs|bundle …]");
+  console.error("usage: tsx test/pycroft/run.ts PATH_TO_PYCROFT [test|test-report|test-stack|test-shell|shards|migrate|dev-env|dev-stack|shell|build-prod|lint|typecheck|docs|bundle …]");
   process.exit(64);
 }
-const STEPS = ["test", "test-report", "test-stack", "migrate", "dev-env", "dev-stack", "shell", "build-prod", "lint", "typecheck", "docs", "bundle"];
+const STEPS = ["test", "test-report", "test-stack", "test-shell", "migrate", "dev-env", "dev-stack", "shell", "build-prod", "lint", "typecheck", "docs", "bundle"];
 // `shards` (the suite twice more: one process, then two shards) only when asked.
 const steps = only.length > 0 ? only : STEPS;
 const reports = process.env.PYCROFT_REPORTS ?? mkdtempSync(join(tmpdir(), "pycroft-reports-"));
@@ -233,6 +233,13 @@ const run: Record<string, () => Promise<string>> = {
 
   test: async () => summaryLine(await pycroft().test()),
   "test-stack": testStackStep,
+  // `just test-shell`: pytest by hand on one file, and psql with the app's connection string.
+  "test-shell": async () => {
+    const shell = (await pycroft().testShell()).withEnvVariable("CACHE_BUST", String(Date.now()));
+    const out = await shell.withExec(["bash", "-c", `pytest -q ${EDITED_TEST} 2>&1 | tail -n 1; psql "$PYCROFT_DB_URI" -Atc "select current_setting('search_path')"`]).stdout();
+    check(/^\d+ passed.* in [\d.]+s$/m.test(out) && /^pycroft,public$/m.test(out), out);
+    return out.trim().split("\n").join("; ");
+  },
 
   "test-report": async () => {
     const one = await testReport("test-report", 1);
