@@ -152,7 +152,8 @@ describe.skipIf(noEngine())("the test stack on a real engine", () => {
 
   it("test-watch (npm run test-watch) runs pytest at once against real services, then after each saved edit, on the edited files and the services it kept", async () => {
     const dir = scratchCopy();
-    const watch = await upInChild(["test-watch", "-k", "db or kept"], /^pytest exit code \d+ in [\d.]+ s; watching /m, { PYCROFT_SOURCE: dir, PYCROFT_PYTHON_IMAGE: PYTHON_IMAGE });
+    // Without the worker and keycloak, which these tests do not need (the flags as the CLI spells them).
+    const watch = await upInChild(["test-watch", "--with-worker=false", "--with-keycloak=false", "-k", "db or kept"], /^pytest exit code \d+ in [\d.]+ s; watching /m, { PYCROFT_SOURCE: dir, PYCROFT_PYTHON_IMAGE: PYTHON_IMAGE });
     const runs = () => [...watch.output().matchAll(/^pytest exit code (\d+) in ([\d.]+) s; watching /gm)];
     const untilRuns = async (count: number) => {
       for (let i = 0; i < 1200 && runs().length < count; i++) await new Promise((done) => setTimeout(done, 100));

@@ -12,7 +12,8 @@
 //                                                     `dagger up`: the dev stack on its host ports until
 //                                                     Ctrl-C; HOST:PORT moves one elsewhere (15000:5000);
 //                                                     --sync sends every edit of the source to its app
-//   tsx test/engine/call.ts test-watch [PYTEST_ARG…]   `test-stack`: the test services kept up; runs pytest
+//   tsx test/engine/call.ts test-watch [--with-worker=false] [--with-keycloak=false] [PYTEST_ARG…]
+//                                                     `test-stack`: the test services kept up; runs pytest
 //                                                     at once, then after each edit of the source, which
 //                                                     it sends first; until Ctrl-C
 //   tsx test/engine/call.ts shell [--join] CMD…        run CMD in the dev shell, print its output; --join uses
@@ -29,12 +30,8 @@ import { DEFAULTS, UsageError } from "../../src/config.js";
 import { hostDir } from "../e2e/engine.js";
 import { newPycroft } from "../support/module.js";
 import { formatResults, runChecks } from "../support/checks.js";
+import { serviceOptions, shardsOption } from "./options.js";
 import { runThere, staleDependencies, watchAndSync } from "./sync.js";
-
-/** A leading `--shards N`, as the CLI's flag; the rest goes to pytest. */
-function shardsOption(rest: string[]): { shards: number | undefined; args: string[] } {
-  return rest[0] === "--shards" ? { shards: Number(rest[1]), args: rest.slice(2) } : { shards: undefined, args: rest };
-}
 
 async function main([fn, ...rest]: string[]): Promise<void> {
   const source = process.env.PYCROFT_SOURCE ?? "example";
@@ -94,7 +91,8 @@ async function main([fn, ...rest]: string[]): Promise<void> {
     }
     case "test-watch": {
       const token = randomUUID();
-      const stack = await pycroft().testStack(dag.setSecret("pycroft-sync-token", token));
+      const { worker, keycloak, args } = serviceOptions(rest);
+      const stack = await pycroft().testStack(dag.setSecret("pycroft-sync-token", token), worker, keycloak);
       // A free host port, chosen by the host: only this watcher talks to it.
       const tunnel = await dag.host().tunnel(stack).start();
       const endpoint = await tunnel.endpoint({ scheme: "http" });
@@ -103,10 +101,10 @@ async function main([fn, ...rest]: string[]): Promise<void> {
         const stale = staleDependencies(batch);
         if (stale) console.log(stale);
         const started = Date.now();
-        const code = await runThere(target, rest, (text) => process.stdout.write(text));
+        const code = await runThere(target, args, (text) => process.stdout.write(text));
         console.log(`pytest exit code ${code} in ${((Date.now() - started) / 1000).toFixed(1)} s; watching ${source} (Ctrl-C stops)`);
       };
-      console.log(`test stack up on ${endpoint}: pytest ${rest.join(" ")}`.trimEnd());
+      console.log(`test stack up on ${endpoint}: pytest ${args.join(" ")}`.trimEnd());
       // Watching from the start: an edit saved during the first run is sent at once and run after it.
       const watcher = watchAndSync(source, target, console.log, run);
       await run();

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 
 import { FORWARD } from "../../src/dev/ports.js";
 import { RECEIVE } from "../../src/app/receiver.js";
+import { serviceOptions, shardsOption } from "../engine/options.js";
 import { excluded, runThere, send, staleDependencies, watchAndSync, watchTree } from "../engine/sync.js";
 import { freePort } from "../support/run-script.js";
 
@@ -201,6 +202,14 @@ with tarfile.open(sys.argv[1], "w") as t:
     }
     expect(runs).toEqual(["edited once\n"]);
     expect(batches).toEqual([["tests/test_app.py"]]);
+  });
+
+  it("npm run call's flags before pytest's arguments: --shards N, --with-worker and --with-keycloak as the CLI spells them", () => {
+    expect(serviceOptions(["--with-keycloak=false", "--with-worker=true", "-x", "--with-worker=false"])).toEqual({ keycloak: false, worker: true, args: ["-x", "--with-worker=false"] });
+    expect(serviceOptions(["-k", "db"])).toEqual({ args: ["-k", "db"] });
+    expect(serviceOptions(["--with-keycloak", "false"])).toEqual({ args: ["--with-keycloak", "false"] });
+    expect(shardsOption(["--shards", "2", "-x"])).toEqual({ shards: 2, args: ["-x"] });
+    expect(shardsOption(["-x", "--shards", "2"])).toEqual({ shards: undefined, args: ["-x", "--shards", "2"] });
   });
 
   it("test-watch says when an edit changes the dependencies, which the stack keeps as it was built", () => {
