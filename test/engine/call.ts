@@ -28,7 +28,7 @@ import { connection, dag, PortForward } from "@dagger.io/dagger";
 
 import { DEFAULTS, UsageError } from "../../src/config.js";
 import { hostDir } from "../e2e/engine.js";
-import { newPycroft } from "../support/module.js";
+import { newPycroft, optionsFromEnv } from "../support/module.js";
 import { formatResults, runChecks } from "../support/checks.js";
 import { serviceOptions, shardsOption } from "./options.js";
 import { runThere, staleDependencies, watchAndSync } from "./sync.js";
@@ -36,10 +36,7 @@ import { runThere, staleDependencies, watchAndSync } from "./sync.js";
 async function main([fn, ...rest]: string[]): Promise<void> {
   const source = process.env.PYCROFT_SOURCE ?? "example";
   const pycroft = () =>
-    newPycroft(hostDir(source), hostDir("dockerfiles/openldap"), {
-      pythonImage: process.env.PYCROFT_PYTHON_IMAGE,
-      noInstallPackages: (process.env.PYCROFT_NO_INSTALL_PACKAGES ?? "").split(/\s+/).filter(Boolean),
-    });
+    newPycroft(hostDir(source), hostDir("dockerfiles/openldap"), optionsFromEnv());
   switch (fn) {
     case "test": {
       const { shards, args } = shardsOption(rest);

@@ -19,7 +19,7 @@ import { appEnvironment, withEnvironment } from "../../src/app/environment.js";
 import { DEFAULTS } from "../../src/config.js";
 import { hostDir, tempDirUntilExit } from "../e2e/engine.js";
 import { runThere, send, SyncTarget } from "../engine/sync.js";
-import { newPycroft } from "../support/module.js";
+import { newPycroft, optionsFromEnv } from "../support/module.js";
 import { WORKER_READY_CHECK } from "../support/prod.js";
 
 const [sourcePath, ...only] = process.argv.slice(2);
@@ -34,10 +34,7 @@ const reports = process.env.PYCROFT_REPORTS ?? mkdtempSync(join(tmpdir(), "pycro
 const migrateCommand = process.env.PYCROFT_MIGRATE_COMMAND || DEFAULTS.migrateCommand;
 
 const pycroft = () =>
-  newPycroft(hostDir(sourcePath), hostDir("dockerfiles/openldap"), {
-    pythonImage: process.env.PYCROFT_PYTHON_IMAGE,
-    noInstallPackages: (process.env.PYCROFT_NO_INSTALL_PACKAGES ?? "").split(/\s+/).filter(Boolean),
-  });
+  newPycroft(hostDir(sourcePath), hostDir("dockerfiles/openldap"), optionsFromEnv());
 
 /**
  * An HTTP client that asks Pycroft's API a question that needs the database: whether user 1 is an

@@ -32,3 +32,14 @@ export function newPycroft(source: Directory, openldapContext: Directory, o: Opt
     o.mqPassword,
   );
 }
+
+/**
+ * The module options `npm run call` and test/pycroft take from the environment: PYCROFT_PYTHON_IMAGE,
+ * and PYCROFT_NO_INSTALL_PACKAGES (space-separated) as --no-install-package.
+ */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): Options {
+  return {
+    pythonImage: env.PYCROFT_PYTHON_IMAGE,
+    noInstallPackages: (env.PYCROFT_NO_INSTALL_PACKAGES ?? "").split(/\s+/).filter(Boolean),
+  };
+}

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { FORWARD } from "../../src/dev/ports.js";
 import { RECEIVE } from "../../src/app/receiver.js";
 import { serviceOptions, shardsOption } from "../engine/options.js";
+import { optionsFromEnv } from "../support/module.js";
 import { excluded, runThere, send, staleDependencies, watchAndSync, watchTree } from "../engine/sync.js";
 import { freePort } from "../support/run-script.js";
 
@@ -210,6 +211,12 @@ with tarfile.open(sys.argv[1], "w") as t:
     expect(serviceOptions(["--with-keycloak", "false"])).toEqual({ args: ["--with-keycloak", "false"] });
     expect(shardsOption(["--shards", "2", "-x"])).toEqual({ shards: 2, args: ["-x"] });
     expect(shardsOption(["-x", "--shards", "2"])).toEqual({ shards: undefined, args: ["-x", "--shards", "2"] });
+    // And the module options it takes from the environment, as test/pycroft does.
+    expect(optionsFromEnv({ PYCROFT_PYTHON_IMAGE: "python:3.12-slim", PYCROFT_NO_INSTALL_PACKAGES: " guzzle-sphinx-theme  other " })).toEqual({
+      pythonImage: "python:3.12-slim",
+      noInstallPackages: ["guzzle-sphinx-theme", "other"],
+    });
+    expect(optionsFromEnv({})).toEqual({ pythonImage: undefined, noInstallPackages: [] });
   });
 
   it("test-watch says when an edit changes the dependencies, which the stack keeps as it was built", () => {
