@@ -273,6 +273,8 @@ const groups = process.argv.slice(2);
 const { rows, peerRows } = groups.length === 1 && groups[0] === "dev" ? { rows: [], peerRows: [] } : await bench(groups);
 // Edit -> served in the dev stack and in compose's dev setup: only when asked (`-- dev`).
 if (groups.includes("dev")) printDevEdits(await devEditRows());
+/** The middle value (the lower of the two middle ones for an even count). */
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const pytestCell = (s?: number) => (s?.toFixed(1) ?? "-").padStart(10);
 if (rows.length > 0) {
   console.log("\nstep".padEnd(42) + "seconds".padStart(10) + "pytest s".padStart(12));
@@ -284,7 +286,6 @@ const shardRows = rows.filter((r) => r.step.startsWith("test --shards 2 (round")
 if (shardRows.length > 0) {
   // Each round's two shards against the one process just before it, and the medians' ratio.
   const single = rows.filter((r) => r.step.startsWith("test, 1 process (round"));
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
   const ratio = (pick: (r: Row) => number | undefined) =>
     (median(shardRows.map((r) => pick(r) ?? NaN)) / median(single.map((r) => pick(r) ?? NaN))).toFixed(2);
   console.log(`\n--shards 2 / 1 process: call ${ratio((r) => r.seconds)}, pytest ${ratio((r) => r.pytestSeconds)} (medians of ${shardRows.length} rounds)`);
@@ -307,6 +308,6 @@ if (fresh && keptRows.length > 0) {
   // The kept module stack against compose's fresh run (the compose step above), as a developer who
   // switches from `docker compose` + teardown to `npm run test-watch` sees it; the fair pair is the
   // kept-up rows' own ratio.
-  const median = [...keptRows.map((r) => r.module)].sort((a, b) => a - b)[Math.floor((keptRows.length - 1) / 2)]!;
-  console.log(`\ncode edit: module with services kept up (median ${median.toFixed(1)} s) / compose with fresh services (${fresh.compose.toFixed(1)} s): ${(median / fresh.compose).toFixed(2)}`);
+  const kept = median(keptRows.map((r) => r.module));
+  console.log(`\ncode edit: module with services kept up (median ${kept.toFixed(1)} s) / compose with fresh services (${fresh.compose.toFixed(1)} s): ${(kept / fresh.compose).toFixed(2)}`);
 }

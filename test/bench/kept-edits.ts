@@ -4,14 +4,13 @@
 // `docker compose run --rm test` as Pycroft's justfile runs it (the checkout bind-mounted; the services
 // the tests depend on are up and healthy from the first run). Each side is timed from the edit on disk
 // to pytest's result; the first run of each, which starts the services, is not timed.
-import { randomUUID } from "node:crypto";
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { connection, dag } from "@dagger.io/dagger";
+import { connection } from "@dagger.io/dagger";
 
 import { hostDir, pycroftOn } from "../e2e/engine.js";
-import { runThere, watchAndSync } from "../engine/sync.js";
+import { runToEnd, upTestStack, watchAndSync } from "../engine/sync.js";
 import { composeDown } from "./compose-peer.js";
 
 /** One edit, tested by both sides: seconds from the edit on disk to the result, and the output. */
@@ -35,20 +34,13 @@ const PYTEST_ARGS = ["-v", "--junitxml=/tmp/bench-junit.xml"];
 export async function keptEdits(moduleDir: string, composeDir: string, edits: number, composeRun: (step: string) => Promise<string>, env: NodeJS.ProcessEnv): Promise<KeptEdit[]> {
   const results: KeptEdit[] = [];
   await connection(async () => {
-    const token = randomUUID();
-    const stack = await pycroftOn(hostDir(moduleDir)).testStack(dag.setSecret("bench-sync-token", token));
-    const tunnel = await dag.host().tunnel(stack).start();
-    const target = { url: await tunnel.endpoint({ scheme: "http" }), token };
+    const stack = await upTestStack(pycroftOn(hostDir(moduleDir)));
     let ran: (output: string) => void = () => {};
-    const run = async () => {
-      let output = "";
-      await runThere(target, PYTEST_ARGS, (text) => (output += text));
-      ran(output);
-    };
-    const watcher = watchAndSync(moduleDir, target, () => {}, run);
+    const run = async () => ran((await runToEnd(stack.target, PYTEST_ARGS)).output);
+    const watcher = watchAndSync(moduleDir, stack.target, () => {}, run);
     try {
       // The first runs start the services (untimed).
-      await runThere(target, PYTEST_ARGS, () => {});
+      await runToEnd(stack.target, PYTEST_ARGS);
       await composeRun("kept-first");
       for (let i = 1; i <= edits; i++) {
         const edit = `\n# kept-services edit ${i} ${Date.now()}\n`;
@@ -65,7 +57,7 @@ export async function keptEdits(moduleDir: string, composeDir: string, edits: nu
       }
     } finally {
       watcher.close();
-      await tunnel.stop();
+      await stack.stop();
       composeDown(composeDir, env);
     }
   });

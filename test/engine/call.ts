@@ -31,7 +31,7 @@ import { hostDir } from "../e2e/engine.js";
 import { newPycroft, optionsFromEnv } from "../support/module.js";
 import { formatResults, runChecks } from "../support/checks.js";
 import { serviceOptions, shardsOption } from "./options.js";
-import { runThere, staleDependencies, watchAndSync } from "./sync.js";
+import { runThere, staleDependencies, upTestStack, watchAndSync } from "./sync.js";
 
 async function main([fn, ...rest]: string[]): Promise<void> {
   const source = process.env.PYCROFT_SOURCE ?? "example";
@@ -87,13 +87,9 @@ async function main([fn, ...rest]: string[]): Promise<void> {
       return;
     }
     case "test-watch": {
-      const token = randomUUID();
       const { worker, keycloak, args } = serviceOptions(rest);
-      const stack = await pycroft().testStack(dag.setSecret("pycroft-sync-token", token), worker, keycloak);
-      // A free host port, chosen by the host: only this watcher talks to it.
-      const tunnel = await dag.host().tunnel(stack).start();
-      const endpoint = await tunnel.endpoint({ scheme: "http" });
-      const target = { url: endpoint, token };
+      const stack = await upTestStack(pycroft(), worker, keycloak);
+      const { target } = stack;
       const run = async (batch: string[] = []) => {
         const stale = staleDependencies(batch);
         if (stale) console.log(stale);
@@ -101,13 +97,13 @@ async function main([fn, ...rest]: string[]): Promise<void> {
         const code = await runThere(target, args, (text) => process.stdout.write(text));
         console.log(`pytest exit code ${code} in ${((Date.now() - started) / 1000).toFixed(1)} s; watching ${source} (Ctrl-C stops)`);
       };
-      console.log(`test stack up on ${endpoint}: pytest ${args.join(" ")}`.trimEnd());
+      console.log(`test stack up on ${target.url}: pytest ${args.join(" ")}`.trimEnd());
       // Watching from the start: an edit saved during the first run is sent at once and run after it.
       const watcher = watchAndSync(source, target, console.log, run);
       await run();
       await new Promise((done) => ["SIGINT", "SIGTERM"].forEach((signal) => process.once(signal, done)));
       watcher.close();
-      await tunnel.stop();
+      await stack.stop();
       return;
     }
     case "shell": {

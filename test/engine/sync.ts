@@ -2,10 +2,14 @@
 // with --sync-token (its receiver: src/app/receiver.ts), as compose's bind mount would have shown it,
 // and asks a test stack to run pytest.
 import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { Dirent, FSWatcher, readdirSync, statSync, watch } from "node:fs";
 import { join } from "node:path";
 
+import { dag } from "@dagger.io/dagger";
+
 import { SOURCE_EXCLUDES } from "../../src/config.js";
+import type { Pycroft } from "../../src/index.js";
 import { DEPENDENCY_MANIFESTS } from "../../src/images/project.js";
 
 /** Whether a path (relative, with /) is one of what never leaves the machine (`SOURCE_EXCLUDES`). */
@@ -75,6 +79,24 @@ export async function runThere(target: SyncTarget, args: string[], write: (text:
     throw new Error("the run ended without its exit code: the test stack went away");
   }
   return Number(code[1]);
+}
+
+/** One run in a test stack, read to its end: the exit code, the output and the wall time (seconds). */
+export async function runToEnd(target: SyncTarget, args: string[]): Promise<{ code: number; output: string; seconds: number }> {
+  const start = performance.now();
+  let output = "";
+  const code = await runThere(target, args, (text) => (output += text));
+  return { code, output, seconds: (performance.now() - start) / 1000 };
+}
+
+/**
+ * Starts `test-stack` on the module with a fresh token and tunnels its port to a free host port (only
+ * this process talks to it); `stop()` ends the tunnel and the stack.
+ */
+export async function upTestStack(m: Pycroft, worker?: boolean, keycloak?: boolean): Promise<{ target: SyncTarget; stop(): Promise<void> }> {
+  const token = randomUUID();
+  const tunnel = await dag.host().tunnel(await m.testStack(dag.setSecret("pycroft-sync-token", token), worker, keycloak)).start();
+  return { target: { url: await tunnel.endpoint({ scheme: "http" }), token }, stop: async () => void (await tunnel.stop()) };
 }
 
 /** A watch on a checkout's tree: `close()` ends it; `dirs()` lists the directories watched (relative, "" the top). */

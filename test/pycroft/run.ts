@@ -8,7 +8,6 @@
 // Module options come from the environment: PYCROFT_PYTHON_IMAGE, PYCROFT_NO_INSTALL_PACKAGES
 // (space-separated), PYCROFT_MIGRATE_COMMAND (migrate's, dev-env's and the prod check's; default the
 // module's, `flask alembic upgrade head`). Reports go to PYCROFT_REPORTS (default: a temporary directory).
-import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -18,7 +17,7 @@ import { connection, Container, dag, ExecError, ReturnType } from "@dagger.io/da
 import { appEnvironment, withEnvironment } from "../../src/app/environment.js";
 import { DEFAULTS } from "../../src/config.js";
 import { hostDir, tempDirUntilExit } from "../e2e/engine.js";
-import { runThere, send, SyncTarget } from "../engine/sync.js";
+import { runToEnd, send, upTestStack } from "../engine/sync.js";
 import { newPycroft, optionsFromEnv } from "../support/module.js";
 import { WORKER_READY_CHECK } from "../support/prod.js";
 
@@ -92,6 +91,11 @@ function summaryLine(output: string): string {
   return [...output.matchAll(/^=+ (.*\d+ (?:passed|failed|error).*) =+\s*$/gm)].at(-1)?.[1] ?? "(no pytest summary)";
 }
 
+/** pytest's own clock in a summary line ("… in 67.89s (0:01:07)"), as written there: "67.89". */
+function pytestClock(line: string): string | undefined {
+  return line.match(/ in ([\d.]+)s/)?.[1];
+}
+
 /** What failed, as pytest's short summary names it (a shards' merged log gathers every shard's), each once, sorted. */
 function failedTests(log: string): string[] {
   return [...new Set(log.split("\n").filter((line) => /^(FAILED|ERROR) /.test(line)).map((line) => line.split(" - ")[0]))].sort();
@@ -159,7 +163,7 @@ async function testCall(shards: number) {
     .then((out) => ({ ok: true, output: out }), (err: Error) => ({ ok: false, output: err.message }));
   const call = (performance.now() - start) / 1000;
   const line = summaryLine(output);
-  const pytest = Number(line.match(/ in ([\d.]+)s/)?.[1] ?? NaN);
+  const pytest = Number(pytestClock(line) ?? NaN);
   check(!Number.isNaN(pytest), `test --shards ${shards} gave no pytest summary:\n${output.slice(-2000)}`);
   return { ok, failed: failedTests(output), pytest, call, line };
 }
@@ -167,46 +171,37 @@ async function testCall(shards: number) {
 /** The test file `test-stack` edits and runs: a database-heavy one of Pycroft's. */
 const EDITED_TEST = "tests/model/test_user.py";
 
-/** One pytest run in a test stack: its exit code, output and wall time. */
-async function runInStack(target: SyncTarget, args: string[]) {
-  const start = performance.now();
-  let output = "";
-  const code = await runThere(target, args, (text) => (output += text));
-  return { code, output, seconds: (performance.now() - start) / 1000 };
-}
-
 /**
  * test-stack as `npm run test-watch` uses it: the stack up, a first run of one test file, then that
  * file edited (a copy with a line added is sent: the checkout is not touched) and run again on the
  * services kept up; beside it, `test` on the same file, which starts everything fresh.
  */
 async function testStackStep(): Promise<string> {
-  const token = randomUUID();
   const upStart = performance.now();
-  const tunnel = await dag.host().tunnel(await pycroft().testStack(dag.setSecret("pycroft-sync-token", token))).start();
+  const stack = await upTestStack(pycroft());
   const up = (performance.now() - upStart) / 1000;
   try {
-    const target = { url: await tunnel.endpoint({ scheme: "http" }), token };
-    const first = await runInStack(target, [EDITED_TEST]);
+    const { target } = stack;
+    const first = await runToEnd(target, [EDITED_TEST]);
     check(first.code === 0, `the first run of ${EDITED_TEST} in the stack: exit code ${first.code}\n${first.output.slice(-2000)}`);
     const edited = tempDirUntilExit("pycroft-edit-");
     mkdirSync(dirname(join(edited, EDITED_TEST)), { recursive: true });
     writeFileSync(join(edited, EDITED_TEST), `${readFileSync(join(sourcePath!, EDITED_TEST), "utf8")}\n# edited\n`);
     const editStart = performance.now();
     check((await send(edited, target, [EDITED_TEST], [])) === 1, "the edit was not written");
-    const again = await runInStack(target, [EDITED_TEST]);
+    const again = await runToEnd(target, [EDITED_TEST]);
     const editToResult = (performance.now() - editStart) / 1000;
     check(again.code === 0 && summaryLine(again.output).split(" in ")[0] === summaryLine(first.output).split(" in ")[0], `after the edit: exit code ${again.code}, ${summaryLine(again.output)} (first: ${summaryLine(first.output)})`);
     const callStart = performance.now();
     const plain = await pycroft().test([EDITED_TEST]);
     const call = (performance.now() - callStart) / 1000;
-    const pytest = (output: string) => summaryLine(output).match(/ in ([\d.]+)s/)?.[1] ?? "?";
+    const pytest = (output: string) => pytestClock(summaryLine(output)) ?? "?";
     return [
       `${summaryLine(again.output)}; stack up in ${up.toFixed(1)} s, first run ${first.seconds.toFixed(1)} s`,
       `edit -> result in the stack: ${editToResult.toFixed(1)} s (pytest ${pytest(again.output)} s); test --args=${EDITED_TEST}: ${call.toFixed(1)} s (pytest ${pytest(plain)} s)`,
     ].join("\n  ");
   } finally {
-    await tunnel.stop();
+    await stack.stop();
   }
 }
 
