@@ -10,14 +10,38 @@ import { DEFAULTS, Settings } from "../config.js";
  * Started with a command after the app dir, it also runs that command on demand: POST /run with one
  * argument per line runs the command with them in the app dir, one run at a time, and answers with
  * its output as it comes, then a last line `exit-code: N`. A client that goes away ends the run.
+ * With \`--ahead\` before the command, the command takes its arguments on stdin, one a line: the
+ * receiver keeps the next run's process started, so that it does its start-up while nobody waits.
  */
 export const RECEIVE = `import hmac, io, os, subprocess, sys, tarfile, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 root = os.path.realpath(sys.argv[2])
-command = sys.argv[3:]
+ahead = sys.argv[3:4] == ["--ahead"]
+command = sys.argv[4:] if ahead else sys.argv[3:]
 token = ("Bearer " + os.environ["PYCROFT_SYNC_TOKEN"]).encode()
 one_run = threading.Lock()
+spare = None
+
+def start(args):
+    stdin = subprocess.PIPE if ahead else subprocess.DEVNULL
+    return subprocess.Popen(command + ([] if ahead else args), cwd=root, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+def start_spare():
+    global spare
+    if ahead:
+        spare = start([])
+
+def take(args):
+    """The run's process: the one started ahead, given its arguments, or a new one."""
+    global spare
+    if not ahead:
+        return start(args)
+    proc = spare if spare is not None and spare.poll() is None else start(args)
+    spare = None
+    proc.stdin.write("".join(arg + "\\n" for arg in args).encode())
+    proc.stdin.close()
+    return proc
 
 def inside(rel):
     path = os.path.realpath(os.path.join(root, rel))
@@ -80,7 +104,7 @@ class Sync(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/plain")
             self.end_headers()
             print(f"run: {' '.join(command + args)}", flush=True)
-            proc = subprocess.Popen(command + args, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            proc = take(args)
             threading.Thread(target=kill_on_hang_up, args=(self.connection, proc), daemon=True).start()
             last = b"\\n"
             try:
@@ -94,6 +118,8 @@ class Sync(BaseHTTPRequestHandler):
             except (BrokenPipeError, ConnectionResetError):
                 proc.kill()
                 proc.wait()
+            finally:
+                start_spare()
 
     def answer(self, code, text):
         self.send_response(code)
@@ -104,6 +130,7 @@ class Sync(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+start_spare()
 ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), Sync).serve_forever()
 `;
 
@@ -118,7 +145,10 @@ export function withReceiver(token: Secret) {
     c.withNewFile(SCRIPT, RECEIVE).withSecretVariable("PYCROFT_SYNC_TOKEN", token).withExposedPort(DEFAULTS.syncPort);
 }
 
-/** The command that starts the receiver on the app dir (see `withReceiver`), running `run` on demand when given. */
-export function receiver(s: Settings, run: string[] = []): string[] {
-  return ["python", SCRIPT, String(DEFAULTS.syncPort), s.appDir, ...run];
+/**
+ * The command that starts the receiver on the app dir (see `withReceiver`), running `run` on demand
+ * when given; `ahead`: `run` takes its arguments on stdin and is started before it is asked for.
+ */
+export function receiver(s: Settings, run: string[] = [], ahead = false): string[] {
+  return ["python", SCRIPT, String(DEFAULTS.syncPort), s.appDir, ...(ahead ? ["--ahead"] : []), ...run];
 }

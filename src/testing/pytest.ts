@@ -2,6 +2,7 @@ import { Container, ReturnType, Secret, Service } from "@dagger.io/dagger";
 
 import { DEFAULTS, Settings } from "../config.js";
 import { receiver, withReceiver } from "../app/receiver.js";
+import { PYTEST_AHEAD_COMMAND, withPytestAhead } from "./ahead.js";
 
 /** Where a run leaves junit.xml, coverage.xml, htmlcov/, pytest.log and exit-code. */
 export function reportDir(s: Settings): string {
@@ -50,11 +51,15 @@ export function pytest(s: Settings, coverage: string[] | undefined, args: string
 
 /**
  * pytest on demand (test-stack): the receiver in the app container, which has the services bound,
- * takes edits and runs pytest with each POST /run's arguments. It serves nothing else: the dev
- * image's app port goes, as nothing listens there.
+ * takes edits and runs pytest with each POST /run's arguments; with `ahead`, each run's pytest is
+ * started before it is asked for, its imports from outside the app dir done (see `PYTEST_AHEAD`).
+ * It serves nothing else: the dev image's app port goes, as nothing listens there.
  */
-export function pytestOnDemand(s: Settings, app: Container, token: Secret): Service {
-  return app.withoutExposedPort(DEFAULTS.port).with(withReceiver(token)).asService({ args: receiver(s, ["pytest"]) });
+export function pytestOnDemand(s: Settings, app: Container, token: Secret, ahead: boolean): Service {
+  const served = app.withoutExposedPort(DEFAULTS.port).with(withReceiver(token));
+  return ahead
+    ? served.with(withPytestAhead).asService({ args: receiver(s, PYTEST_AHEAD_COMMAND, true) })
+    : served.asService({ args: receiver(s, ["pytest"]) });
 }
 
 /** The last lines of pytest's output: its failures and the summary line. */

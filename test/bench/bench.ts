@@ -148,6 +148,16 @@ async function composeSteps(rows: PeerRow[]): Promise<void> {
       composePytest: pytestTime(k.composeOutput),
     }),
   );
+  // The same edits on a test-stack without pytest started ahead, against the same compose runs.
+  kept.forEach((k, i) =>
+    rows.push({
+      step: `  same, a new pytest per run (${i + 1})`,
+      module: k.modulePlain,
+      compose: k.compose,
+      modulePytest: pytestTime(k.modulePlainOutput),
+      composePytest: pytestTime(k.composeOutput),
+    }),
+  );
   touchPyprojects(2);
   await both("test after a dependency change", moduleTest, () => composeRun("deps"));
 

@@ -3,7 +3,9 @@
 // `npm run test-watch` (the edit is sent, then pytest runs in the stack's app container). Compose:
 // `docker compose run --rm test` as Pycroft's justfile runs it (the checkout bind-mounted; the services
 // the tests depend on are up and healthy from the first run). Each side is timed from the edit on disk
-// to pytest's result; the first run of each, which starts the services, is not timed.
+// to pytest's result; the first run of each, which starts the services, is not timed. Each edit is
+// saved 3 s after the last result; test-stack runs with pytest started ahead (its default), and then
+// again with a new pytest per run.
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -19,6 +21,9 @@ export interface KeptEdit {
   compose: number;
   moduleOutput: string;
   composeOutput: string;
+  /** The module with a new pytest process per run (test-stack --start-ahead=false). */
+  modulePlain: number;
+  modulePlainOutput: string;
 }
 
 /**
@@ -28,38 +33,79 @@ export interface KeptEdit {
 const PYTEST_ARGS = ["-v", "--junitxml=/tmp/bench-junit.xml"];
 
 /**
+ * Each edit is saved this long after the last result, on every side, as by someone who read it
+ * first: test-stack starts the next run's pytest meanwhile, and no side's run overlaps that.
+ */
+const THINK_MS = 3000;
+const think = () => new Promise((done) => setTimeout(done, THINK_MS));
+
+/**
  * `edits` one-line code edits on each side. `composeRun` runs the peer's test.sh in keep mode on the
- * compose copy and returns pytest's output.
+ * compose copy and returns pytest's output. The module's test-stack with pytest started ahead of each
+ * run (its default) takes turns with compose; then a test-stack with a new pytest per run gets the
+ * same edits.
  */
 export async function keptEdits(moduleDir: string, composeDir: string, edits: number, composeRun: (step: string) => Promise<string>, env: NodeJS.ProcessEnv): Promise<KeptEdit[]> {
-  const results: KeptEdit[] = [];
+  const compose: { seconds: number; output: string }[] = [];
+  let ahead: Timed[] = [];
+  let plain: Timed[] = [];
   await connection(async () => {
-    const stack = await upTestStack(pycroftOn(hostDir(moduleDir)));
-    let ran: (output: string) => void = () => {};
-    const run = async () => ran((await runToEnd(stack.target, PYTEST_ARGS)).output);
-    const watcher = watchAndSync(moduleDir, stack.target, () => {}, run);
     try {
-      // The first runs start the services (untimed).
-      await runToEnd(stack.target, PYTEST_ARGS);
-      await composeRun("kept-first");
-      for (let i = 1; i <= edits; i++) {
-        const edit = `\n# kept-services edit ${i} ${Date.now()}\n`;
-        const tested = new Promise<string>((done) => (ran = done));
-        const moduleStart = performance.now();
-        appendFileSync(join(moduleDir, "web/app.py"), edit);
-        const moduleOutput = await tested;
-        const module = (performance.now() - moduleStart) / 1000;
-        const composeStart = performance.now();
-        appendFileSync(join(composeDir, "web/app.py"), edit);
-        const composeOutput = await composeRun(`kept-${i}`);
-        results.push({ module, compose: (performance.now() - composeStart) / 1000, moduleOutput, composeOutput });
-        console.error(`code edit, services kept up (${i}): module ${module.toFixed(1)} s, compose ${results.at(-1)!.compose.toFixed(1)} s`);
-      }
+      ahead = await moduleEdits(moduleDir, true, edits, async (i) => {
+        // The first run starts the services (untimed).
+        if (i === 0) return void (await composeRun("kept-first"));
+        await think();
+        const start = performance.now();
+        appendFileSync(join(composeDir, "web/app.py"), editLine(i));
+        const output = await composeRun(`kept-${i}`);
+        compose.push({ seconds: (performance.now() - start) / 1000, output });
+      });
+      plain = await moduleEdits(moduleDir, false, edits, async () => {});
     } finally {
-      watcher.close();
-      await stack.stop();
       composeDown(composeDir, env);
     }
   });
-  return results;
+  return ahead.map((a, i) => ({
+    module: a.seconds,
+    moduleOutput: a.output,
+    compose: compose[i]!.seconds,
+    composeOutput: compose[i]!.output,
+    modulePlain: plain[i]!.seconds,
+    modulePlainOutput: plain[i]!.output,
+  }));
+}
+
+type Timed = { seconds: number; output: string };
+
+const editLine = (i: number) => `\n# kept-services edit ${i} ${Date.now()}\n`;
+
+/**
+ * A test-stack up with the watcher of `npm run test-watch`, a first run (untimed), then `edits` edits
+ * of web/app.py, each timed from the edit on disk to pytest's result; `after(i)` runs after the first
+ * run (0) and after each edit's.
+ */
+async function moduleEdits(moduleDir: string, ahead: boolean, edits: number, after: (i: number) => Promise<void>): Promise<Timed[]> {
+  const stack = await upTestStack(pycroftOn(hostDir(moduleDir)), { ahead });
+  let ran: (output: string) => void = () => {};
+  const run = async () => ran((await runToEnd(stack.target, PYTEST_ARGS)).output);
+  const watcher = watchAndSync(moduleDir, stack.target, () => {}, run);
+  const times: Timed[] = [];
+  try {
+    await runToEnd(stack.target, PYTEST_ARGS);
+    await after(0);
+    for (let i = 1; i <= edits; i++) {
+      await think();
+      const tested = new Promise<string>((done) => (ran = done));
+      const start = performance.now();
+      appendFileSync(join(moduleDir, "web/app.py"), editLine(i));
+      const output = await tested;
+      times.push({ seconds: (performance.now() - start) / 1000, output });
+      console.error(`code edit, services kept up (${i}), module${ahead ? "" : " (a new pytest per run)"}: ${times.at(-1)!.seconds.toFixed(1)} s`);
+      await after(i);
+    }
+  } finally {
+    watcher.close();
+    await stack.stop();
+  }
+  return times;
 }

@@ -139,6 +139,20 @@ def test_kept(engine):
     assert count == 1, f"kept_runs has {count} rows"
 `;
 
+/**
+ * A test that fails unless the process running it was started more than 2 s before it: by
+ * test-stack, ahead of its run.
+ */
+const STARTED_AHEAD = `import os
+
+
+def test_kept_ahead():
+    fields = open("/proc/self/stat").read().rsplit(")", 1)[1].split()
+    age = float(open("/proc/uptime").read().split()[0]) - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    print(f"the run's process started {age:.1f} s ago")
+    assert age > 2, f"the run's process started {age:.1f} s ago"
+`;
+
 describe.skipIf(noEngine())("the test stack on a real engine", () => {
   it("test-shell (just test-shell) is a shell with test's services: pytest by hand passes there, and psql reaches the test database", async () => {
     await session(async () => {
@@ -177,6 +191,12 @@ describe.skipIf(noEngine())("the test stack on a real engine", () => {
       output = await untilRuns(3);
       expect(output).toMatch(/AssertionError: kept_runs has 2 rows/);
       expect(runs()[2]![1]).toBe("1");
+
+      // Saved 3 s after that result: pytest was started for it meanwhile, with the venv's imports done.
+      await new Promise((done) => setTimeout(done, 3000));
+      writeFileSync(join(dir, "tests/test_kept_ahead.py"), STARTED_AHEAD);
+      output = await untilRuns(4);
+      expect(output.slice(runs()[2]!.index)).toMatch(/^tests\/test_kept_ahead\.py \./m);
       console.log(`test-watch: pytest runs after edits took ${runs().slice(1).map((r) => `${r[2]} s`).join(", ")}`);
     } finally {
       await watch.stop();

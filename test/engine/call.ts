@@ -12,7 +12,7 @@
 //                                                     `dagger up`: the dev stack on its host ports until
 //                                                     Ctrl-C; HOST:PORT moves one elsewhere (15000:5000);
 //                                                     --sync sends every edit of the source to its app
-//   tsx test/engine/call.ts test-watch [--with-worker=false] [--with-keycloak=false] [PYTEST_ARG…]
+//   tsx test/engine/call.ts test-watch [--with-worker=false] [--with-keycloak=false] [--start-ahead=false] [PYTEST_ARG…]
 //                                                     `test-stack`: the test services kept up; runs pytest
 //                                                     at once, then after each edit of the source, which
 //                                                     it sends first; until Ctrl-C
@@ -30,7 +30,7 @@ import { DEFAULTS, UsageError } from "../../src/config.js";
 import { hostDir } from "../e2e/engine.js";
 import { newPycroft, optionsFromEnv } from "../support/module.js";
 import { formatResults, runChecks } from "../support/checks.js";
-import { serviceOptions, shardsOption } from "./options.js";
+import { shardsOption, stackOptions } from "./options.js";
 import { runThere, staleDependencies, upTestStack, watchAndSync } from "./sync.js";
 
 async function main([fn, ...rest]: string[]): Promise<void> {
@@ -87,8 +87,8 @@ async function main([fn, ...rest]: string[]): Promise<void> {
       return;
     }
     case "test-watch": {
-      const { worker, keycloak, args } = serviceOptions(rest);
-      const stack = await upTestStack(pycroft(), worker, keycloak);
+      const { args, ...flags } = stackOptions(rest);
+      const stack = await upTestStack(pycroft(), flags);
       const { target } = stack;
       const run = async (batch: string[] = []) => {
         const stale = staleDependencies(batch);

@@ -5,14 +5,26 @@ export function shardsOption(rest: string[]): { shards: number | undefined; args
   return rest[0] === "--shards" ? { shards: Number(rest[1]), args: rest.slice(2) } : { shards: undefined, args: rest };
 }
 
-/** Leading `--with-worker=BOOL` and `--with-keycloak=BOOL`, in any order; the rest goes to pytest. */
-export function serviceOptions(rest: string[]): { worker?: boolean; keycloak?: boolean; args: string[] } {
-  const options: { worker?: boolean; keycloak?: boolean } = {};
+/** test-stack's options, as `upTestStack` takes them. */
+export interface StackFlags {
+  worker?: boolean;
+  keycloak?: boolean;
+  ahead?: boolean;
+}
+
+const FLAGS: Record<string, keyof StackFlags> = { "with-worker": "worker", "with-keycloak": "keycloak", "start-ahead": "ahead" };
+
+/**
+ * Leading `--with-worker=BOOL`, `--with-keycloak=BOOL` and `--start-ahead=BOOL`, in any order; the
+ * rest goes to pytest.
+ */
+export function stackOptions(rest: string[]): StackFlags & { args: string[] } {
+  const options: StackFlags = {};
   let i = 0;
   for (; i < rest.length; i++) {
-    const flag = rest[i]!.match(/^--with-(worker|keycloak)=(true|false)$/);
-    if (!flag) break;
-    options[flag[1] as "worker" | "keycloak"] = flag[2] === "true";
+    const flag = rest[i]!.match(/^--([a-z-]+)=(true|false)$/);
+    if (!flag || !FLAGS[flag[1]!]) break;
+    options[FLAGS[flag[1]!]!] = flag[2] === "true";
   }
   return { ...options, args: rest.slice(i) };
 }

@@ -11,6 +11,7 @@ import { dag } from "@dagger.io/dagger";
 import { SOURCE_EXCLUDES } from "../../src/config.js";
 import type { Pycroft } from "../../src/index.js";
 import { DEPENDENCY_MANIFESTS } from "../../src/images/project.js";
+import type { StackFlags } from "./options.js";
 
 /** Whether a path (relative, with /) is one of what never leaves the machine (`SOURCE_EXCLUDES`). */
 export function excluded(rel: string, patterns: readonly string[] = SOURCE_EXCLUDES): boolean {
@@ -93,9 +94,10 @@ export async function runToEnd(target: SyncTarget, args: string[]): Promise<{ co
  * Starts `test-stack` on the module with a fresh token and tunnels its port to a free host port (only
  * this process talks to it); `stop()` ends the tunnel and the stack.
  */
-export async function upTestStack(m: Pycroft, worker?: boolean, keycloak?: boolean): Promise<{ target: SyncTarget; stop(): Promise<void> }> {
+export async function upTestStack(m: Pycroft, flags: StackFlags = {}): Promise<{ target: SyncTarget; stop(): Promise<void> }> {
   const token = randomUUID();
-  const tunnel = await dag.host().tunnel(await m.testStack(dag.setSecret("pycroft-sync-token", token), worker, keycloak)).start();
+  const stack = await m.testStack(dag.setSecret("pycroft-sync-token", token), flags.worker, flags.keycloak, flags.ahead);
+  const tunnel = await dag.host().tunnel(stack).start();
   return { target: { url: await tunnel.endpoint({ scheme: "http" }), token }, stop: async () => void (await tunnel.stop()) };
 }
 

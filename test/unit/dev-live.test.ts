@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 
 import { FORWARD } from "../../src/dev/ports.js";
 import { RECEIVE } from "../../src/app/receiver.js";
-import { serviceOptions, shardsOption } from "../engine/options.js";
+import { shardsOption, stackOptions } from "../engine/options.js";
 import { optionsFromEnv } from "../support/module.js";
 import { excluded, runThere, send, staleDependencies, watchAndSync, watchTree } from "../engine/sync.js";
 import { freePort } from "../support/run-script.js";
@@ -182,6 +182,46 @@ with tarfile.open(sys.argv[1], "w") as t:
     expect(out.text).toBe("partial\n");
   });
 
+  /** The pids a command started ahead wrote to `started` in the app dir, once there are `count`. */
+  async function started(root: string, count: number): Promise<string[]> {
+    for (let i = 0; i < 200; i++) {
+      const pids = existsSync(join(root, "started")) ? readFileSync(join(root, "started"), "utf8").split("\n").filter(Boolean) : [];
+      if (pids.length >= count) return pids;
+      await new Promise((done) => setTimeout(done, 25));
+    }
+    throw new Error(`${count} processes were not started ahead`);
+  }
+  // Writes its pid when it starts, then takes its arguments on stdin, one a line.
+  const AHEAD = 'echo $$ >> started; while IFS= read -r a; do set -- "$@" "$a"; done; echo "pid $$: $*"; exit 4';
+
+  it("--ahead: the next run's process is started before it is asked for, takes the arguments on stdin, and a new one is started for the run after", async () => {
+    const { root, target } = await runner(["--ahead", "sh", "-c", AHEAD, "sh"]);
+    const [first] = await started(root, 1);
+    const out = collect();
+    expect(await runThere(target, ["-k", "a b", "tests"], out.write)).toBe(4);
+    expect(out.text).toBe(`pid ${first}: -k a b tests\n`);
+    // The next one is started once the run is over, and it is not the one that ran.
+    const [, second] = await started(root, 2);
+    expect(second).not.toBe(first);
+    const again = collect();
+    expect(await runThere(target, ["x"], again.write)).toBe(4);
+    expect(again.text).toBe(`pid ${second}: x\n`);
+  });
+
+  it("--ahead: a process that ended before its run is replaced by a new one for the run", async () => {
+    // The first one started exits at once; the run gets a new one.
+    const { root, target } = await runner(["--ahead", "sh", "-c", `[ -e gone ] || { touch gone; echo $$ >> started; exit 1; }; ${AHEAD}`, "sh"]);
+    const [gone] = await started(root, 1);
+    // Until it has exited (a zombie: the receiver has not asked yet).
+    const running = () => existsSync(`/proc/${gone}`) && readFileSync(`/proc/${gone}/stat`, "utf8").split(" ")[2] !== "Z";
+    for (let i = 0; i < 100 && running(); i++) await new Promise((done) => setTimeout(done, 25));
+    expect(running()).toBe(false);
+    const out = collect();
+    expect(await runThere(target, ["y"], out.write)).toBe(4);
+    const [, ran] = await started(root, 2);
+    expect(out.text).toBe(`pid ${ran}: y\n`);
+  });
+
   it("test-watch's loop: the watcher sends a saved edit, then the run after it tests the edited file", async () => {
     const { target } = await runner(["cat", "tests/test_app.py"]);
     const host = mkdtempSync(join(tmpdir(), "pycroft-checkout-"));
@@ -205,10 +245,14 @@ with tarfile.open(sys.argv[1], "w") as t:
     expect(batches).toEqual([["tests/test_app.py"]]);
   });
 
-  it("npm run call's flags before pytest's arguments: --shards N, --with-worker and --with-keycloak as the CLI spells them", () => {
-    expect(serviceOptions(["--with-keycloak=false", "--with-worker=true", "-x", "--with-worker=false"])).toEqual({ keycloak: false, worker: true, args: ["-x", "--with-worker=false"] });
-    expect(serviceOptions(["-k", "db"])).toEqual({ args: ["-k", "db"] });
-    expect(serviceOptions(["--with-keycloak", "false"])).toEqual({ args: ["--with-keycloak", "false"] });
+  it("npm run call's flags before pytest's arguments: --shards N, --with-worker, --with-keycloak and --start-ahead as the CLI spells them", () => {
+    expect(stackOptions(["--with-keycloak=false", "--with-worker=true", "-x", "--with-worker=false"])).toEqual({ keycloak: false, worker: true, args: ["-x", "--with-worker=false"] });
+    expect(stackOptions(["--start-ahead=false", "-k", "db"])).toEqual({ ahead: false, args: ["-k", "db"] });
+    expect(stackOptions(["-k", "db"])).toEqual({ args: ["-k", "db"] });
+    expect(stackOptions(["--with-keycloak", "false"])).toEqual({ args: ["--with-keycloak", "false"] });
+    // pytest's own --flag=value options are pytest's.
+    expect(stackOptions(["--maxfail=1"])).toEqual({ args: ["--maxfail=1"] });
+    expect(stackOptions(["--color=true"])).toEqual({ args: ["--color=true"] });
     expect(shardsOption(["--shards", "2", "-x"])).toEqual({ shards: 2, args: ["-x"] });
     expect(shardsOption(["-x", "--shards", "2"])).toEqual({ shards: undefined, args: ["-x", "--shards", "2"] });
     // And the module options it takes from the environment, as test/pycroft does.

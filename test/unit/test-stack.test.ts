@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 
 import { bound, Chain, serviceOf, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
+import { PYTEST_AHEAD } from "../../src/testing/ahead.js";
 
 const token = () => dag.setSecret("token", "t0ken");
 
@@ -21,8 +22,12 @@ describe("test-stack", () => {
       exampleSource(engine);
       await (await module().testStack(token())).sync();
       const stack = serviceOf(engine.lastChain());
-      // The receiver on 5099 over the app dir, with pytest as the command it runs.
-      expect(stack.args).toEqual(["python", "/usr/local/bin/pycroft-sync.py", "5099", "/opt/pycroft/app", "pytest"]);
+      // The receiver on 5099 over the app dir, with pytest started ahead of each run as the command it runs.
+      expect(stack.args).toEqual([
+        "python", "/usr/local/bin/pycroft-sync.py", "5099", "/opt/pycroft/app",
+        "--ahead", "python", "/usr/local/bin/pycroft-pytest-ahead.py", "/tmp/pycroft-pytest-ahead.json",
+      ]);
+      expect(step(stack.container, "withNewFile", { path: "/usr/local/bin/pycroft-pytest-ahead.py" }).args.contents).toBe(PYTEST_AHEAD);
       // Its one port: the dev image's app port is gone (nothing listens there, and it would be waited for).
       expect(exposedPorts(stack.container)).toEqual([5099]);
       expect(steps(stack.container, "withSecretVariable").map((s) => s.args.name)).toContain("PYCROFT_SYNC_TOKEN");
@@ -41,6 +46,16 @@ describe("test-stack", () => {
       expect(step(stack.container, "withEnvVariable", { name: "FLASK_APP" }).args.value).toBe("scripts.server_run:prepare_server");
       // Nothing is started by the call itself: the services come up with the stack.
       expect(engine.chains("start")).toHaveLength(0);
+    });
+  });
+
+  it("--start-ahead=false: a plain pytest process per run", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().testStack(token(), undefined, undefined, false)).sync();
+      const stack = serviceOf(engine.lastChain());
+      expect(stack.args).toEqual(["python", "/usr/local/bin/pycroft-sync.py", "5099", "/opt/pycroft/app", "pytest"]);
+      expect(steps(stack.container, "withNewFile").map((s) => s.args.path)).not.toContain("/usr/local/bin/pycroft-pytest-ahead.py");
     });
   });
 
