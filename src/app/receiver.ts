@@ -5,7 +5,8 @@ import { DEFAULTS, Settings } from "../config.js";
 /**
  * Receives live edits in an app container (Dagger has no bind mount): POST /files with a tar of
  * changed files writes them under the app dir, POST /delete with one relative path per line removes
- * files. Only regular files inside the app dir are written; every request needs the stack's token.
+ * files, links and directories (with what is in them). Only regular files inside the app dir are
+ * written, and only what is inside it removed; every request needs the stack's token.
  *
  * Started with a command after the app dir, it also runs that command on demand: POST /run with one
  * argument per line runs the command with them in the app dir, one run at a time, and answers with
@@ -13,7 +14,7 @@ import { DEFAULTS, Settings } from "../config.js";
  * With \`--ahead\` before the command, the command takes its arguments on stdin, one a line: the
  * receiver keeps the next run's process started, so that it does its start-up while nobody waits.
  */
-export const RECEIVE = `import hmac, io, os, subprocess, sys, tarfile, threading
+export const RECEIVE = `import hmac, io, os, shutil, subprocess, sys, tarfile, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 root = os.path.realpath(sys.argv[2])
@@ -63,13 +64,29 @@ def write(body):
             count += 1
     return count
 
+def entry(rel):
+    """rel's own path in the app dir, its directory resolved: a link there is the link, not its target."""
+    parent = os.path.realpath(os.path.join(root, os.path.dirname(rel)))
+    name = os.path.basename(rel)
+    if name in ("", ".", "..") or not (parent == root or parent.startswith(root + os.sep)):
+        return None
+    return os.path.join(parent, name)
+
 def delete(body):
+    # A directory goes with everything in it (its __pycache__ too: an empty package directory left
+    # behind would still import, as a namespace package).
     count = 0
     for rel in body.decode().splitlines():
-        path = inside(rel)
-        if path and os.path.isfile(path):
+        path = entry(rel)
+        if path is None:
+            continue
+        if os.path.islink(path) or os.path.isfile(path):
             os.remove(path)
-            count += 1
+        elif os.path.isdir(path):
+            shutil.rmtree(path)
+        else:
+            continue
+        count += 1
     return count
 
 def kill_on_hang_up(connection, proc):

@@ -1,10 +1,10 @@
 // The dev stack's helpers run for real on this machine: the port forwarder, the live-edit receiver and
 // the host-side watcher that feeds it.
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 import { afterEach, describe, expect, it } from "vitest";
 
@@ -106,7 +106,29 @@ with tarfile.open(sys.argv[1], "w") as t:
     expect(existsSync(join(outside, "absolute"))).toBe(false);
     expect(existsSync(join(root, "link"))).toBe(false);
     expect((await post("/delete", Buffer.from(`../${outside.split("/").pop()}/keep\n${outside}/keep`))).trim()).toBe("0");
+    expect((await post("/delete", Buffer.from(`../${outside.split("/").pop()}\n${outside}\n..\n.\n`))).trim()).toBe("0");
+    // A link in the app dir to a directory outside: nothing is removed through it; the link itself goes.
+    symlinkSync(outside, join(root, "outlink"));
+    expect((await post("/delete", Buffer.from("outlink/keep"))).trim()).toBe("0");
+    expect((await post("/delete", Buffer.from("outlink"))).trim()).toBe("1");
+    expect(existsSync(join(root, "outlink"))).toBe(false);
     expect(readFileSync(join(outside, "keep"), "utf8")).toBe("kept");
+  });
+
+  it("a directory the checkout no longer has is removed with what is in it, so that Python no longer imports it (as a namespace package)", async () => {
+    const { root, target } = await receiver();
+    for (const file of ["pkg/__init__.py", "pkg/sub/__init__.py", "pkg/sub/__pycache__/__init__.cpython-312.pyc", "pkg/sub/deeper/m.py"]) {
+      mkdirSync(dirname(join(root, file)), { recursive: true });
+      writeFileSync(join(root, file), "");
+    }
+    const imports = () => spawnSync("python3", ["-c", "import pkg.sub.deeper"], { cwd: root }).status;
+    expect(imports()).toBe(0);
+    // As after `mv pkg/sub elsewhere` in the checkout: the directory's path alone is reported.
+    const host = mkdtempSync(join(tmpdir(), "pycroft-checkout-"));
+    expect(await send(host, target, [], ["pkg/sub"])).toBe(1);
+    expect(existsSync(join(root, "pkg/sub"))).toBe(false);
+    expect(existsSync(join(root, "pkg/__init__.py"))).toBe(true);
+    expect(imports()).toBe(1);
   });
 
   /** A test stack's receiver: it runs `command` (the stack's pytest) on POST /run. */
@@ -281,14 +303,20 @@ with tarfile.open(sys.argv[1], "w") as t:
     mkdirSync(join(host, "node_modules"));
     writeFileSync(join(root, "stale.py"), "old");
     writeFileSync(join(host, "stale.py"), "old");
+    for (const dir of [root, host]) {
+      mkdirSync(join(dir, "old/pkg"), { recursive: true });
+      writeFileSync(join(dir, "old/pkg/__init__.py"), "");
+    }
     const lines: string[] = [];
     const watcher = watchAndSync(host, target, (line) => lines.push(line));
     try {
       writeFileSync(join(host, "web/app.py"), "print('live')");
       writeFileSync(join(host, "node_modules/big.js"), "never sent");
       rmSync(join(host, "stale.py"));
-      // Until the receiver has both changes and the watcher has logged the answer to what it sent.
-      const done = () => existsSync(join(root, "web/app.py")) && !existsSync(join(root, "stale.py")) && lines.length > 0;
+      // Moved out of the checkout: only the directory's own path is reported.
+      renameSync(join(host, "old"), join(mkdtempSync(join(tmpdir(), "pycroft-elsewhere-")), "old"));
+      // Until the receiver has the changes and the watcher has logged the answer to what it sent.
+      const done = () => existsSync(join(root, "web/app.py")) && !existsSync(join(root, "stale.py")) && !existsSync(join(root, "old")) && lines.length > 0;
       for (let i = 0; i < 200 && !done(); i++) {
         await new Promise((done) => setTimeout(done, 50));
       }
@@ -297,6 +325,7 @@ with tarfile.open(sys.argv[1], "w") as t:
     }
     expect(readFileSync(join(root, "web/app.py"), "utf8")).toBe("print('live')");
     expect(existsSync(join(root, "stale.py"))).toBe(false);
+    expect(existsSync(join(root, "old"))).toBe(false);
     expect(existsSync(join(root, "node_modules"))).toBe(false);
     expect(lines.join("\n")).toMatch(/^synced \d+ of \d+ changed paths in \d+ ms$/m);
     expect(lines.join("\n")).not.toMatch(/sync failed/);
