@@ -38,9 +38,17 @@ def take(args):
     global spare
     if not ahead:
         return start(args)
-    proc = spare if spare is not None and spare.poll() is None else start(args)
-    spare = None
-    proc.stdin.write("".join(arg + "\\n" for arg in args).encode())
+    lines = "".join(arg + "\\n" for arg in args).encode()
+    proc, spare = spare, None
+    if proc is not None and proc.poll() is None:
+        try:
+            proc.stdin.write(lines)
+            proc.stdin.close()
+            return proc
+        except BrokenPipeError:
+            pass  # It ended just now.
+    proc = start(args)
+    proc.stdin.write(lines)
     proc.stdin.close()
     return proc
 

@@ -244,6 +244,17 @@ with tarfile.open(sys.argv[1], "w") as t:
     expect(out.text).toBe(`pid ${ran}: y\n`);
   });
 
+  it("--ahead: a process that no longer takes its input is replaced by a new one for the run", async () => {
+    // The first one started closes its stdin and lingers; the run gets a new one.
+    const { root, target } = await runner(["--ahead", "sh", "-c", `[ -e closed ] || { touch closed; echo $$ >> started; exec 0<&-; exec sleep 5; }; ${AHEAD}`, "sh"]);
+    await started(root, 1);
+    await new Promise((done) => setTimeout(done, 200));
+    const out = collect();
+    expect(await runThere(target, ["z"], out.write)).toBe(4);
+    const [, ran] = await started(root, 2);
+    expect(out.text).toBe(`pid ${ran}: z\n`);
+  });
+
   it("test-watch's loop: the watcher sends a saved edit, then the run after it tests the edited file", async () => {
     const { target } = await runner(["cat", "tests/test_app.py"]);
     const host = mkdtempSync(join(tmpdir(), "pycroft-checkout-"));
