@@ -14,7 +14,7 @@ import { DEFAULTS, Settings } from "../config.js";
  * With \`--ahead\` before the command, the command takes its arguments on stdin, one a line: the
  * receiver keeps the next run's process started, so that it does its start-up while nobody waits.
  */
-export const RECEIVE = `import hmac, io, os, shutil, subprocess, sys, tarfile, threading
+export const RECEIVE = `import hmac, io, os, shutil, signal, subprocess, sys, tarfile, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 root = os.path.realpath(sys.argv[2])
@@ -26,7 +26,14 @@ spare = None
 
 def start(args):
     stdin = subprocess.PIPE if ahead else subprocess.DEVNULL
-    return subprocess.Popen(command + ([] if ahead else args), cwd=root, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # A session of its own: ending the run ends what it started too (a Celery worker of the tests).
+    return subprocess.Popen(command + ([] if ahead else args), cwd=root, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+
+def end(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 def start_spare():
     global spare
@@ -106,7 +113,7 @@ def kill_on_hang_up(connection, proc):
     except OSError:
         pass
     if proc.poll() is None:
-        proc.kill()
+        end(proc)
 
 class Sync(BaseHTTPRequestHandler):
     def do_POST(self):
@@ -141,7 +148,7 @@ class Sync(BaseHTTPRequestHandler):
                 # On a line of its own, also after output without a last newline.
                 self.wfile.write((b"" if last == b"\\n" else b"\\n") + f"exit-code: {code}\\n".encode())
             except (BrokenPipeError, ConnectionResetError):
-                proc.kill()
+                end(proc)
                 proc.wait()
             finally:
                 start_spare()

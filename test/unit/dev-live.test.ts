@@ -169,25 +169,20 @@ with tarfile.open(sys.argv[1], "w") as t:
     expect(readFileSync(join(root, "runs.log"), "utf8")).toBe("start a\nend a\nstart b\nend b\n");
   });
 
-  it("a run whose client goes away is killed, also while it prints nothing", async () => {
-    const { root, target } = await runner(["sh", "-c", "echo $$ > pid; echo started; exec sleep 60"]);
+  it("a run whose client goes away is killed, with what it started, also while it prints nothing", async () => {
+    // A child of its own, as the example's conftest starts a Celery worker.
+    const { root, target } = await runner(["sh", "-c", "sleep 60 & echo $! > child; echo $$ > pid; echo started; wait"]);
     const aborted = new AbortController();
     const run = fetch(`${target.url}/run`, { method: "POST", body: "", headers: { Authorization: `Bearer ${TOKEN}` }, signal: aborted.signal });
     const reader = (await run).body!.getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toBe("started\n");
-    const pid = Number(readFileSync(join(root, "pid"), "utf8"));
-    const alive = () => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    expect(alive()).toBe(true);
+    const pids = ["pid", "child"].map((f) => Number(readFileSync(join(root, f), "utf8")));
+    // Running: not gone, and not a zombie waiting for its parent.
+    const alive = (pid: number) => existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[2] !== "Z";
+    expect(pids.map(alive)).toEqual([true, true]);
     aborted.abort();
-    for (let i = 0; i < 100 && alive(); i++) await new Promise((done) => setTimeout(done, 50));
-    expect(alive()).toBe(false);
+    for (let i = 0; i < 100 && pids.some(alive); i++) await new Promise((done) => setTimeout(done, 50));
+    expect(pids.map(alive)).toEqual([false, false]);
   });
 
   it("/run needs the token, and a dev stack's receiver (no command) has none", async () => {
