@@ -115,6 +115,12 @@ def kill_on_hang_up(connection, proc):
     if proc.poll() is None:
         end(proc)
 
+def end_with(proc):
+    # What a run leaves running ends with it, as it would with \`test\`'s container; it would also keep
+    # the output open, and the answer with it.
+    proc.wait()
+    end(proc)
+
 class Sync(BaseHTTPRequestHandler):
     def do_POST(self):
         if not hmac.compare_digest(self.headers.get("Authorization", "").encode(), token):
@@ -138,6 +144,7 @@ class Sync(BaseHTTPRequestHandler):
             print(f"run: {' '.join(command + args)}", flush=True)
             proc = take(args)
             threading.Thread(target=kill_on_hang_up, args=(self.connection, proc), daemon=True).start()
+            threading.Thread(target=end_with, args=(proc,), daemon=True).start()
             last = b"\\n"
             try:
                 for chunk in iter(lambda: proc.stdout.read1(65536), b""):

@@ -179,10 +179,22 @@ with tarfile.open(sys.argv[1], "w") as t:
     const pids = ["pid", "child"].map((f) => Number(readFileSync(join(root, f), "utf8")));
     // Running: not gone, and not a zombie waiting for its parent.
     const alive = (pid: number) => existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[2] !== "Z";
-    expect(pids.map(alive)).toEqual([true, true]);
+    expect(pids.map(alive), `pids ${pids.join(", ")}`).toEqual([true, true]);
     aborted.abort();
     for (let i = 0; i < 100 && pids.some(alive); i++) await new Promise((done) => setTimeout(done, 50));
     expect(pids.map(alive)).toEqual([false, false]);
+  });
+
+  it("what a run leaves running ends with it, and the answer ends when the run does", async () => {
+    // The child keeps the output open after its parent, the run, has exited.
+    const { root, target } = await runner(["sh", "-c", "sleep 60 & echo $! > child; echo done"]);
+    const out = collect();
+    expect(await runThere(target, [], out.write)).toBe(0);
+    expect(out.text).toBe("done\n");
+    const child = Number(readFileSync(join(root, "child"), "utf8"));
+    const alive = () => existsSync(`/proc/${child}`) && readFileSync(`/proc/${child}/stat`, "utf8").split(" ")[2] !== "Z";
+    for (let i = 0; i < 100 && alive(); i++) await new Promise((done) => setTimeout(done, 50));
+    expect(alive()).toBe(false);
   });
 
   it("/run needs the token, and a dev stack's receiver (no command) has none", async () => {
