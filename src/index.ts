@@ -329,16 +329,15 @@ export class Pycroft {
    * pytest's output as it comes and a last line `exit-code: N`. Run it with
    * `dagger call test-stack --sync-token env://PYCROFT_SYNC_TOKEN up --ports 5099:5099`;
    * `npm run test-watch` in this repository starts one, sends each saved edit and runs pytest after
-   * it. The services keep what a run leaves (Pycroft's conftest recreates its schema each session);
-   * `test` is the run that starts from nothing.
+   * it. Each run's pytest is started before it is asked for, with what the last run imported from
+   * the venv already imported; the app's own modules are imported by the run, after the edits. The
+   * services keep what a run leaves (Pycroft's conftest recreates its schema each session); `test`
+   * is the run that starts from nothing.
    *
    * @param syncToken Take edits and runs from whoever has this token (e.g. env://PYCROFT_SYNC_TOKEN).
    * @param withWorker Start the dummy worker (default: when the source has it); false leaves it out.
    * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
-   * @param startAhead Keep the next run's pytest started, with what the last run imported from outside
-   *   the app dir (the venv's packages) already imported, so that a run skips that (1.6 s of a 6 s
-   *   run of one Pycroft test file); the app's modules are imported by the run itself, after the
-   *   edits. false: a new `pytest` process per run.
+   * @param startAhead Start each run's pytest before it is asked for, with the venv's imports of the last run done (false: a new pytest process per run).
    */
   @func()
   async testStack(syncToken: Secret, withWorker?: boolean, withKeycloak?: boolean, startAhead = true): Promise<Service> {

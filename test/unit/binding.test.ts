@@ -95,6 +95,13 @@ describe("the dagger call binding", () => {
     }
   });
 
+  it("offers --start-ahead on test-stack: a boolean, true unless given, with its help text", () => {
+    const ahead = pycroft.methods.testStack.arguments.startAhead;
+    expect(ahead.type.kind).toBe("BOOLEAN_KIND");
+    expect(ahead.defaultValue).toBe(true);
+    expect(ahead.description).toBe("Start each run's pytest before it is asked for, with the venv's imports of the last run done (false: a new pytest process per run).");
+  });
+
   it("returns chainable types", () => {
     const returns = (name: string) => pycroft.methods[name].returnType;
     expect(returns("base")).toMatchObject({ kind: "OBJECT_KIND", name: "Container" });
