@@ -24,10 +24,11 @@ token = ("Bearer " + os.environ["PYCROFT_SYNC_TOKEN"]).encode()
 one_run = threading.Lock()
 spare = None
 
-def start(args):
+def start(args=()):
+    """The command with these arguments; ahead, without: it reads them on stdin (see \`hand\`)."""
     stdin = subprocess.PIPE if ahead else subprocess.DEVNULL
     # A session of its own: ending the run ends what it started too (a Celery worker of the tests).
-    return subprocess.Popen(command + ([] if ahead else args), cwd=root, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen([*command, *args], cwd=root, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
 
 def end(proc):
     try:
@@ -38,25 +39,27 @@ def end(proc):
 def start_spare():
     global spare
     if ahead:
-        spare = start([])
+        spare = start()
+
+def hand(proc, args):
+    """Gives a process started ahead its arguments, one a line; False if it no longer takes them."""
+    try:
+        proc.stdin.write("".join(arg + "\\n" for arg in args).encode())
+        proc.stdin.close()
+        return True
+    except BrokenPipeError:
+        return False
 
 def take(args):
     """The run's process: the one started ahead, given its arguments, or a new one."""
     global spare
     if not ahead:
         return start(args)
-    lines = "".join(arg + "\\n" for arg in args).encode()
     proc, spare = spare, None
-    if proc is not None and proc.poll() is None:
-        try:
-            proc.stdin.write(lines)
-            proc.stdin.close()
-            return proc
-        except BrokenPipeError:
-            pass  # It ended just now.
-    proc = start(args)
-    proc.stdin.write(lines)
-    proc.stdin.close()
+    if proc is not None and proc.poll() is None and hand(proc, args):
+        return proc
+    proc = start()
+    hand(proc, args)
     return proc
 
 def inside(rel):
