@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { connection } from "@dagger.io/dagger";
 
 import { hostDir, pycroftOn } from "../e2e/engine.js";
-import { runToEnd, upTestStack, watchAndSync } from "../engine/sync.js";
+import { readResult, runToEnd, upTestStack, watchAndSync } from "../engine/sync.js";
 import { composeDown } from "./compose-peer.js";
 
 /** One edit, tested by both sides: seconds from the edit on disk to the result, and the output. */
@@ -33,17 +33,11 @@ export interface KeptEdit {
 const PYTEST_ARGS = ["-v", "--junitxml=/tmp/bench-junit.xml"];
 
 /**
- * Each edit is saved this long after the last result, on every side, as by someone who read it
- * first: test-stack starts the next run's pytest meanwhile, and no side's run overlaps that.
- */
-const THINK_MS = 3000;
-const think = () => new Promise((done) => setTimeout(done, THINK_MS));
-
-/**
- * `edits` one-line code edits on each side. `composeRun` runs the peer's test.sh in keep mode on the
- * compose copy and returns pytest's output. The module's test-stack with pytest started ahead of each
- * run (its default) takes turns with compose; then a test-stack with a new pytest per run gets the
- * same edits.
+ * `edits` one-line code edits on each side, each saved `readResult` after the last result on every
+ * side (so that no side's run overlaps the next pytest test-stack starts meanwhile). `composeRun`
+ * runs the peer's test.sh in keep mode on the compose copy and returns pytest's output. The module's
+ * test-stack with pytest started ahead of each run (its default) takes turns with compose; then a
+ * test-stack with a new pytest per run gets the same edits.
  */
 export async function keptEdits(moduleDir: string, composeDir: string, edits: number, composeRun: (step: string) => Promise<string>, env: NodeJS.ProcessEnv): Promise<KeptEdit[]> {
   const compose: { seconds: number; output: string }[] = [];
@@ -54,7 +48,7 @@ export async function keptEdits(moduleDir: string, composeDir: string, edits: nu
       ahead = await moduleEdits(moduleDir, true, edits, async (i) => {
         // The first run starts the services (untimed).
         if (i === 0) return void (await composeRun("kept-first"));
-        await think();
+        await readResult();
         const start = performance.now();
         appendFileSync(join(composeDir, "web/app.py"), editLine(i));
         const output = await composeRun(`kept-${i}`);
@@ -94,7 +88,7 @@ async function moduleEdits(moduleDir: string, ahead: boolean, edits: number, aft
     await runToEnd(stack.target, PYTEST_ARGS);
     await after(0);
     for (let i = 1; i <= edits; i++) {
-      await think();
+      await readResult();
       const tested = new Promise<string>((done) => (ran = done));
       const start = performance.now();
       appendFileSync(join(moduleDir, "web/app.py"), editLine(i));

@@ -82,6 +82,12 @@ export async function runThere(target: SyncTarget, args: string[], write: (text:
   return Number(code[1]);
 }
 
+/**
+ * A pause of 3 s, as someone who reads a run's result before saving the next edit takes: test-stack
+ * starts the next run's pytest meanwhile. The bench's kept step and test/pycroft wait it before each edit.
+ */
+export const readResult = () => new Promise((done) => setTimeout(done, 3000));
+
 /** One run in a test stack, read to its end: the exit code, the output and the wall time (seconds). */
 export async function runToEnd(target: SyncTarget, args: string[]): Promise<{ code: number; output: string; seconds: number }> {
   const start = performance.now();

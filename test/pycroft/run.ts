@@ -17,7 +17,7 @@ import { connection, Container, dag, ExecError, ReturnType } from "@dagger.io/da
 import { appEnvironment, withEnvironment } from "../../src/app/environment.js";
 import { DEFAULTS } from "../../src/config.js";
 import { hostDir, tempDirUntilExit } from "../e2e/engine.js";
-import { runToEnd, send, upTestStack } from "../engine/sync.js";
+import { readResult, runToEnd, send, upTestStack } from "../engine/sync.js";
 import { newPycroft, optionsFromEnv } from "../support/module.js";
 import { WORKER_READY_CHECK } from "../support/prod.js";
 
@@ -192,9 +192,6 @@ async function testStackStep(): Promise<string> {
   ].join("\n  ");
 }
 
-/** How long after a result the next edit is saved. */
-const THINK_MS = 3000;
-
 /** A test stack up, a first run of EDITED_TEST, then two edits of it, each sent and run; the stack stopped. */
 async function editsInStack(ahead: boolean) {
   const upStart = performance.now();
@@ -209,8 +206,7 @@ async function editsInStack(ahead: boolean) {
     const times: string[] = [];
     let last = first;
     for (const edit of [1, 2]) {
-      // Saved a while after the last result, as by someone who read it first.
-      await new Promise((done) => setTimeout(done, THINK_MS));
+      await readResult();
       writeFileSync(join(edited, EDITED_TEST), `${readFileSync(join(sourcePath!, EDITED_TEST), "utf8")}\n# edit ${edit}\n`);
       const editStart = performance.now();
       check((await send(edited, target, [EDITED_TEST], [])) === 1, "the edit was not written");
