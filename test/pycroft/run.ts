@@ -175,8 +175,7 @@ const EDITED_TEST = "tests/model/test_user.py";
  * test-stack as `npm run test-watch` uses it: the stack up, a first run of one test file, then that
  * file edited twice, 3 s after the last result each time (a copy with a line added is sent: the
  * checkout is not touched), each edit run on the services kept up; with pytest started ahead (the
- * default) and then without. Beside them,
- * `test` on the same file, which starts everything fresh.
+ * default) and then without. Beside them, `test` on the same file, which starts everything fresh.
  */
 async function testStackStep(): Promise<string> {
   const ahead = await editsInStack(true);
