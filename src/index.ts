@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 
-import { argument, check, Container, dag, Directory, func, object, Platform, Secret, Service, up } from "@dagger.io/dagger";
+import { argument, check, Container, dag, Directory, File, func, object, Platform, Secret, Service, up } from "@dagger.io/dagger";
 
 import {
   checkCeleryApp, checkPlatform, checkProtocol, checkRuffFormat, checkShards, checkWsgiApp, DEFAULTS, settings, Settings, SOURCE_EXCLUDES, UsageError,
@@ -21,6 +21,7 @@ import { publishImage } from "./publish/publish.js";
 import { serve, ServiceSpec, startAll, Storage } from "./services/service.js";
 import { bindAll, Credentials, specs, stack, StackOptions } from "./services/stack.js";
 import { appEnvironment, withEnvironment } from "./app/environment.js";
+import { watcherFile } from "./app/watcher.js";
 import { pytest, pytestOnDemand, reportDir, summary } from "./testing/pytest.js";
 import { inShard, mergeShards, Shard } from "./testing/shards.js";
 import { devServer, DOCS_SERVER, dummyWorker, migration, shellInto, withDevState, worker } from "./dev/environment.js";
@@ -343,6 +344,18 @@ export class Pycroft {
   async testStack(syncToken: Secret, withWorker?: boolean, withKeycloak?: boolean, startAhead = true): Promise<Service> {
     const { app } = await this.testApp(await this.suite([], withWorker, withKeycloak), this.tmpfs());
     return pytestOnDemand(this.settings(), app, syncToken, startAhead);
+  }
+
+  /**
+   * The host side of live edits, for `test-stack` and `dev-stack --sync-token` (Dagger has no bind
+   * mount): a Python 3 script, standard library only, that watches a checkout and sends each saved
+   * edit to the stack's port 5099; with `--run PYTEST_ARG…` it runs pytest in the test stack at once
+   * and after each edit, printing its output and exit code. `dagger call watcher export --path
+   * pycroft-watch.py`, then `python3 pycroft-watch.py --help`.
+   */
+  @func()
+  watcher(): File {
+    return watcherFile();
   }
 
   /**

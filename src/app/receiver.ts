@@ -5,8 +5,10 @@ import { DEFAULTS, Settings } from "../config.js";
 /**
  * Receives live edits in an app container (Dagger has no bind mount): POST /files with a tar of
  * changed files writes them under the app dir, POST /delete with one relative path per line removes
- * files, links and directories (with what is in them). Only regular files inside the app dir are
- * written, and only what is inside it removed; every request needs the stack's token.
+ * files, links and directories (with what is in them); each answers with how many it wrote or removed.
+ * Only regular files inside the app dir are written, and a file already as sent is left as it is (its
+ * mtime too: a whole checkout sent by a watcher that starts reloads and recompiles nothing); only what
+ * is inside the app dir is removed. Every request needs the stack's token.
  *
  * Started with a command after the app dir, it also runs that command on demand: POST /run with one
  * argument per line runs the command with them in the app dir, one run at a time, and answers with
@@ -73,14 +75,29 @@ def write(body):
             path = inside(member.name)
             if not member.isfile() or path is None:
                 continue
+            with tar.extractfile(member) as src:
+                data = src.read()
+            mode = member.mode & 0o755 | 0o600
+            if unchanged(path, data, mode):
+                continue
             os.makedirs(os.path.dirname(path), exist_ok=True)
             tmp = path + ".pycroft-sync"
-            with tar.extractfile(member) as src, open(tmp, "wb") as dst:
-                dst.write(src.read())
-            os.chmod(tmp, member.mode & 0o755 | 0o600)
+            with open(tmp, "wb") as dst:
+                dst.write(data)
+            os.chmod(tmp, mode)
             os.replace(tmp, path)
             count += 1
     return count
+
+def unchanged(path, data, mode):
+    """Whether the file is already so: then it is left alone, its mtime too (no reload, no recompile)."""
+    try:
+        if os.lstat(path).st_mode & 0o7777 != mode or os.path.getsize(path) != len(data):
+            return False
+        with open(path, "rb") as f:
+            return f.read() == data
+    except OSError:
+        return False
 
 def entry(rel):
     """rel's own path in the app dir, its directory resolved: a link there is the link, not its target."""

@@ -41,6 +41,9 @@ const BUN = (lockfile: string): JsTool => ({
  */
 export const DEPENDENCY_MANIFESTS = ["pyproject.toml", "uv.lock", ...NPM.manifests, "bun.lock", "bun.lockb"];
 
+/** A path dependency's manifest (under deps/, installed from its own pyproject), which decides what the images install too. */
+export const PATH_DEPENDENCY_MANIFEST = /^deps\/[^/]+\/(pyproject\.toml|setup\.py|setup\.cfg)$/;
+
 /** What the pipeline needs to know about an application source before it builds anything. */
 export interface Project {
   /** pyproject.toml's project name, normalized (`pycroft`): it names the dev data volumes. */

@@ -10,7 +10,7 @@ import { dag } from "@dagger.io/dagger";
 
 import { SOURCE_EXCLUDES } from "../../src/config.js";
 import type { Pycroft } from "../../src/index.js";
-import { DEPENDENCY_MANIFESTS } from "../../src/images/project.js";
+import { DEPENDENCY_MANIFESTS, PATH_DEPENDENCY_MANIFEST } from "../../src/images/project.js";
 import type { StackFlags } from "./options.js";
 
 /** Whether a path (relative, with /) is one of what never leaves the machine (`SOURCE_EXCLUDES`). */
@@ -52,8 +52,7 @@ export async function send(dir: string, target: SyncTarget, files: string[], gon
  * dependencies it was built with, so only a new one installs the changed ones. Undefined otherwise.
  */
 export function staleDependencies(paths: string[]): string | undefined {
-  // The source's own, and a path dependency's under deps/ (installed from its own pyproject).
-  const changed = paths.filter((p) => DEPENDENCY_MANIFESTS.includes(p) || /^deps\/[^/]+\/(pyproject\.toml|setup\.py|setup\.cfg)$/.test(p));
+  const changed = paths.filter((p) => DEPENDENCY_MANIFESTS.includes(p) || PATH_DEPENDENCY_MANIFEST.test(p));
   if (changed.length === 0) return undefined;
   return `${changed.join(", ")} changed: the test stack keeps the dependencies it was built with; stop it (Ctrl-C) and start it again to install the new ones`;
 }

@@ -1,8 +1,8 @@
 // Runs a command that a pipeline would run in a container here, with bash, in a temp dir, against
 // stand-ins for the programs it calls: each stand-in records its arguments and does what it is told.
-import { spawnSync } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -62,4 +62,26 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((done) => server.close(done));
   return port;
+}
+
+/** Whether something listens on the port now. */
+export function listens(port: number): Promise<boolean> {
+  return new Promise<boolean>((done) => {
+    const socket = new Socket().once("connect", () => done(socket.destroy() && true)).once("error", () => done(false));
+    socket.connect(port, "127.0.0.1");
+  });
+}
+
+/**
+ * Runs a Python script from the module as a container would (`python3 -c`), until its port answers;
+ * the process is added to `children`, for the caller to end.
+ */
+export async function listeningPython(children: ChildProcess[], script: string, args: string[], port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = spawn("python3", ["-c", script, ...args], { env: { ...process.env, ...env }, stdio: "ignore" });
+  children.push(child);
+  for (let i = 0; i < 100; i++) {
+    if (await listens(port)) return child;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  throw new Error(`python did not listen on ${port}`);
 }

@@ -15,7 +15,7 @@ beforeAll(async () => {
 const FUNCTIONS = [
   "base", "dev", "buildProd", "publish",
   "postgres", "openldap", "rabbitmq", "keycloak", "worker",
-  "test", "testReport", "testStack", "testShell", "migrate", "devEnv", "devStack", "shell",
+  "test", "testReport", "testStack", "testShell", "watcher", "migrate", "devEnv", "devStack", "shell",
   "lint", "typecheck", "docs", "bundle",
 ];
 /** What `dagger check` runs: Pycroft's CI jobs that pass or fail. */

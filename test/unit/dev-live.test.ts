@@ -1,6 +1,6 @@
 // The dev stack's helpers run for real on this machine: the port forwarder, the live-edit receiver and
 // the host-side watcher that feeds it.
-import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { ChildProcess, execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,7 +13,7 @@ import { RECEIVE } from "../../src/app/receiver.js";
 import { shardsOption, stackOptions } from "../engine/options.js";
 import { optionsFromEnv } from "../support/module.js";
 import { excluded, runThere, send, staleDependencies, watchAndSync, watchTree } from "../engine/sync.js";
-import { freePort } from "../support/run-script.js";
+import { freePort, listeningPython } from "../support/run-script.js";
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -21,19 +21,7 @@ afterEach(() => {
 });
 
 /** Runs a Python script from the module as the container would, until its port answers. */
-async function python(script: string, args: string[], port: number, env: Record<string, string> = {}) {
-  const child = spawn("python3", ["-c", script, ...args], { env: { ...process.env, ...env }, stdio: "ignore" });
-  children.push(child);
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((done) => {
-      const socket = new Socket().once("connect", () => done(socket.destroy() && true)).once("error", () => done(false));
-      socket.connect(port, "127.0.0.1");
-    });
-    if (up) return child;
-    await new Promise((done) => setTimeout(done, 50));
-  }
-  throw new Error(`python did not listen on ${port}`);
-}
+const python = (script: string, args: string[], port: number, env: Record<string, string> = {}) => listeningPython(children, script, args, port, env);
 
 describe("the dev stack's port forwarder", () => {
   it("pipes each connection both ways to its target, and the target sees the client's end of input", async () => {

@@ -1,0 +1,249 @@
+import { dag, File } from "@dagger.io/dagger";
+
+import { DEFAULTS, SOURCE_EXCLUDES } from "../config.js";
+import { DEPENDENCY_MANIFESTS, PATH_DEPENDENCY_MANIFEST } from "../images/project.js";
+
+/** Text in indented lines of at most 100 characters. */
+function wrapped(text: string, indent: string): string {
+  const lines: string[] = [];
+  for (const word of text.split(" ")) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + 1 + word.length <= 100) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(indent + word);
+  }
+  return lines.join("\n");
+}
+
+/** The watcher's name when exported, as its help and the README call it. */
+export const WATCHER_NAME = "pycroft-watch.py";
+
+/**
+ * The host side of live edits (the receiver, `receiver.ts`, is the stack's side), for anyone with
+ * Python 3 and no more: Dagger has no bind mount, so a stack started with a sync token gets each
+ * saved edit from this. Standard library only, and it polls the checkout (0.2 s; a scan of Pycroft's
+ * 716 files takes about 10 ms), so it runs as it is on Linux, macOS and WSL. What never leaves the
+ * machine and what decides the dependencies are this module's own lists, written into it.
+ */
+export const WATCH = `#!/usr/bin/env python3
+"""Live edits for a pycroft stack started with a sync token: dev-stack, or test-stack with --run.
+
+Watches a checkout and sends each saved edit to the stack's port ${DEFAULTS.syncPort}, as compose's
+bind mount would have shown it: changed files are written there, removed files and directories
+removed. At its start it sends the whole checkout, of which the stack writes what differs, so an
+edit made while the stack was starting is not lost. With --run, the stack is a test-stack: pytest
+runs there with the given arguments at once and after each edit, its output printed as it comes.
+
+  export PYCROFT_SYNC_TOKEN=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+  dagger call test-stack --sync-token env://PYCROFT_SYNC_TOKEN up --ports ${DEFAULTS.syncPort}:${DEFAULTS.syncPort} &
+  python3 ${WATCHER_NAME} --run -x tests/model
+
+The token is read from PYCROFT_SYNC_TOKEN. Never sent: symbolic links, and what never leaves the
+machine (as for --source):
+${wrapped(SOURCE_EXCLUDES.join(", "), "  ")}
+Standard library only; the checkout is polled, so it runs on Linux, macOS and WSL alike.
+"""
+import argparse, fnmatch, http.client, io, os, re, sys, tarfile, time, urllib.parse
+
+EXCLUDES = ${JSON.stringify(SOURCE_EXCLUDES)}
+MANIFESTS = ${JSON.stringify(DEPENDENCY_MANIFESTS)}
+PATH_DEPENDENCY = re.compile(${JSON.stringify(PATH_DEPENDENCY_MANIFEST.source)})
+
+
+class Refused(Exception):
+    """The stack answered, and said no: waiting will not help."""
+
+
+def excluded(rel):
+    segments = rel.split("/")
+    for pattern in EXCLUDES:
+        if pattern.startswith("**/"):
+            if any(fnmatch.fnmatchcase(s, pattern[3:]) for s in segments):
+                return True
+        elif rel == pattern or rel.startswith(pattern + "/"):
+            return True
+    return False
+
+
+def scan(top, rel=""):
+    """Each regular file and directory below top that may leave the machine: path -> what it is now."""
+    found = {}
+    try:
+        entries = list(os.scandir(os.path.join(top, rel) if rel else top))
+    except OSError:
+        return found
+    for entry in entries:
+        path = rel + "/" + entry.name if rel else entry.name
+        if excluded(path):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                found[path] = "dir"
+                found.update(scan(top, path))
+            elif entry.is_file(follow_symlinks=False):
+                st = entry.stat(follow_symlinks=False)
+                found[path] = (st.st_mtime_ns, st.st_size, st.st_mode, st.st_ino)
+        except OSError:
+            pass
+    return found
+
+
+def settled(top, before, interval):
+    """The checkout once a scan finds what the one before found (an editor's save is several writes)."""
+    now = scan(top)
+    while now != before:
+        time.sleep(interval)
+        before, now = now, scan(top)
+    return now
+
+
+def changes(sent, now):
+    """Files to send, and paths to remove: only the topmost of a removed tree, a type change too."""
+    files = [p for p, what in now.items() if what != "dir" and sent.get(p) != what]
+    gone = {p for p, what in sent.items() if p not in now or (what == "dir") != (now[p] == "dir")}
+    top = [p for p in gone if not any(p.startswith(g + "/") for g in gone)]
+    return sorted(files), sorted(top)
+
+
+class Stack:
+    def __init__(self, url, token):
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise SystemExit(f"{url}: the stack's URL must be http://HOST[:PORT]")
+        self.url, self.host, self.port, self.token = url, parts.hostname, parts.port or 80, token
+
+    def post(self, path, body):
+        """The answer to a POST; raises Refused on a refusal, OSError if nobody answers."""
+        connection = http.client.HTTPConnection(self.host, self.port)
+        try:
+            connection.request("POST", path, body=body, headers={"Authorization": "Bearer " + self.token})
+            answer = connection.getresponse()
+        except http.client.HTTPException as e:
+            raise ConnectionError(f"no answer: {e!r}") from e
+        if answer.status == 401:
+            raise Refused("the stack refused the token: PYCROFT_SYNC_TOKEN is not the one it was started with")
+        if answer.status == 404 and path == "/run":
+            raise Refused("this stack takes edits but runs nothing (dev-stack): --run needs a test-stack")
+        if answer.status != 200:
+            raise Refused(f"POST {path}: {answer.status} {answer.read().decode(errors='replace').strip()}")
+        return answer
+
+    def count(self, path, body):
+        return int(self.post(path, body).read())
+
+
+def wait_for(stack):
+    """Until the stack answers (a removal of nothing): dagger call takes a while to start it."""
+    said = False
+    while True:
+        try:
+            return stack.count("/delete", b"")
+        except OSError as e:
+            if not said:
+                print(f"waiting for the stack at {stack.url} ({e.strerror or e})", flush=True)
+                said = True
+            time.sleep(1)
+
+
+def send(stack, top, files, gone):
+    """Removes, then writes: the number of paths the stack removed or wrote (a file it had as it is is not written)."""
+    count = stack.count("/delete", "\\n".join(gone).encode()) if gone else 0
+    if files:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            for rel in files:
+                try:
+                    tar.add(os.path.join(top, rel), arcname=rel, recursive=False)
+                except OSError:
+                    pass  # gone since the scan: the next scan says so
+        count += stack.count("/files", buffer.getvalue())
+    return count
+
+
+def stale(paths):
+    """What to say when an edit changes what the test stack installed, which it keeps."""
+    changed = [p for p in paths if p in MANIFESTS or PATH_DEPENDENCY.match(p)]
+    if changed:
+        return f"{', '.join(changed)} changed: the test stack keeps the dependencies it was built with; stop it and start it again to install the new ones"
+
+
+def run(stack, args):
+    """pytest in the stack with these arguments, its output written as it comes: its exit code."""
+    answer = stack.post("/run", "\\n".join(args).encode())
+    out = sys.stdout.buffer
+    held = b""  # the last line seen, which may be the exit code
+    while True:
+        chunk = answer.read1(65536)
+        if not chunk:
+            break
+        text = held + chunk
+        cut = text.rfind(b"\\n", 0, len(text) - 1) + 1
+        out.write(text[:cut])
+        out.flush()
+        held = text[cut:]
+    code = re.fullmatch(rb"exit-code: (\\d+)\\n", held)
+    if not code:
+        out.write(held)
+        raise ConnectionError("the run ended without its exit code: the test stack went away")
+    return int(code[1])
+
+
+def watch(stack, top, interval, pytest_args):
+    sent = {}  # what the stack has, as far as this knows: nothing yet, so the first send is everything
+    first = True
+    while True:
+        now = settled(top, sent, interval) if not first else scan(top)
+        files, gone = changes(sent, now)
+        if first or files or gone:
+            started = time.monotonic()
+            count = send(stack, top, files, gone)
+            what = "the checkout" if first else f"{len(files) + len(gone)} changed paths"
+            print(f"synced {count} of {what} in {(time.monotonic() - started) * 1000:.0f} ms", flush=True)
+            sent = now
+            if pytest_args is not None:
+                notice = None if first else stale(files + gone)
+                if notice:
+                    print(notice, flush=True)
+                started = time.monotonic()
+                code = run(stack, pytest_args)
+                print(f"pytest exit code {code} in {time.monotonic() - started:.1f} s; watching {top} (Ctrl-C stops)", flush=True)
+            first = False
+        time.sleep(interval)
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="${WATCHER_NAME}", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", "-C", default=".", metavar="DIR", help="the checkout to watch (default: the current directory)")
+    parser.add_argument("--url", default="http://localhost:${DEFAULTS.syncPort}", help="where the stack's port ${DEFAULTS.syncPort} is published (default: %(default)s)")
+    parser.add_argument("--interval", type=float, default=0.2, metavar="SECONDS", help="how often the checkout is scanned (default: %(default)s)")
+    parser.add_argument("--run", nargs=argparse.REMAINDER, metavar="PYTEST_ARG", help="run pytest in the test stack with these arguments (the rest of the line) at once and after each edit")
+    options = parser.parse_args(argv)
+    token = os.environ.get("PYCROFT_SYNC_TOKEN", "")
+    if not token:
+        parser.error("PYCROFT_SYNC_TOKEN is not set: set it to the token the stack was started with (--sync-token env://PYCROFT_SYNC_TOKEN)")
+    if not options.interval > 0:
+        parser.error(f"--interval must be more than 0 seconds, got {options.interval}")
+    top = os.path.realpath(options.source)
+    if not os.path.isdir(top):
+        parser.error(f"{options.source}: not a directory")
+    stack = Stack(options.url, token)
+    try:
+        wait_for(stack)
+        watch(stack, top, options.interval, options.run)
+    except Refused as e:
+        print(f"${WATCHER_NAME}: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"${WATCHER_NAME}: the stack at {stack.url} went away: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
+`;
+
+/** The watcher as a file, to export and run on the host (`dagger call watcher export --path …`). */
+export function watcherFile(): File {
+  return dag.directory().withNewFile(WATCHER_NAME, WATCH, { permissions: 0o755 }).file(WATCHER_NAME);
+}
