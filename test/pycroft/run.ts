@@ -1,20 +1,22 @@
 // Runs the module's functions on a Pycroft checkout, as a Pycroft maintainer would with `dagger call
 // --source PATH …`, and checks what each gives. Prints one line per check and the counts.
 //
-//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report test-stack test-shell migrate dev-env dev-stack
+//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report test-stack watcher test-shell migrate dev-env dev-stack
 //                                            shell build-prod lint typecheck docs bundle (default: all of these), and shards
 //                                            (test-report, then test, each in one process and in two shards)
 //
 // Module options come from the environment: PYCROFT_PYTHON_IMAGE, PYCROFT_NO_INSTALL_PACKAGES
 // (space-separated), PYCROFT_MIGRATE_COMMAND (migrate's, dev-env's and the prod check's; default the
 // module's, `flask alembic upgrade head`). Reports go to PYCROFT_REPORTS (default: a temporary directory).
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
 import { connection, Container, dag, ExecError, ReturnType } from "@dagger.io/dagger";
 
 import { appEnvironment, withEnvironment } from "../../src/app/environment.js";
+import { WATCHER_NAME } from "../../src/app/watcher.js";
 import { DEFAULTS } from "../../src/config.js";
 import { hostDir, tempDirUntilExit } from "../e2e/engine.js";
 import { readResult, runToEnd, send, upTestStack } from "../engine/sync.js";
@@ -23,10 +25,10 @@ import { WORKER_READY_CHECK } from "../support/prod.js";
 
 const [sourcePath, ...only] = process.argv.slice(2);
 if (!sourcePath) {
-  console.error("usage: tsx test/pycroft/run.ts PATH_TO_PYCROFT [test|test-report|test-stack|test-shell|shards|migrate|dev-env|dev-stack|shell|build-prod|lint|typecheck|docs|bundle …]");
+  console.error("usage: tsx test/pycroft/run.ts PATH_TO_PYCROFT [test|test-report|test-stack|watcher|test-shell|shards|migrate|dev-env|dev-stack|shell|build-prod|lint|typecheck|docs|bundle …]");
   process.exit(64);
 }
-const STEPS = ["test", "test-report", "test-stack", "test-shell", "migrate", "dev-env", "dev-stack", "shell", "build-prod", "lint", "typecheck", "docs", "bundle"];
+const STEPS = ["test", "test-report", "test-stack", "watcher", "test-shell", "migrate", "dev-env", "dev-stack", "shell", "build-prod", "lint", "typecheck", "docs", "bundle"];
 // `shards` (the suite twice more: one process, then two shards) only when asked.
 const steps = only.length > 0 ? only : STEPS;
 const reports = process.env.PYCROFT_REPORTS ?? mkdtempSync(join(tmpdir(), "pycroft-reports-"));
@@ -220,6 +222,52 @@ async function editsInStack(ahead: boolean) {
   }
 }
 
+/**
+ * The watcher a maintainer exports (`dagger call watcher`), run as they run it: python3 on a copy of
+ * the checkout (the checkout is not touched), against test-stack, with `--run` and EDITED_TEST. Its
+ * first run, then the file saved twice, 3 s after each result: a line added (the same result), then a
+ * failing test added (exit code 1, that test named). Timed from each save to the watcher's line.
+ */
+async function watcherStep(): Promise<string> {
+  const copy = join(tempDirUntilExit("pycroft-watched-"), "pycroft");
+  cpSync(sourcePath!, copy, { recursive: true, filter: (path) => !/(^|\/)(\.git|node_modules|\.venv|__pycache__)$/.test(path) });
+  const script = join(tempDirUntilExit("pycroft-watcher-"), WATCHER_NAME);
+  await pycroft().watcher().export(script);
+  const stack = await upTestStack(pycroft());
+  const watcher = spawn("python3", [script, "-C", copy, "--url", stack.target.url, "--run", EDITED_TEST], { env: { ...process.env, PYCROFT_SYNC_TOKEN: stack.target.token } });
+  let output = "";
+  watcher.stdout.on("data", (d) => (output += d.toString()));
+  watcher.stderr.on("data", (d) => (output += d.toString()));
+  const runs = () => [...output.matchAll(/^pytest exit code (\d+) in [\d.]+ s; watching /gm)];
+  const nextRun = async () => {
+    const count = runs().length;
+    const start = performance.now();
+    for (let i = 0; i < 6000 && runs().length === count && watcher.exitCode === null; i++) await new Promise((done) => setTimeout(done, 50));
+    check(runs().length > count, `the watcher gave no run:\n${output.slice(-3000)}`);
+    const from = runs()[count - 1]?.index ?? 0;
+    return { code: Number(runs()[count]![1]), seconds: (performance.now() - start) / 1000, output: output.slice(from, runs()[count]!.index) };
+  };
+  try {
+    const first = await nextRun();
+    check(first.code === 0, `the watcher's first run: exit code ${first.code}\n${first.output.slice(-2000)}`);
+    await readResult();
+    appendFileSync(join(copy, EDITED_TEST), "\n# saved by test/pycroft/run.ts\n");
+    const edited = await nextRun();
+    check(edited.code === 0 && summaryLine(edited.output).split(" in ")[0] === summaryLine(first.output).split(" in ")[0], `after the edit: exit code ${edited.code}, ${summaryLine(edited.output)}`);
+    await readResult();
+    appendFileSync(join(copy, EDITED_TEST), "\n\ndef test_added_by_the_watcher_step():\n    assert 1 == 2\n");
+    const failing = await nextRun();
+    check(failing.code === 1 && /FAILED tests\/model\/test_user\.py::test_added_by_the_watcher_step/.test(failing.output), `after the failing test: exit code ${failing.code}\n${failing.output.slice(-2000)}`);
+    return [
+      `${summaryLine(first.output)}: the first run ${first.seconds.toFixed(1)} s after the stack was up`,
+      `save -> result through the watcher: ${edited.seconds.toFixed(1)} s (pytest ${pytestClock(summaryLine(edited.output)) ?? "?"} s); a failing test added: ${failing.seconds.toFixed(1)} s, exit code 1, ${summaryLine(failing.output)}`,
+    ].join("\n  ");
+  } finally {
+    watcher.kill("SIGINT");
+    await stack.stop();
+  }
+}
+
 /** The last non-empty line of a tool's report: its verdict. */
 const verdictLine = (output: string) => output.trimEnd().split("\n").at(-1) ?? "";
 
@@ -240,6 +288,7 @@ const run: Record<string, () => Promise<string>> = {
 
   test: async () => summaryLine(await pycroft().test()),
   "test-stack": testStackStep,
+  watcher: watcherStep,
   // `just test-shell`: pytest by hand on one file, and psql with the app's connection string.
   "test-shell": async () => {
     const shell = (await pycroft().testShell()).withEnvVariable("CACHE_BUST", String(Date.now()));
