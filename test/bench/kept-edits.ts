@@ -1,6 +1,7 @@
 // The compose group's kept-services step: a one-line code edit tested on services that an earlier run
-// left up, as a developer runs tests again and again. The module: `test-stack` with the watcher of
-// `npm run test-watch` (the edit is sent, then pytest runs in the stack's app container). Compose:
+// left up, as a developer runs tests again and again. The module: `test-stack` with its own watcher
+// (`dagger call watcher`, as `npm run test-watch` runs it: the edit is sent, then pytest runs in the
+// stack's app container). Compose:
 // `docker compose run --rm test` as Pycroft's justfile runs it (the checkout bind-mounted; the services
 // the tests depend on are up and healthy from the first run). Each side is timed from the edit on disk
 // to pytest's result; the first run of each, which starts the services, is not timed. Each edit is
@@ -12,7 +13,7 @@ import { join } from "node:path";
 import { connection } from "@dagger.io/dagger";
 
 import { hostDir, pycroftOn } from "../e2e/engine.js";
-import { readResult, runToEnd, upTestStack, watchAndSync } from "../engine/sync.js";
+import { readResult, startWatcher, upTestStack } from "../engine/sync.js";
 import { composeDown } from "./compose-peer.js";
 
 /** One edit, tested by both sides: seconds from the edit on disk to the result, and the output. */
@@ -74,31 +75,29 @@ type Timed = { seconds: number; output: string };
 const editLine = (i: number) => `\n# kept-services edit ${i} ${Date.now()}\n`;
 
 /**
- * A test-stack up with the watcher of `npm run test-watch`, a first run (untimed), then `edits` edits
- * of web/app.py, each timed from the edit on disk to pytest's result; `after(i)` runs after the first
- * run (0) and after each edit's.
+ * A test-stack up with the module's watcher running pytest (its first run untimed), then `edits`
+ * edits of web/app.py, each timed from the edit on disk to the watcher's result line; `after(i)`
+ * runs after the first run (0) and after each edit's.
  */
 async function moduleEdits(moduleDir: string, ahead: boolean, edits: number, after: (i: number) => Promise<void>): Promise<Timed[]> {
-  const stack = await upTestStack(pycroftOn(hostDir(moduleDir)), { ahead });
-  let ran: (output: string) => void = () => {};
-  const run = async () => ran((await runToEnd(stack.target, PYTEST_ARGS)).output);
-  const watcher = watchAndSync(moduleDir, stack.target, () => {}, run);
+  const m = pycroftOn(hostDir(moduleDir));
+  const stack = await upTestStack(m, { ahead });
+  const watcher = await startWatcher(m, moduleDir, stack.target, PYTEST_ARGS);
   const times: Timed[] = [];
   try {
-    await runToEnd(stack.target, PYTEST_ARGS);
+    await watcher.result(1);
     await after(0);
     for (let i = 1; i <= edits; i++) {
       await readResult();
-      const tested = new Promise<string>((done) => (ran = done));
       const start = performance.now();
       appendFileSync(join(moduleDir, "web/app.py"), editLine(i));
-      const output = await tested;
+      const { output } = await watcher.result(i + 1);
       times.push({ seconds: (performance.now() - start) / 1000, output });
       console.error(`code edit, services kept up (${i}), module${ahead ? "" : " (a new pytest per run)"}: ${times.at(-1)!.seconds.toFixed(1)} s`);
       await after(i);
     }
   } finally {
-    watcher.close();
+    await watcher.stop();
     await stack.stop();
   }
   return times;

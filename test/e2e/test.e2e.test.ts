@@ -1,5 +1,4 @@
 // `test` and `test-report` on the example app and the fixtures, and what the dev image says of a bad lock.
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { appendFileSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,10 +7,9 @@ import { join } from "node:path";
 import { Container } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
-import { WATCHER_NAME } from "../../src/app/watcher.js";
-import { upTestStack } from "../engine/sync.js";
+import { startWatcher, upTestStack } from "../engine/sync.js";
 import { upInChild } from "../support/dev-stack.js";
-import { e2ePasswords, leakedPasswords, leaksIn, noEngine, PYTHON_IMAGE, pycroft, scratchCopy, session, sessionLog, tempDirUntilExit } from "./engine.js";
+import { e2ePasswords, leakedPasswords, leaksIn, noEngine, PYTHON_IMAGE, pycroft, scratchCopy, session, sessionLog } from "./engine.js";
 
 const read = (dir: { file(path: string): { contents(): Promise<string> } }, path: string) => dir.file(path).contents();
 
@@ -210,36 +208,24 @@ describe.skipIf(noEngine())("the test stack on a real engine", () => {
     const dir = scratchCopy();
     await session(async () => {
       const m = pycroft(dir);
-      const script = join(tempDirUntilExit("pycroft-watcher-"), WATCHER_NAME);
-      await m.watcher().export(script);
-      expect(statSync(script).mode & 0o111).toBe(0o111);
       const { target, stop } = await upTestStack(m, { worker: false, keycloak: false });
       // Made after the stack took its source: only the watcher's first send brings it.
       writeFileSync(join(dir, "tests/test_watched.py"), "def test_watched():\n    assert 'saved' == 'saved'\n");
-      const watch = spawn("python3", [script, "-C", dir, "--url", target.url, "--run", "tests/test_watched.py", "tests/test_db.py"], {
-        env: { ...process.env, PYCROFT_SYNC_TOKEN: target.token },
-      });
-      let output = "";
-      watch.stdout.on("data", (d) => (output += d.toString()));
-      watch.stderr.on("data", (d) => (output += d.toString()));
-      const runs = () => [...output.matchAll(/^pytest exit code (\d+) in [\d.]+ s; watching /gm)];
-      const untilRuns = async (count: number) => {
-        for (let i = 0; i < 1200 && runs().length < count; i++) await new Promise((done) => setTimeout(done, 100));
-        expect(runs(), output).toHaveLength(count);
-      };
+      const watcher = await startWatcher(m, dir, target, ["tests/test_watched.py", "tests/test_db.py"]);
       try {
-        await untilRuns(1);
-        expect(output).toMatch(/^synced [1-9]\d* of the checkout in \d+ ms$/m);
-        expect(output).toMatch(/^tests\/test_watched\.py \.\s/m);
-        expect(runs()[0]![1]).toBe("0");
+        expect(statSync(watcher.script).mode & 0o111).toBe(0o111);
+        const first = await watcher.result(1);
+        expect(watcher.output()).toMatch(/^synced [1-9]\d* of the checkout in \d+ ms$/m);
+        expect(first.output).toMatch(/^tests\/test_watched\.py \.\s/m);
+        expect(first.code).toBe(0);
 
         // Saved with a failing assert: the next run fails on it, and its exit code says so.
         writeFileSync(join(dir, "tests/test_watched.py"), "def test_watched():\n    assert 'saved' == 'again'\n");
-        await untilRuns(2);
-        expect(output.slice(runs()[0]!.index)).toMatch(/AssertionError: assert 'saved' == 'again'/);
-        expect(runs()[1]![1]).toBe("1");
+        const failing = await watcher.result(2);
+        expect(failing.output).toMatch(/AssertionError: assert 'saved' == 'again'/);
+        expect(failing.code).toBe(1);
       } finally {
-        watch.kill("SIGINT");
+        await watcher.stop();
         await stop();
       }
     });

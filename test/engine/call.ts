@@ -31,7 +31,16 @@ import { hostDir } from "../e2e/engine.js";
 import { newPycroft, optionsFromEnv } from "../support/module.js";
 import { formatResults, runChecks } from "../support/checks.js";
 import { shardsOption, stackOptions } from "./options.js";
-import { runThere, staleDependencies, upTestStack, watchAndSync } from "./sync.js";
+import { startWatcher, upTestStack, Watcher } from "./sync.js";
+
+/** Until Ctrl-C (or SIGTERM), or until the watcher ends by itself (its stack went away). */
+async function untilStopped(watcher?: Watcher): Promise<void> {
+  const signalled = new Promise((done) => ["SIGINT", "SIGTERM"].forEach((signal) => process.once(signal, done)));
+  const ended = watcher?.ended.then((code) => {
+    process.exitCode = code ?? 1;
+  });
+  await Promise.race([signalled, ...(ended ? [ended] : [])]);
+}
 
 async function main([fn, ...rest]: string[]): Promise<void> {
   const source = process.env.PYCROFT_SOURCE ?? "example";
@@ -75,34 +84,28 @@ async function main([fn, ...rest]: string[]): Promise<void> {
       const live = rest[0] === "--sync";
       const moves = live ? rest.slice(1) : rest;
       const token = randomUUID();
-      const stack = await pycroft().devStack(undefined, undefined, undefined, live ? dag.setSecret("pycroft-sync-token", token) : undefined);
+      const m = pycroft();
+      const stack = await m.devStack(undefined, undefined, undefined, live ? dag.setSecret("pycroft-sync-token", token) : undefined);
       const ports = hostPorts(await Promise.all((await stack.ports()).map((p) => p.port())), moves);
       const tunnel = await dag.host().tunnel(stack, { ports }).start();
       const syncPort = ports.find((p) => p.backend === DEFAULTS.syncPort)?.frontend;
-      const watcher = live ? watchAndSync(source, { url: `http://localhost:${syncPort}`, token }) : undefined;
+      const print = (text: string) => process.stdout.write(text);
+      const watcher = live ? await startWatcher(m, source, { url: `http://localhost:${syncPort}`, token }, undefined, print) : undefined;
       console.log(`dev stack up: ${ports.map((p) => `${p.frontend}->${p.backend}`).join(" ")}${live ? `; edits in ${source} are sent to the app` : ""}; Ctrl-C stops it`);
-      await new Promise((done) => ["SIGINT", "SIGTERM"].forEach((signal) => process.once(signal, done)));
-      watcher?.close();
+      await untilStopped(watcher);
+      await watcher?.stop();
       await tunnel.stop();
       return;
     }
     case "test-watch": {
       const { args, ...flags } = stackOptions(rest);
-      const stack = await upTestStack(pycroft(), flags);
-      const { target } = stack;
-      const run = async (batch: string[] = []) => {
-        const stale = staleDependencies(batch);
-        if (stale) console.log(stale);
-        const started = Date.now();
-        const code = await runThere(target, args, (text) => process.stdout.write(text));
-        console.log(`pytest exit code ${code} in ${((Date.now() - started) / 1000).toFixed(1)} s; watching ${source} (Ctrl-C stops)`);
-      };
-      console.log(`test stack up on ${target.url}: pytest ${args.join(" ")}`.trimEnd());
-      // Watching from the start: an edit saved during the first run is sent at once and run after it.
-      const watcher = watchAndSync(source, target, console.log, run);
-      await run();
-      await new Promise((done) => ["SIGINT", "SIGTERM"].forEach((signal) => process.once(signal, done)));
-      watcher.close();
+      const m = pycroft();
+      const stack = await upTestStack(m, flags);
+      console.log(`test stack up on ${stack.target.url}: pytest ${args.join(" ")}`.trimEnd());
+      // The module's watcher: it sends the checkout, runs pytest at once, then after each saved edit.
+      const watcher = await startWatcher(m, source, stack.target, args, (text) => process.stdout.write(text));
+      await untilStopped(watcher);
+      await watcher.stop();
       await stack.stop();
       return;
     }

@@ -1,27 +1,17 @@
-// The host side of live edits: watches a checkout and sends each change to a dev or test stack started
-// with --sync-token (its receiver: src/app/receiver.ts), as compose's bind mount would have shown it,
-// and asks a test stack to run pytest.
-import { spawnSync } from "node:child_process";
+// The host side of live edits in this repository's client sessions: the module's own watcher (`dagger
+// call watcher`, src/app/watcher.ts) run on a checkout against a dev or test stack started with
+// --sync-token (its receiver: src/app/receiver.ts), and a client of test-stack's runs for the bench
+// and test/pycroft, which time single edits.
+import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { Dirent, FSWatcher, readdirSync, statSync, watch } from "node:fs";
 import { join } from "node:path";
 
 import { dag } from "@dagger.io/dagger";
 
-import { SOURCE_EXCLUDES } from "../../src/config.js";
+import { WATCHER_NAME } from "../../src/app/watcher.js";
 import type { Pycroft } from "../../src/index.js";
-import { DEPENDENCY_MANIFESTS, PATH_DEPENDENCY_MANIFEST } from "../../src/images/project.js";
+import { tempDirUntilExit } from "../e2e/engine.js";
 import type { StackFlags } from "./options.js";
-
-/** Whether a path (relative, with /) is one of what never leaves the machine (`SOURCE_EXCLUDES`). */
-export function excluded(rel: string, patterns: readonly string[] = SOURCE_EXCLUDES): boolean {
-  const segments = rel.split("/");
-  return patterns.some((pattern) => {
-    if (!pattern.startsWith("**/")) return rel === pattern || rel.startsWith(`${pattern}/`);
-    const name = new RegExp(`^${pattern.slice(3).replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*")}$`);
-    return segments.some((s) => name.test(s));
-  });
-}
 
 /** Where and how to send changes: the receiver's base URL and the stack's token. */
 export interface SyncTarget {
@@ -45,16 +35,6 @@ export async function send(dir: string, target: SyncTarget, files: string[], gon
   }
   if (gone.length > 0) count += await post("/delete", Buffer.from(gone.join("\n")));
   return count;
-}
-
-/**
- * What to tell someone whose edits include a dependency manifest: the test stack keeps the
- * dependencies it was built with, so only a new one installs the changed ones. Undefined otherwise.
- */
-export function staleDependencies(paths: string[]): string | undefined {
-  const changed = paths.filter((p) => DEPENDENCY_MANIFESTS.includes(p) || PATH_DEPENDENCY_MANIFEST.test(p));
-  if (changed.length === 0) return undefined;
-  return `${changed.join(", ")} changed: the test stack keeps the dependencies it was built with; stop it (Ctrl-C) and start it again to install the new ones`;
 }
 
 /**
@@ -106,96 +86,64 @@ export async function upTestStack(m: Pycroft, flags: StackFlags = {}): Promise<{
   return { target: { url: await tunnel.endpoint({ scheme: "http" }), token }, stop: async () => void (await tunnel.stop()) };
 }
 
-/** A watch on a checkout's tree: `close()` ends it; `dirs()` lists the directories watched (relative, "" the top). */
-export interface TreeWatch {
-  close(): void;
-  dirs(): string[];
+/** The watcher that `dagger call watcher` exports, running on a checkout. */
+export interface Watcher {
+  /** Where it was exported to. */
+  script: string;
+  /** What it printed so far. */
+  output(): string;
+  /**
+   * Its n-th run's result (1 the first, which it starts at once), once it reports it: pytest's exit
+   * code and what the run printed. Rejects if the watcher ends first, or after `minutes`.
+   */
+  result(n: number, minutes?: number): Promise<{ code: number; output: string }>;
+  /** When it ends by itself (the stack went away, a refusal): its exit code. */
+  ended: Promise<number | null>;
+  /** Ends it as Ctrl-C does, and waits for that. */
+  stop(): Promise<void>;
 }
 
+/** A line the watcher prints after each run. */
+const RESULT = /^pytest exit code (\d+) in [\d.]+ s; watching .*$/gm;
+
 /**
- * Watches every directory of `dir` but those that never leave the machine (`excluded`: .git,
- * node_modules, .venv, caches, build output), each with a watch of its own, and calls `changed`
- * with the path (relative, with /) of each file or directory that changes. node's recursive watch
- * would watch every file and directory below, node_modules and .git included: tens of thousands of
- * inotify watches on a checkout with its JS deps installed. A new directory is watched as it
- * appears, and the files already in it are reported, as they may have come before its watch.
+ * Exports the module's watcher (`dagger call watcher`) and runs it with python3 on `dir` against a
+ * stack, as a user runs it. With `run`, it runs pytest with those arguments in the stack at once and
+ * after each edit. `write` gets what it prints, as it comes.
  */
-export function watchTree(dir: string, changed: (rel: string) => void): TreeWatch {
-  const watchers = new Map<string, FSWatcher>();
-  const add = (rel: string, report: boolean) => {
-    if (watchers.has(rel)) return;
-    const path = rel === "" ? dir : join(dir, rel);
-    let entries: Dirent[];
-    try {
-      const watcher = watch(path, (_event, name) => name && seen(rel === "" ? name.toString() : `${rel}/${name.toString()}`));
-      // A directory that goes away ends its watch.
-      watcher.on("error", () => drop(rel));
-      watchers.set(rel, watcher);
-      entries = readdirSync(path, { withFileTypes: true });
-    } catch {
-      return drop(rel);
-    }
-    for (const entry of entries) {
-      const child = rel === "" ? entry.name : `${rel}/${entry.name}`;
-      if (excluded(child)) continue;
-      if (entry.isDirectory()) add(child, report);
-      else if (report) changed(child);
-    }
+export async function startWatcher(m: Pycroft, dir: string, target: SyncTarget, run?: string[], write: (text: string) => void = () => {}): Promise<Watcher> {
+  const script = join(tempDirUntilExit("pycroft-watcher-"), WATCHER_NAME);
+  await m.watcher().export(script);
+  const args = [script, "-C", dir, "--url", target.url, ...(run ? ["--run", ...run] : [])];
+  const child = spawn("python3", args, { env: { ...process.env, PYCROFT_SYNC_TOKEN: target.token }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const take = (data: Buffer) => {
+    output += data.toString();
+    write(data.toString());
   };
-  const drop = (rel: string) => {
-    for (const [watched, watcher] of watchers) {
-      if (rel === "" || watched === rel || watched.startsWith(`${rel}/`)) {
-        watcher.close();
-        watchers.delete(watched);
-      }
-    }
-  };
-  const seen = (rel: string) => {
-    if (excluded(rel)) return;
-    changed(rel);
-    const stat = statSync(join(dir, rel), { throwIfNoEntry: false });
-    if (stat?.isDirectory()) add(rel, true);
-    else if (!stat) drop(rel);
-  };
-  add("", false);
+  child.stdout.on("data", take);
+  child.stderr.on("data", take);
+  const ended = new Promise<number | null>((done) => child.once("close", (code) => done(code)));
+  let over = false;
+  void ended.then(() => (over = true));
+  const results = () => [...output.matchAll(RESULT)];
   return {
-    close: () => drop(""),
-    dirs: () => [...watchers.keys()].sort(),
+    script,
+    output: () => output,
+    ended,
+    result: async (n, minutes = 10) => {
+      const deadline = Date.now() + minutes * 60_000;
+      while (results().length < n) {
+        if (over || Date.now() > deadline) throw new Error(`the watcher ${over ? "ended" : `gave no result in ${minutes} min`} before run ${n}'s result:\n${output.slice(-3000)}`);
+        await new Promise((done) => setTimeout(done, 20));
+      }
+      const all = results();
+      const from = n > 1 ? all[n - 2]!.index! + all[n - 2]![0].length + 1 : 0;
+      return { code: Number(all[n - 1]![1]), output: output.slice(from, all[n - 1]!.index) };
+    },
+    stop: async () => {
+      if (!over) child.kill("SIGINT");
+      await ended;
+    },
   };
-}
-
-/**
- * Watches `dir` and sends what changed, in batches (an editor's save is several events), one batch
- * at a time so that changes arrive in order; after a batch that no other follows yet, runs `then`
- * (a test run) with the batch's paths before the next one goes. Returns the watcher; `close()` stops it.
- */
-export function watchAndSync(dir: string, target: SyncTarget, log: (line: string) => void = console.log, then?: (batch: string[]) => Promise<void>): TreeWatch {
-  const pending = new Set<string>();
-  let timer: NodeJS.Timeout | undefined;
-  let sending = Promise.resolve();
-  const flush = () => {
-    const batch = [...pending];
-    pending.clear();
-    let started = 0;
-    sending = sending
-      .then(() => {
-        // What the paths are when they go, which may be after a test run.
-        const stats = batch.map((rel) => statSync(join(dir, rel), { throwIfNoEntry: false }));
-        started = Date.now();
-        return send(dir, target, batch.filter((_, i) => stats[i]?.isFile()), batch.filter((_, i) => !stats[i]));
-      })
-      .then(
-        async (count) => {
-          log(`synced ${count} of ${batch.length} changed paths in ${Date.now() - started} ms`);
-          if (then && pending.size === 0) await then(batch);
-        },
-        (err: Error) => log(`sync failed: ${err.message}`),
-      )
-      .catch((err: Error) => log(`run failed: ${err.message}`));
-  };
-  return watchTree(dir, (rel) => {
-    pending.add(rel);
-    clearTimeout(timer);
-    timer = setTimeout(flush, 30);
-  });
 }

@@ -8,7 +8,6 @@
 // Module options come from the environment: PYCROFT_PYTHON_IMAGE, PYCROFT_NO_INSTALL_PACKAGES
 // (space-separated), PYCROFT_MIGRATE_COMMAND (migrate's, dev-env's and the prod check's; default the
 // module's, `flask alembic upgrade head`). Reports go to PYCROFT_REPORTS (default: a temporary directory).
-import { spawn } from "node:child_process";
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -16,10 +15,9 @@ import { dirname, join } from "node:path";
 import { connection, Container, dag, ExecError, ReturnType } from "@dagger.io/dagger";
 
 import { appEnvironment, withEnvironment } from "../../src/app/environment.js";
-import { WATCHER_NAME } from "../../src/app/watcher.js";
 import { DEFAULTS } from "../../src/config.js";
 import { hostDir, tempDirUntilExit } from "../e2e/engine.js";
-import { readResult, runToEnd, send, upTestStack } from "../engine/sync.js";
+import { readResult, runToEnd, send, startWatcher, upTestStack } from "../engine/sync.js";
 import { newPycroft, optionsFromEnv } from "../support/module.js";
 import { WORKER_READY_CHECK } from "../support/prod.js";
 
@@ -231,39 +229,28 @@ async function editsInStack(ahead: boolean) {
 async function watcherStep(): Promise<string> {
   const copy = join(tempDirUntilExit("pycroft-watched-"), "pycroft");
   cpSync(sourcePath!, copy, { recursive: true, filter: (path) => !/(^|\/)(\.git|node_modules|\.venv|__pycache__)$/.test(path) });
-  const script = join(tempDirUntilExit("pycroft-watcher-"), WATCHER_NAME);
-  await pycroft().watcher().export(script);
-  const stack = await upTestStack(pycroft());
-  const watcher = spawn("python3", [script, "-C", copy, "--url", stack.target.url, "--run", EDITED_TEST], { env: { ...process.env, PYCROFT_SYNC_TOKEN: stack.target.token } });
-  let output = "";
-  watcher.stdout.on("data", (d) => (output += d.toString()));
-  watcher.stderr.on("data", (d) => (output += d.toString()));
-  const runs = () => [...output.matchAll(/^pytest exit code (\d+) in [\d.]+ s; watching /gm)];
-  const nextRun = async () => {
-    const count = runs().length;
+  const m = pycroft();
+  const stack = await upTestStack(m);
+  const watcher = await startWatcher(m, copy, stack.target, [EDITED_TEST]);
+  const timed = async (n: number, edit: () => void) => {
+    await readResult();
+    edit();
     const start = performance.now();
-    for (let i = 0; i < 6000 && runs().length === count && watcher.exitCode === null; i++) await new Promise((done) => setTimeout(done, 50));
-    check(runs().length > count, `the watcher gave no run:\n${output.slice(-3000)}`);
-    const from = runs()[count - 1]?.index ?? 0;
-    return { code: Number(runs()[count]![1]), seconds: (performance.now() - start) / 1000, output: output.slice(from, runs()[count]!.index) };
+    return { ...(await watcher.result(n)), seconds: (performance.now() - start) / 1000 };
   };
   try {
-    const first = await nextRun();
+    const first = await watcher.result(1);
     check(first.code === 0, `the watcher's first run: exit code ${first.code}\n${first.output.slice(-2000)}`);
-    await readResult();
-    appendFileSync(join(copy, EDITED_TEST), "\n# saved by test/pycroft/run.ts\n");
-    const edited = await nextRun();
+    const edited = await timed(2, () => appendFileSync(join(copy, EDITED_TEST), "\n# saved by test/pycroft/run.ts\n"));
     check(edited.code === 0 && summaryLine(edited.output).split(" in ")[0] === summaryLine(first.output).split(" in ")[0], `after the edit: exit code ${edited.code}, ${summaryLine(edited.output)}`);
-    await readResult();
-    appendFileSync(join(copy, EDITED_TEST), "\n\ndef test_added_by_the_watcher_step():\n    assert 1 == 2\n");
-    const failing = await nextRun();
+    const failing = await timed(3, () => appendFileSync(join(copy, EDITED_TEST), "\n\ndef test_added_by_the_watcher_step():\n    assert 1 == 2\n"));
     check(failing.code === 1 && /FAILED tests\/model\/test_user\.py::test_added_by_the_watcher_step/.test(failing.output), `after the failing test: exit code ${failing.code}\n${failing.output.slice(-2000)}`);
     return [
-      `${summaryLine(first.output)}: the first run ${first.seconds.toFixed(1)} s after the stack was up`,
+      `${summaryLine(first.output)}: the watcher's first run`,
       `save -> result through the watcher: ${edited.seconds.toFixed(1)} s (pytest ${pytestClock(summaryLine(edited.output)) ?? "?"} s); a failing test added: ${failing.seconds.toFixed(1)} s, exit code 1, ${summaryLine(failing.output)}`,
     ].join("\n  ");
   } finally {
-    watcher.kill("SIGINT");
+    await watcher.stop();
     await stack.stop();
   }
 }

@@ -1,7 +1,7 @@
 // The dev stack's helpers run for real on this machine: the port forwarder, the live-edit receiver and
 // the host-side watcher that feeds it.
 import { ChildProcess, execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -12,7 +12,7 @@ import { FORWARD } from "../../src/dev/ports.js";
 import { RECEIVE } from "../../src/app/receiver.js";
 import { shardsOption, stackOptions } from "../engine/options.js";
 import { optionsFromEnv } from "../support/module.js";
-import { excluded, runThere, send, staleDependencies, watchAndSync, watchTree } from "../engine/sync.js";
+import { runThere, send } from "../engine/sync.js";
 import { freePort, listeningPython } from "../support/run-script.js";
 
 const children: ChildProcess[] = [];
@@ -250,29 +250,6 @@ with tarfile.open(sys.argv[1], "w") as t:
     expect(out.text).toBe(`pid ${ran}: z\n`);
   });
 
-  it("test-watch's loop: the watcher sends a saved edit, then the run after it tests the edited file", async () => {
-    const { target } = await runner(["cat", "tests/test_app.py"]);
-    const host = mkdtempSync(join(tmpdir(), "pycroft-checkout-"));
-    mkdirSync(join(host, "tests"));
-    const runs: string[] = [];
-    const batches: string[][] = [];
-    const run = async (batch: string[]) => {
-      batches.push(batch);
-      const out = collect();
-      await runThere(target, [], out.write);
-      runs.push(out.text);
-    };
-    const watcher = watchAndSync(host, target, () => {}, run);
-    try {
-      writeFileSync(join(host, "tests/test_app.py"), "edited once\n");
-      for (let i = 0; i < 200 && runs.length === 0; i++) await new Promise((done) => setTimeout(done, 50));
-    } finally {
-      watcher.close();
-    }
-    expect(runs).toEqual(["edited once\n"]);
-    expect(batches).toEqual([["tests/test_app.py"]]);
-  });
-
   it("npm run call's flags before pytest's arguments: --shards N, --with-worker, --with-keycloak and --start-ahead as the CLI spells them", () => {
     expect(stackOptions(["--with-keycloak=false", "--with-worker=true", "-x", "--with-worker=false"])).toEqual({ keycloak: false, worker: true, args: ["-x", "--with-worker=false"] });
     expect(stackOptions(["--start-ahead=false", "-k", "db"])).toEqual({ ahead: false, args: ["-k", "db"] });
@@ -289,87 +266,5 @@ with tarfile.open(sys.argv[1], "w") as t:
       noInstallPackages: ["guzzle-sphinx-theme", "other"],
     });
     expect(optionsFromEnv({})).toEqual({ pythonImage: undefined, noInstallPackages: [] });
-  });
-
-  it("test-watch says when an edit changes the dependencies, which the stack keeps as it was built", () => {
-    expect(staleDependencies(["web/app.py", "tests/test_app.py"])).toBeUndefined();
-    expect(staleDependencies(["uv.lock", "web/app.py", "pyproject.toml"])).toBe(
-      "uv.lock, pyproject.toml changed: the test stack keeps the dependencies it was built with; stop it (Ctrl-C) and start it again to install the new ones",
-    );
-    for (const manifest of ["package.json", "package-lock.json", "bun.lock", "bun.lockb"]) expect(staleDependencies([manifest])).toMatch(/^\S+ changed: /);
-    // A path dependency's own manifest too (Pycroft's deps/wtforms-widgets), but not its code, which is installed editable.
-    expect(staleDependencies(["deps/wtforms-widgets/pyproject.toml"])).toMatch(/^deps\/wtforms-widgets\/pyproject\.toml changed: /);
-    expect(staleDependencies(["deps/wtforms-widgets/wtforms_widgets/base_form.py", "docs/pyproject.toml"])).toBeUndefined();
-  });
-
-  it("the watcher sends a file saved in the checkout, and a removal, but nothing of what never leaves the machine", async () => {
-    const { root, target } = await receiver();
-    const host = mkdtempSync(join(tmpdir(), "pycroft-checkout-"));
-    mkdirSync(join(host, "web"));
-    mkdirSync(join(host, "node_modules"));
-    writeFileSync(join(root, "stale.py"), "old");
-    writeFileSync(join(host, "stale.py"), "old");
-    for (const dir of [root, host]) {
-      mkdirSync(join(dir, "old/pkg"), { recursive: true });
-      writeFileSync(join(dir, "old/pkg/__init__.py"), "");
-    }
-    const lines: string[] = [];
-    const watcher = watchAndSync(host, target, (line) => lines.push(line));
-    try {
-      writeFileSync(join(host, "web/app.py"), "print('live')");
-      writeFileSync(join(host, "node_modules/big.js"), "never sent");
-      rmSync(join(host, "stale.py"));
-      // Moved out of the checkout: only the directory's own path is reported.
-      renameSync(join(host, "old"), join(mkdtempSync(join(tmpdir(), "pycroft-elsewhere-")), "old"));
-      // Until the receiver has the changes and the watcher has logged the answer to what it sent.
-      const done = () => existsSync(join(root, "web/app.py")) && !existsSync(join(root, "stale.py")) && !existsSync(join(root, "old")) && lines.length > 0;
-      for (let i = 0; i < 200 && !done(); i++) {
-        await new Promise((done) => setTimeout(done, 50));
-      }
-    } finally {
-      watcher.close();
-    }
-    expect(readFileSync(join(root, "web/app.py"), "utf8")).toBe("print('live')");
-    expect(existsSync(join(root, "stale.py"))).toBe(false);
-    expect(existsSync(join(root, "old"))).toBe(false);
-    expect(existsSync(join(root, "node_modules"))).toBe(false);
-    expect(lines.join("\n")).toMatch(/^synced \d+ of \d+ changed paths in \d+ ms$/m);
-    expect(lines.join("\n")).not.toMatch(/sync failed/);
-  });
-
-  it("the watcher watches each directory that may be sent, and none of what never leaves the machine (node_modules, .git, .venv, caches)", async () => {
-    const host = mkdtempSync(join(tmpdir(), "pycroft-checkout-"));
-    for (const d of ["web/templates", "tests/model", "node_modules/left-pad/lib", ".git/objects/ab", ".venv/lib/python3.12", "web/__pycache__"]) mkdirSync(join(host, d), { recursive: true });
-    const seen: string[] = [];
-    const tree = watchTree(host, (rel) => seen.push(rel));
-    try {
-      expect(tree.dirs()).toEqual(["", "tests", "tests/model", "web", "web/templates"]);
-
-      // A directory made after the watch started: watched, and the files that came before its watch are reported.
-      mkdirSync(join(host, "web/new/deep"), { recursive: true });
-      writeFileSync(join(host, "web/new/deep/view.py"), "x = 1\n");
-      for (let i = 0; i < 100 && !seen.includes("web/new/deep/view.py"); i++) await new Promise((done) => setTimeout(done, 20));
-      expect(seen).toContain("web/new/deep/view.py");
-      expect(tree.dirs()).toEqual(expect.arrayContaining(["web/new", "web/new/deep"]));
-
-      // A removed directory is no longer watched.
-      rmSync(join(host, "tests"), { recursive: true });
-      for (let i = 0; i < 100 && tree.dirs().includes("tests/model"); i++) await new Promise((done) => setTimeout(done, 20));
-      expect(tree.dirs()).not.toContain("tests");
-      expect(tree.dirs()).not.toContain("tests/model");
-      expect(seen.filter((rel) => /node_modules|\.git|\.venv|__pycache__/.test(rel))).toEqual([]);
-    } finally {
-      tree.close();
-    }
-    expect(tree.dirs()).toEqual([]);
-  });
-
-  it("what is never sent: version control, envs, installed JS deps, caches, build output", () => {
-    for (const path of [".git/index", "node_modules/x/index.js", "web/__pycache__/app.cpython-312.pyc", "deps/w/.venv/bin/python", "htmlcov/index.html", "web/static/dist/main-X.js", "web/static/manifest.json", "pycroft.egg-info/PKG-INFO"]) {
-      expect(excluded(path), path).toBe(true);
-    }
-    for (const path of ["web/app.py", "web/static/logo.png", "web/templates/index.html", "gitlab.md", "distance.py"]) {
-      expect(excluded(path), path).toBe(false);
-    }
   });
 });

@@ -1,15 +1,13 @@
 // The watcher that `dagger call watcher` exports, run as a user runs it (python3 on the host) against
 // the stack's own receiver, run here as its container runs it.
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { afterEach, describe, expect, it } from "vitest";
 
 import { RECEIVE } from "../../src/app/receiver.js";
 import { WATCH, WATCHER_NAME } from "../../src/app/watcher.js";
-import { SOURCE_EXCLUDES } from "../../src/config.js";
-import { excluded } from "../engine/sync.js";
 import { freePort, listeningPython, tempDir } from "../support/run-script.js";
 
 const TOKEN = "unit-watch-token";
@@ -89,6 +87,11 @@ describe("the watcher (dagger call watcher)", () => {
     writeFileSync(join(host, "pkg/new.py"), "new = 2\n");
     await until(() => readFileSync(join(root, "pkg/new.py"), "utf8") === "new = 2\n", w.output);
 
+    // A file removed, and one moved out of the checkout.
+    rmSync(join(host, "pkg/edited.py"));
+    renameSync(join(host, "pkg/same.py"), join(tempDir("elsewhere"), "same.py"));
+    await until(() => !existsSync(join(root, "pkg/edited.py")) && !existsSync(join(root, "pkg/same.py")), w.output);
+
     // A directory removed goes with what the stack has in it (its __pycache__ too), in one removal.
     rmSync(join(host, "pkg/sub"), { recursive: true });
     await until(() => !existsSync(join(root, "pkg/sub")), w.output);
@@ -109,6 +112,22 @@ describe("the watcher (dagger call watcher)", () => {
     writeFileSync(join(host, "node_modules/left-pad/index.js"), "module.exports = 2\n");
     await new Promise((done) => setTimeout(done, 500));
     for (const never of [".git", "node_modules"]) expect(existsSync(join(root, never)), never).toBe(false);
+  });
+
+  it.runIf(process.platform === "linux")("on Linux, a save wakes it at once (inotify): with a scan only every 30 s, edits arrive long before that, also in a directory made after its start", async () => {
+    const { root, url } = await stack();
+    const host = tempDir("checkout");
+    const w = watcher(["-C", host, "--url", url, "--interval", "30"]);
+    await until(() => /^synced \d+ of the checkout/m.test(w.output()), w.output);
+    // `until` gives up after 10 s: only a wake-up can have sent it by then.
+    const within = async (path: string) => {
+      writeFileSync(join(host, path), "saved\n");
+      await until(() => existsSync(join(root, path)), w.output);
+    };
+    await within("top.py");
+    mkdirSync(join(host, "pkg"));
+    await within("pkg/first.py");
+    await within("pkg/second.py");
   });
 
   it("--run: pytest at once with the arguments after --run, then after each edit, with its output as it comes and its exit code; a changed dependency manifest is named", async () => {
@@ -180,14 +199,30 @@ describe("the watcher (dagger call watcher)", () => {
     expect(w.output()).toMatch(/the stack at http:\/\/127\.0\.0\.1:\d+ went away/);
   });
 
-  it("leaves out what the module's source leaves out, by the same list", () => {
-    const paths = [".git", ".git/HEAD", "deps/w/.git/config", "node_modules/x/y.js", "web/node_modules", "pkg/__pycache__/a.pyc",
-      "htmlcov/index.html", "pkg/htmlcov/x", "a.egg-info/PKG-INFO", "web/static/dist/app.js", "web/static/manifest.json",
-      "web/static/manifest.json.bak", "web/static/css/a.css", "pkg/a.py", "gitignore", ".github/workflows/ci.yml"];
-    const script = `import runpy, sys\nm = runpy.run_path(sys.argv[1])\nfor p in sys.argv[2:]:\n    print(int(m["excluded"](p)))`;
-    const ran = spawnSync("python3", ["-c", script, exported(), ...paths], { encoding: "utf8" });
+  /** Calls one of the watcher's own functions on each argument, as its main loop does: what it returns, as JSON. */
+  const called = (fn: string, args: unknown[]) => {
+    const script = `import json, runpy, sys\nm = runpy.run_path(sys.argv[1])\nfor a in json.loads(sys.argv[2]):\n    print(json.dumps(m[${JSON.stringify(fn)}](a)))`;
+    const ran = spawnSync("python3", ["-c", script, exported(), JSON.stringify(args)], { encoding: "utf8" });
     expect(ran.status, ran.stderr).toBe(0);
-    expect(ran.stdout.trim().split("\n").map(Number)).toEqual(paths.map((p) => Number(excluded(p, SOURCE_EXCLUDES))));
-    expect(ran.stdout.trim().split("\n").map(Number)).toEqual([1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0]);
+    return ran.stdout.trim().split("\n").map((line) => JSON.parse(line) as unknown);
+  };
+
+  it("leaves out what the module's source leaves out (SOURCE_EXCLUDES, written into it): version control, envs, JS deps, caches, build output", () => {
+    const out = [".git", ".git/HEAD", "deps/w/.git/config", "node_modules/x/y.js", "web/node_modules", "pkg/__pycache__/a.pyc", "deps/w/.venv/bin/python",
+      "htmlcov/index.html", "a.egg-info/PKG-INFO", "web/static/dist/app.js", "web/static/manifest.json", ".pytest_cache/v", "web/.ruff_cache/x"];
+    const kept = ["pkg/htmlcov/x", "web/static/manifest.json.bak", "web/static/css/a.css", "web/static/logo.png", "pkg/a.py", "gitignore", ".github/workflows/ci.yml", "distance.py", "gitlab.md"];
+    expect(called("excluded", out)).toEqual(out.map(() => true));
+    expect(called("excluded", kept)).toEqual(kept.map(() => false));
+  });
+
+  it("names a changed dependency manifest (the project's, the JS ones, a path dependency's), which the test stack keeps as it was built; nothing else", () => {
+    const [both, code, ...each] = called("stale", [
+      ["uv.lock", "web/app.py", "pyproject.toml"],
+      ["web/app.py", "tests/test_app.py", "deps/wtforms-widgets/wtforms_widgets/base_form.py", "docs/pyproject.toml"],
+      ["package.json"], ["package-lock.json"], ["bun.lock"], ["bun.lockb"], ["deps/wtforms-widgets/pyproject.toml"], ["deps/w/setup.py"],
+    ]);
+    expect(both).toBe("uv.lock, pyproject.toml changed: the test stack keeps the dependencies it was built with; stop it and start it again to install the new ones");
+    expect(code).toBeNull();
+    for (const notice of each) expect(notice).toMatch(/^\S+ changed: the test stack keeps/);
   });
 });
