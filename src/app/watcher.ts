@@ -137,7 +137,7 @@ def changes(sent, now):
     """Files to send, and paths to remove: only the topmost of a removed tree, a type change too."""
     files = [p for p, what in now.items() if what != "dir" and sent.get(p) != what]
     gone = {p for p, what in sent.items() if p not in now or (what == "dir") != (now[p] == "dir")}
-    top = [p for p in gone if not any(p.startswith(g + "/") for g in gone)]
+    top = [p for p in gone if not any("/".join(p.split("/")[:i]) in gone for i in range(1, p.count("/") + 1))]
     return sorted(files), sorted(top)
 
 
@@ -235,8 +235,11 @@ def watch(stack, top, interval, pytest_args):
         if first or files or gone:
             started = time.monotonic()
             count = send(stack, top, files, gone)
-            what = "the checkout" if first else f"{len(files) + len(gone)} changed paths"
-            print(f"synced {count} of {what} in {(time.monotonic() - started) * 1000:.0f} ms", flush=True)
+            took = (time.monotonic() - started) * 1000
+            if first:
+                print(f"sent the checkout in {took:.0f} ms: the stack wrote the {count} files that differed from its own", flush=True)
+            else:
+                print(f"synced {count} of {len(files) + len(gone)} changed paths in {took:.0f} ms", flush=True)
             sent = now
             if pytest_args is not None:
                 notice = None if first else stale(files + gone)

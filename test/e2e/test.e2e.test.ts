@@ -215,7 +215,7 @@ describe.skipIf(noEngine())("the test stack on a real engine", () => {
       try {
         expect(statSync(watcher.script).mode & 0o111).toBe(0o111);
         const first = await watcher.result(1);
-        expect(watcher.output()).toMatch(/^synced [1-9]\d* of the checkout in \d+ ms$/m);
+        expect(watcher.output()).toMatch(/^sent the checkout in \d+ ms: the stack wrote the [1-9]\d* files that differed from its own$/m);
         expect(first.output).toMatch(/^tests\/test_watched\.py \.\s/m);
         expect(first.code).toBe(0);
 

@@ -74,8 +74,8 @@ describe("the watcher (dagger call watcher)", () => {
 
     const w = watcher(["--source", host, "--url", url, "--interval", "0.05"]);
     // The whole checkout went; the stack wrote the two files it did not have and the edited one, not the same one.
-    await until(() => /^synced \d+ of the checkout in \d+ ms$/m.test(w.output()), w.output);
-    expect(w.output()).toMatch(/^synced 3 of the checkout in/m);
+    await until(() => /^sent the checkout in \d+ ms: the stack wrote the \d+ files that differed from its own$/m.test(w.output()), w.output);
+    expect(w.output()).toMatch(/^sent the checkout in \d+ ms: the stack wrote the 3 files that differed/m);
     expect(readFileSync(join(root, "pkg/edited.py"), "utf8")).toBe("edited = 'while the stack was starting'\n");
     expect(Math.round(statSync(join(root, "pkg/same.py")).mtimeMs)).toBe(anHourAgo.getTime());
     expect(readFileSync(join(root, "pkg/sub/deeper.py"), "utf8")).toBe("deeper = 1\n");
@@ -118,7 +118,7 @@ describe("the watcher (dagger call watcher)", () => {
     const { root, url } = await stack();
     const host = tempDir("checkout");
     const w = watcher(["-C", host, "--url", url, "--interval", "30"]);
-    await until(() => /^synced \d+ of the checkout/m.test(w.output()), w.output);
+    await until(() => /^sent the checkout in/m.test(w.output()), w.output);
     // `until` gives up after 10 s: only a wake-up can have sent it by then.
     const within = async (path: string) => {
       writeFileSync(join(host, path), "saved\n");
@@ -191,7 +191,7 @@ describe("the watcher (dagger call watcher)", () => {
     const host = tempDir("checkout");
     const { url, proc } = await stack();
     const w = watcher(["-C", host, "--url", url, "--interval", "0.05"]);
-    await until(() => /^synced \d+ of the checkout/m.test(w.output()), w.output);
+    await until(() => /^sent the checkout in/m.test(w.output()), w.output);
     proc.kill("SIGKILL");
     await new Promise((done) => proc.once("exit", done));
     writeFileSync(join(host, "edit.py"), "x = 1\n");
@@ -199,30 +199,38 @@ describe("the watcher (dagger call watcher)", () => {
     expect(w.output()).toMatch(/the stack at http:\/\/127\.0\.0\.1:\d+ went away/);
   });
 
-  /** Calls one of the watcher's own functions on each argument, as its main loop does: what it returns, as JSON. */
-  const called = (fn: string, args: unknown[]) => {
-    const script = `import json, runpy, sys\nm = runpy.run_path(sys.argv[1])\nfor a in json.loads(sys.argv[2]):\n    print(json.dumps(m[${JSON.stringify(fn)}](a)))`;
-    const ran = spawnSync("python3", ["-c", script, exported(), JSON.stringify(args)], { encoding: "utf8" });
+  /** Calls one of the watcher's own functions with each list of arguments, as its main loop does: what it returns, as JSON. */
+  const called = (fn: string, calls: unknown[][]) => {
+    const script = `import json, runpy, sys\nm = runpy.run_path(sys.argv[1])\nfor a in json.loads(sys.argv[2]):\n    print(json.dumps(m[${JSON.stringify(fn)}](*a)))`;
+    const ran = spawnSync("python3", ["-c", script, exported(), JSON.stringify(calls)], { encoding: "utf8" });
     expect(ran.status, ran.stderr).toBe(0);
     return ran.stdout.trim().split("\n").map((line) => JSON.parse(line) as unknown);
   };
+  const each = (values: unknown[]) => values.map((v) => [v]);
 
   it("leaves out what the module's source leaves out (SOURCE_EXCLUDES, written into it): version control, envs, JS deps, caches, build output", () => {
     const out = [".git", ".git/HEAD", "deps/w/.git/config", "node_modules/x/y.js", "web/node_modules", "pkg/__pycache__/a.pyc", "deps/w/.venv/bin/python",
       "htmlcov/index.html", "a.egg-info/PKG-INFO", "web/static/dist/app.js", "web/static/manifest.json", ".pytest_cache/v", "web/.ruff_cache/x"];
     const kept = ["pkg/htmlcov/x", "web/static/manifest.json.bak", "web/static/css/a.css", "web/static/logo.png", "pkg/a.py", "gitignore", ".github/workflows/ci.yml", "distance.py", "gitlab.md"];
-    expect(called("excluded", out)).toEqual(out.map(() => true));
-    expect(called("excluded", kept)).toEqual(kept.map(() => false));
+    expect(called("excluded", each(out))).toEqual(out.map(() => true));
+    expect(called("excluded", each(kept))).toEqual(kept.map(() => false));
   });
 
   it("names a changed dependency manifest (the project's, the JS ones, a path dependency's), which the test stack keeps as it was built; nothing else", () => {
-    const [both, code, ...each] = called("stale", [
+    const [both, code, ...manifests] = called("stale", each([
       ["uv.lock", "web/app.py", "pyproject.toml"],
       ["web/app.py", "tests/test_app.py", "deps/wtforms-widgets/wtforms_widgets/base_form.py", "docs/pyproject.toml"],
       ["package.json"], ["package-lock.json"], ["bun.lock"], ["bun.lockb"], ["deps/wtforms-widgets/pyproject.toml"], ["deps/w/setup.py"],
-    ]);
+    ]));
     expect(both).toBe("uv.lock, pyproject.toml changed: the test stack keeps the dependencies it was built with; stop it and start it again to install the new ones");
     expect(code).toBeNull();
-    for (const notice of each) expect(notice).toMatch(/^\S+ changed: the test stack keeps/);
+    for (const notice of manifests) expect(notice).toMatch(/^\S+ changed: the test stack keeps/);
+  });
+
+  it("sends what changed since the last send, and of a removed tree only its top (not a sibling whose name starts alike)", () => {
+    const file = (mtime: number) => [mtime, 1, 33188, 7];
+    const sent = { a: "dir", "a/b": "dir", "a/b/c.py": file(1), "a-b": "dir", "a-b/x.py": file(1), ab: file(1), kept: file(1), edited: file(1), turned: "dir", "turned/y.py": file(1) };
+    const now = { "a-b": "dir", "a-b/x.py": file(1), kept: file(1), edited: file(2), turned: file(3), fresh: file(1) };
+    expect(called("changes", [[sent, now]])).toEqual([[["edited", "fresh", "turned"], ["a", "ab", "turned"]]]);
   });
 });
