@@ -88,10 +88,10 @@ def scan(top, rel=""):
 
 
 def settled(top, before):
-    """The checkout once a scan finds what the one 50 ms before found (an editor's save is several writes)."""
+    """The checkout once a scan finds what the one 30 ms before found (an editor's save is several writes)."""
     now = scan(top)
     while now != before:
-        time.sleep(0.05)
+        time.sleep(0.03)
         before, now = now, scan(top)
     return now
 
