@@ -37,6 +37,9 @@ runs there with the given arguments at once and after each edit, its output prin
   dagger call test-stack --sync-token env://PYCROFT_SYNC_TOKEN up --ports ${DEFAULTS.syncPort}:${DEFAULTS.syncPort} &
   python3 ${WATCHER_NAME} --run -x tests/model
 
+With --once it sends the checkout, runs pytest once and exits with pytest's exit code: a test run of
+the working tree on the kept services, for a script or a git hook.
+
 The token is read from PYCROFT_SYNC_TOKEN. Never sent: symbolic links, and what never leaves the
 machine (as for --source):
 ${wrapped(SOURCE_EXCLUDES.join(", "), "  ")}
@@ -224,7 +227,7 @@ def run(stack, args):
     return int(code[1])
 
 
-def watch(stack, top, interval, pytest_args):
+def watch(stack, top, interval, pytest_args, once=False):
     sent = {}  # what the stack has, as far as this knows: nothing yet, so the first send is everything
     first = True
     wake = Wake(top)
@@ -247,7 +250,12 @@ def watch(stack, top, interval, pytest_args):
                     print(notice, flush=True)
                 started = time.monotonic()
                 code = run(stack, pytest_args)
+                if once:
+                    print(f"pytest exit code {code} in {time.monotonic() - started:.1f} s", flush=True)
+                    return code
                 print(f"pytest exit code {code} in {time.monotonic() - started:.1f} s; watching {top} (Ctrl-C stops)", flush=True)
+            if once:
+                return 0
             first = False
         wake.wait(interval)
 
@@ -257,6 +265,7 @@ def main(argv):
     parser.add_argument("--source", "-C", default=".", metavar="DIR", help="the checkout to watch (default: the current directory)")
     parser.add_argument("--url", default="http://localhost:${DEFAULTS.syncPort}", help="where the stack's port ${DEFAULTS.syncPort} is published (default: %(default)s)")
     parser.add_argument("--interval", type=float, default=0.2, metavar="SECONDS", help="how often the checkout is scanned (default: %(default)s)")
+    parser.add_argument("--once", action="store_true", help="send the checkout, run pytest once (with --run), and exit with its exit code, without watching")
     parser.add_argument("--run", nargs=argparse.REMAINDER, metavar="PYTEST_ARG", help="run pytest in the test stack with these arguments (the rest of the line) at once and after each edit")
     options = parser.parse_args(argv)
     token = os.environ.get("PYCROFT_SYNC_TOKEN", "")
@@ -270,7 +279,7 @@ def main(argv):
     stack = Stack(options.url, token)
     try:
         wait_for(stack)
-        watch(stack, top, options.interval, options.run)
+        return watch(stack, top, options.interval, options.run, options.once)
     except Refused as e:
         print(f"${WATCHER_NAME}: {e}", file=sys.stderr)
         return 2

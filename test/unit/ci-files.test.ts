@@ -172,6 +172,6 @@ describe("what the CI files run", () => {
 
   it("this repository's workflow lists the functions, runs the tests and every check", () => {
     const commands = daggerCommands(read(".github/workflows/ci.yml")).commands.map((c) => c.args.join(" "));
-    expect(commands).toEqual(["functions", "call test", "check", "call test-stack --sync-token env://PYCROFT_SYNC_TOKEN up --ports 5099:5099"]);
+    expect(commands).toEqual(["functions", "call test", "check", "call watcher export --path pycroft-watch.py", "call test-stack --sync-token env://PYCROFT_SYNC_TOKEN up --ports 5099:5099"]);
   });
 });

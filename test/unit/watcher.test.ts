@@ -154,6 +154,30 @@ describe("the watcher (dagger call watcher)", () => {
     expect(w.output()).toMatch(/^uv\.lock changed: the test stack keeps the dependencies it was built with; stop it and start it again to install the new ones\nran with:/m);
   });
 
+  it("--once: sends the checkout, runs pytest once and exits with its exit code; without --run, exits 0 once the checkout is sent", async () => {
+    const host = tempDir("checkout");
+    writeFileSync(join(host, "code"), "5");
+    const fake = join(tempDir("bin"), "pytest");
+    writeFileSync(fake, `#!/bin/sh\necho "ran with: $*"\nexit "$(cat code)"\n`, { mode: 0o755 });
+    const { root, url } = await stack([fake]);
+
+    const failing = watcher(["-C", host, "--url", url, "--once", "--run", "-k", "db"]);
+    expect(await failing.exited).toBe(5);
+    expect(failing.output()).toMatch(/^ran with: -k db\npytest exit code 5 in [\d.]+ s$/m);
+    expect(failing.output()).not.toMatch(/watching/);
+
+    writeFileSync(join(host, "code"), "0");
+    const passing = watcher(["-C", host, "--url", url, "--once", "--run"]);
+    expect(await passing.exited).toBe(0);
+    expect(readFileSync(join(root, "code"), "utf8")).toBe("0");
+
+    writeFileSync(join(host, "sent.py"), "x = 1\n");
+    const sendOnly = watcher(["-C", host, "--url", url, "--once"]);
+    expect(await sendOnly.exited).toBe(0);
+    expect(readFileSync(join(root, "sent.py"), "utf8")).toBe("x = 1\n");
+    expect(sendOnly.output()).not.toMatch(/ran with/);
+  });
+
   it("waits for a stack that is not up yet, then sends the checkout to it", async () => {
     const port = await freePort();
     const host = tempDir("checkout");
