@@ -20,9 +20,10 @@ export const WATCHER_NAME = "pycroft-watch.py";
 /**
  * The host side of live edits (the receiver, `receiver.ts`, is the stack's side), for anyone with
  * Python 3 and no more: Dagger has no bind mount, so a stack started with a sync token gets each
- * saved edit from this. Standard library only, and it polls the checkout (0.2 s; a scan of Pycroft's
- * 716 files takes about 3 ms), so it runs as it is on Linux, macOS and WSL. What never leaves the
- * machine and what decides the dependencies are this module's own lists, written into it.
+ * saved edit from this. Standard library only, and it scans the checkout (every 0.2 s; a scan of
+ * Pycroft's 716 files takes about 3 ms), so it runs as it is on Linux, macOS and WSL; on Linux inotify
+ * wakes it at once. What never leaves the machine and what decides the dependencies are this
+ * module's own lists, written into it.
  */
 export const WATCH = `#!/usr/bin/env python3
 """Live edits for a pycroft stack started with a sync token: dev-stack, or test-stack with --run.
@@ -43,7 +44,8 @@ the working tree on the kept services, for a script or a git hook.
 The token is read from PYCROFT_SYNC_TOKEN. Never sent: symbolic links, and what never leaves the
 machine (as for --source):
 ${wrapped(SOURCE_EXCLUDES.join(", "), "  ")}
-Standard library only; the checkout is polled, so it runs on Linux, macOS and WSL alike.
+Standard library only. The checkout is scanned every --interval seconds, so it runs on Linux, macOS
+and WSL alike; on Linux, inotify also wakes it as soon as a file is saved.
 """
 import argparse, ctypes, fnmatch, http.client, io, os, re, select, sys, tarfile, time, urllib.parse
 
@@ -228,6 +230,7 @@ def run(stack, args):
 
 
 def watch(stack, top, interval, pytest_args, once=False):
+    """Sends the checkout, then each change, each followed by a run with --run: until Ctrl-C, or once."""
     sent = {}  # what the stack has, as far as this knows: nothing yet, so the first send is everything
     first = True
     wake = Wake(top)
