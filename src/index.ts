@@ -328,8 +328,8 @@ export class Pycroft {
    * nothing to build or start. Port 5099 takes every request with the token: POST /files and /delete
    * as dev-stack's live edits, and POST /run with pytest's arguments, one a line, which answers with
    * pytest's output as it comes and a last line `exit-code: N`. Run it with
-   * `dagger call test-stack --sync-token env://PYCROFT_SYNC_TOKEN up --ports 5099:5099`;
-   * `npm run test-watch` in this repository starts one, sends each saved edit and runs pytest after
+   * `dagger call test-stack --sync-token env://PYCROFT_SYNC_TOKEN up --ports 5099:5099`; the
+   * `watcher` function's script (`--run PYTEST_ARG…`) sends each saved edit and runs pytest after
    * it. Each run's pytest is started before it is asked for, with what the last run imported from
    * the venv already imported; the app's own modules are imported by the run, after the edits. The
    * services keep what a run leaves (Pycroft's conftest recreates its schema each session); `test`
@@ -464,7 +464,7 @@ export class Pycroft {
    * maps ports elsewhere (list each one wanted), e.g. where a non-root user cannot bind 389.
    *
    * With --sync-token, the app takes live edits on port 5099 and the bundler runs in watch mode beside
-   * it: `npm run dev` in this repository watches a checkout and sends each change (README: Development).
+   * it: the `watcher` function's script watches a checkout and sends each change (README: Development).
    *
    * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
    * @param migrateCommand Run before the dev server starts.
