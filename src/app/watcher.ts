@@ -63,27 +63,22 @@ NAMES = re.compile("|".join(fnmatch.translate(p[3:]) for p in EXCLUDES if p.star
 ROOTED = {p for p in EXCLUDES if not p.startswith("**/")}
 
 
-def excluded(rel):
-    names = rel.split("/")
-    return any(NAMES.match(n) for n in names) or any("/".join(names[:i]) in ROOTED for i in range(1, len(names) + 1))
-
-
-def scan(top, rel=""):
+def scan(top, rel="", found=None):
     """Each regular file and directory below top that may leave the machine: path -> what it is now."""
-    found = {}
+    found = {} if found is None else found
     try:
         entries = list(os.scandir(os.path.join(top, rel) if rel else top))
     except OSError:
         return found
     for entry in entries:
         path = rel + "/" + entry.name if rel else entry.name
-        # Its parent is not excluded, so only its own name and its own path can be.
+        # Its parent is not left out, so only its own name and its own path can be.
         if NAMES.match(entry.name) or path in ROOTED:
             continue
         try:
             if entry.is_dir(follow_symlinks=False):
                 found[path] = "dir"
-                found.update(scan(top, path))
+                scan(top, path, found)
             elif entry.is_file(follow_symlinks=False):
                 st = entry.stat(follow_symlinks=False)
                 found[path] = (st.st_mtime_ns, st.st_size, st.st_mode, st.st_ino)

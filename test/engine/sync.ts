@@ -114,12 +114,20 @@ const RESULT = /^pytest exit code (\d+) in [\d.]+ s; watching .*$/gm;
 export async function startWatcher(m: Pycroft, dir: string, target: SyncTarget, run?: string[], write: (text: string) => void = () => {}): Promise<Watcher> {
   const script = join(tempDirUntilExit("pycroft-watcher-"), WATCHER_NAME);
   await m.watcher().export(script);
-  const args = [script, "-C", dir, "--url", target.url, ...(run ? ["--run", ...run] : [])];
-  const child = spawn("python3", args, { env: { ...process.env, PYCROFT_SYNC_TOKEN: target.token }, stdio: ["ignore", "pipe", "pipe"] });
+  return spawnWatcher(script, ["-C", dir, "--url", target.url, ...(run ? ["--run", ...run] : [])], target.token, write);
+}
+
+/**
+ * The watcher script at `script` run with python3 and these arguments, its token in
+ * PYCROFT_SYNC_TOKEN (unset without one). `write` gets what it prints, as it comes.
+ */
+export function spawnWatcher(script: string, args: string[], token: string | undefined, write: (text: string) => void = () => {}): Watcher {
+  const child = spawn("python3", [script, ...args], { env: { ...process.env, PYCROFT_SYNC_TOKEN: token }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const take = (data: Buffer) => {
-    output += data.toString();
-    write(data.toString());
+    const text = data.toString();
+    output += text;
+    write(text);
   };
   child.stdout.on("data", take);
   child.stderr.on("data", take);

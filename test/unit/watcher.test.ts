@@ -1,6 +1,6 @@
 // The watcher that `dagger call watcher` exports, run as a user runs it (python3 on the host) against
 // the stack's own receiver, run here as its container runs it.
-import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { ChildProcess, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -8,11 +8,14 @@ import { afterEach, describe, expect, it } from "vitest";
 
 import { RECEIVE } from "../../src/app/receiver.js";
 import { WATCH, WATCHER_NAME } from "../../src/app/watcher.js";
+import { spawnWatcher, Watcher } from "../engine/sync.js";
 import { freePort, listeningPython, tempDir } from "../support/run-script.js";
 
 const TOKEN = "unit-watch-token";
 const children: ChildProcess[] = [];
-afterEach(() => {
+const watchers: Watcher[] = [];
+afterEach(async () => {
+  await Promise.all(watchers.splice(0).map((w) => w.stop()));
   for (const child of children.splice(0)) child.kill("SIGKILL");
 });
 
@@ -31,15 +34,11 @@ async function stack(command: string[] = [], port?: number) {
   return { root, port: at, url: `http://127.0.0.1:${at}`, proc };
 }
 
-/** The watcher running on a checkout: its output so far, and its exit code once it ends. */
-function watcher(args: string[], env: Record<string, string | undefined> = { PYCROFT_SYNC_TOKEN: TOKEN }) {
-  const child = spawn("python3", [exported(), ...args], { env: { ...process.env, PYCROFT_SYNC_TOKEN: undefined, ...env } });
-  children.push(child);
-  let output = "";
-  child.stdout.on("data", (d) => (output += d.toString()));
-  child.stderr.on("data", (d) => (output += d.toString()));
-  const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
-  return { output: () => output, exited };
+/** The watcher running with these arguments and token (null: PYCROFT_SYNC_TOKEN unset), ended after the test. */
+function watcher(args: string[], token: string | null = TOKEN): Watcher {
+  const w = spawnWatcher(exported(), args, token ?? undefined);
+  watchers.push(w);
+  return w;
 }
 
 /** Waits (up to 10 s) until `ok()` holds; fails with `what()` otherwise. */
@@ -162,18 +161,18 @@ describe("the watcher (dagger call watcher)", () => {
     const { root, url } = await stack([fake]);
 
     const failing = watcher(["-C", host, "--url", url, "--once", "--run", "-k", "db"]);
-    expect(await failing.exited).toBe(5);
+    expect(await failing.ended).toBe(5);
     expect(failing.output()).toMatch(/^ran with: -k db\npytest exit code 5 in [\d.]+ s$/m);
     expect(failing.output()).not.toMatch(/watching/);
 
     writeFileSync(join(host, "code"), "0");
     const passing = watcher(["-C", host, "--url", url, "--once", "--run"]);
-    expect(await passing.exited).toBe(0);
+    expect(await passing.ended).toBe(0);
     expect(readFileSync(join(root, "code"), "utf8")).toBe("0");
 
     writeFileSync(join(host, "sent.py"), "x = 1\n");
     const sendOnly = watcher(["-C", host, "--url", url, "--once"]);
-    expect(await sendOnly.exited).toBe(0);
+    expect(await sendOnly.ended).toBe(0);
     expect(readFileSync(join(root, "sent.py"), "utf8")).toBe("x = 1\n");
     expect(sendOnly.output()).not.toMatch(/ran with/);
   });
@@ -192,22 +191,22 @@ describe("the watcher (dagger call watcher)", () => {
   it("refuses, with a message and exit code 2: a wrong token, --run on a dev stack, no token, a source that is not a directory", async () => {
     const host = tempDir("checkout");
     const dev = await stack();
-    const wrong = watcher(["-C", host, "--url", dev.url], { PYCROFT_SYNC_TOKEN: "not-the-token" });
-    expect(await wrong.exited).toBe(2);
+    const wrong = watcher(["-C", host, "--url", dev.url], "not-the-token");
+    expect(await wrong.ended).toBe(2);
     expect(wrong.output()).toMatch(/the stack refused the token: PYCROFT_SYNC_TOKEN is not the one it was started with/);
 
     const run = watcher(["-C", host, "--url", dev.url, "--run"]);
-    expect(await run.exited).toBe(2);
+    expect(await run.ended).toBe(2);
     expect(run.output()).toMatch(/--run needs a test-stack/);
 
-    const none = watcher(["-C", host, "--url", dev.url], {});
-    expect(await none.exited).toBe(2);
+    const none = watcher(["-C", host, "--url", dev.url], null);
+    expect(await none.ended).toBe(2);
     expect(none.output()).toMatch(/PYCROFT_SYNC_TOKEN is not set/);
 
     const file = join(host, "a-file");
     writeFileSync(file, "");
     const notDir = watcher(["-C", file, "--url", dev.url]);
-    expect(await notDir.exited).toBe(2);
+    expect(await notDir.ended).toBe(2);
     expect(notDir.output()).toMatch(/a-file: not a directory/);
   });
 
@@ -219,7 +218,7 @@ describe("the watcher (dagger call watcher)", () => {
     proc.kill("SIGKILL");
     await new Promise((done) => proc.once("exit", done));
     writeFileSync(join(host, "edit.py"), "x = 1\n");
-    expect(await w.exited).toBe(1);
+    expect(await w.ended).toBe(1);
     expect(w.output()).toMatch(/the stack at http:\/\/127\.0\.0\.1:\d+ went away/);
   });
 
@@ -233,11 +232,19 @@ describe("the watcher (dagger call watcher)", () => {
   const each = (values: unknown[]) => values.map((v) => [v]);
 
   it("leaves out what the module's source leaves out (SOURCE_EXCLUDES, written into it): version control, envs, JS deps, caches, build output", () => {
-    const out = [".git", ".git/HEAD", "deps/w/.git/config", "node_modules/x/y.js", "web/node_modules", "pkg/__pycache__/a.pyc", "deps/w/.venv/bin/python",
+    const out = [".git/HEAD", "deps/w/.git/config", "node_modules/x/y.js", "web/node_modules/z.js", "pkg/__pycache__/a.pyc", "deps/w/.venv/bin/python",
       "htmlcov/index.html", "a.egg-info/PKG-INFO", "web/static/dist/app.js", "web/static/manifest.json", ".pytest_cache/v", "web/.ruff_cache/x"];
     const kept = ["pkg/htmlcov/x", "web/static/manifest.json.bak", "web/static/css/a.css", "web/static/logo.png", "pkg/a.py", "gitignore", ".github/workflows/ci.yml", "distance.py", "gitlab.md"];
-    expect(called("excluded", each(out))).toEqual(out.map(() => true));
-    expect(called("excluded", each(kept))).toEqual(kept.map(() => false));
+    const host = tempDir("checkout");
+    for (const path of [...out, ...kept]) {
+      mkdirSync(join(host, path, ".."), { recursive: true });
+      writeFileSync(join(host, path), "");
+    }
+    const [found] = called("scan", [[host]]) as [Record<string, unknown>];
+    const files = Object.keys(found).filter((path) => found[path] !== "dir");
+    expect(files.sort()).toEqual([...kept].sort());
+    // Nor is a directory left out listed (nor anything below it).
+    expect(Object.keys(found).filter((path) => /(^|\/)(\.git|node_modules|__pycache__|\.venv|htmlcov|dist|\.pytest_cache|\.ruff_cache|[^/]*\.egg-info)$/.test(path))).toEqual(["pkg/htmlcov"]);
   });
 
   it("names a changed dependency manifest (the project's, the JS ones, a path dependency's), which the test stack keeps as it was built; nothing else", () => {
