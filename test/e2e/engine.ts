@@ -79,7 +79,7 @@ export function tempDirUntilExit(prefix: string): string {
  */
 export function scratchCopy(source = "example"): string {
   const dir = join(tempDirUntilExit("pycroft-src-"), "src");
-  const skip = /(^|\/)(\.venv|node_modules|__pycache__|\.pytest_cache|htmlcov|[^/]+\.egg-info)(\/|$)/;
+  const skip = /(^|\/)(\.git|\.venv|node_modules|__pycache__|\.pytest_cache|htmlcov|[^/]+\.egg-info)(\/|$)/;
   cpSync(source, dir, { recursive: true, filter: (path) => !skip.test(path) });
   return dir;
 }

@@ -8,7 +8,7 @@
 // Module options come from the environment: PYCROFT_PYTHON_IMAGE, PYCROFT_NO_INSTALL_PACKAGES
 // (space-separated), PYCROFT_MIGRATE_COMMAND (migrate's, dev-env's and the prod check's; default the
 // module's, `flask alembic upgrade head`). Reports go to PYCROFT_REPORTS (default: a temporary directory).
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -16,7 +16,7 @@ import { connection, Container, dag, ExecError, ReturnType } from "@dagger.io/da
 
 import { appEnvironment, withEnvironment } from "../../src/app/environment.js";
 import { DEFAULTS } from "../../src/config.js";
-import { hostDir, tempDirUntilExit } from "../e2e/engine.js";
+import { hostDir, scratchCopy, tempDirUntilExit } from "../e2e/engine.js";
 import { readResult, runToEnd, send, startWatcher, upTestStack } from "../engine/sync.js";
 import { newPycroft, optionsFromEnv } from "../support/module.js";
 import { WORKER_READY_CHECK } from "../support/prod.js";
@@ -89,6 +89,11 @@ async function timed(step: string, fn: () => Promise<string>): Promise<Result> {
  */
 function summaryLine(output: string): string {
   return [...output.matchAll(/^=+ (.*\d+ (?:passed|failed|error).*) =+\s*$/gm)].at(-1)?.[1] ?? "(no pytest summary)";
+}
+
+/** A summary line without its time ("142 passed, 4 warnings"): what two runs of the same tests share. */
+function outcome(output: string): string {
+  return summaryLine(output).split(" in ")[0]!;
 }
 
 /** pytest's own clock in a summary line ("… in 67.89s (0:01:07)"), as written there: "67.89". */
@@ -172,9 +177,10 @@ async function testCall(shards: number) {
 const EDITED_TEST = "tests/model/test_user.py";
 
 /**
- * test-stack as `npm run test-watch` uses it: the stack up, a first run of one test file, then that
- * file edited twice, 3 s after the last result each time (a copy with a line added is sent: the
- * checkout is not touched), each edit run on the services kept up; with pytest started ahead (the
+ * test-stack with a client that sends each edit and asks for each run itself (the watcher is the next
+ * step): the stack up, a first run of one test file, then that file edited twice, 3 s after the last
+ * result each time (a copy with a line added is sent: the checkout is not touched), each edit run on
+ * the services kept up; with pytest started ahead (the
  * default) and then without. Beside them, `test` on the same file, which starts everything fresh.
  */
 async function testStackStep(): Promise<string> {
@@ -211,7 +217,7 @@ async function editsInStack(ahead: boolean) {
       check((await send(edited, target, [EDITED_TEST], [])) === 1, "the edit was not written");
       last = await runToEnd(target, [EDITED_TEST]);
       const seconds = (performance.now() - editStart) / 1000;
-      check(last.code === 0 && summaryLine(last.output).split(" in ")[0] === summaryLine(first.output).split(" in ")[0], `after edit ${edit}: exit code ${last.code}, ${summaryLine(last.output)} (first: ${summaryLine(first.output)})`);
+      check(last.code === 0 && outcome(last.output) === outcome(first.output), `after edit ${edit}: exit code ${last.code}, ${summaryLine(last.output)} (first: ${summaryLine(first.output)})`);
       times.push(`${seconds.toFixed(1)} s (pytest ${pytestClock(summaryLine(last.output)) ?? "?"} s)`);
     }
     return { up, first: first.seconds, verdict: summaryLine(last.output), edits: times.join(", ") };
@@ -227,8 +233,7 @@ async function editsInStack(ahead: boolean) {
  * failing test added (exit code 1, that test named). Timed from each save to the watcher's line.
  */
 async function watcherStep(): Promise<string> {
-  const copy = join(tempDirUntilExit("pycroft-watched-"), "pycroft");
-  cpSync(sourcePath!, copy, { recursive: true, filter: (path) => !/(^|\/)(\.git|node_modules|\.venv|__pycache__)$/.test(path) });
+  const copy = scratchCopy(sourcePath);
   const m = pycroft();
   const stack = await upTestStack(m);
   const watcher = await startWatcher(m, copy, stack.target, [EDITED_TEST]);
@@ -242,7 +247,7 @@ async function watcherStep(): Promise<string> {
     const first = await watcher.result(1);
     check(first.code === 0, `the watcher's first run: exit code ${first.code}\n${first.output.slice(-2000)}`);
     const edited = await timed(2, () => appendFileSync(join(copy, EDITED_TEST), "\n# saved by test/pycroft/run.ts\n"));
-    check(edited.code === 0 && summaryLine(edited.output).split(" in ")[0] === summaryLine(first.output).split(" in ")[0], `after the edit: exit code ${edited.code}, ${summaryLine(edited.output)}`);
+    check(edited.code === 0 && outcome(edited.output) === outcome(first.output), `after the edit: exit code ${edited.code}, ${summaryLine(edited.output)}`);
     const failing = await timed(3, () => appendFileSync(join(copy, EDITED_TEST), "\n\ndef test_added_by_the_watcher_step():\n    assert 1 == 2\n"));
     check(failing.code === 1 && /FAILED tests\/model\/test_user\.py::test_added_by_the_watcher_step/.test(failing.output), `after the failing test: exit code ${failing.code}\n${failing.output.slice(-2000)}`);
     return [
