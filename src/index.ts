@@ -464,7 +464,7 @@ export class Pycroft {
    * maps ports elsewhere (list each one wanted), e.g. where a non-root user cannot bind 389.
    *
    * With --sync-token, the app takes live edits on port 5099 and the bundler runs in watch mode beside
-   * it: the `watcher` function's script watches a checkout and sends each change (README: Development).
+   * it: the `watcher` function's script watches a checkout and sends each change (docs/development.md).
    *
    * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
    * @param migrateCommand Run before the dev server starts.

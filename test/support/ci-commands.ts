@@ -262,6 +262,8 @@ export interface Fn {
   /** The type a chained call continues on; undefined for a scalar result. */
   returns?: string;
   isCheck: boolean;
+  /** Carries the up marker: `dagger up` starts it. */
+  isUp?: boolean;
 }
 
 export interface Cli {
@@ -300,7 +302,7 @@ export function buildCli(module: Introspected, moduleName: string): Cli {
     const fns = new Map<string, Fn>();
     for (const [key, fn] of Object.entries<Introspected>(obj.methods ?? {})) {
       const cli = kebab(fn.alias ?? key);
-      fns.set(cli, { name: cli, flags: flagMap(fn.arguments), returns: chainable(fn.returnType), isCheck: fn.isCheck === true });
+      fns.set(cli, { name: cli, flags: flagMap(fn.arguments), returns: chainable(fn.returnType), isCheck: fn.isCheck === true, isUp: fn.isUp === true });
     }
     for (const [key, prop] of Object.entries<Introspected>(obj.properties ?? {})) {
       const cli = kebab(prop.alias ?? key);
@@ -504,10 +506,30 @@ export function parseDagger(args: string[], cli: Cli): Parsed {
       }
       break;
     }
+    case "up": {
+      // `dagger up [NAME…]`: the functions with the up marker, all or those named.
+      const ups = [...main.values()].filter((f) => f.isUp).map((f) => f.name);
+      if (ups.length === 0) c.errors.push("dagger up: the module has no function with the up marker");
+      while (c.k < args.length) {
+        const tok = args[c.k];
+        if (tok.startsWith("-")) {
+          if (!globalFlag(c)) c.errors.push(`dagger up: unknown flag ${args[c.k++]}`);
+          continue;
+        }
+        c.k++;
+        c.called.push(tok);
+        if (!ups.includes(tok)) c.errors.push(`dagger up ${tok}: no such up function (up: ${ups.join(", ")})`);
+      }
+      break;
+    }
+    case "run":
+      // `dagger run CMD…` runs any command in a session: nothing of the module's to check.
+      c.k = args.length;
+      break;
     case "version":
       break;
     default:
-      c.errors.push(`dagger ${verb ?? ""}: only call, check and functions are checked here`);
+      c.errors.push(`dagger ${verb ?? ""}: only call, check, functions and up are checked here`);
   }
   return { verb: verb ?? "", called: c.called, errors: c.errors };
 }

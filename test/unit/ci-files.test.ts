@@ -88,6 +88,9 @@ describe("checking a command against the module's CLI", () => {
     expect(check("dagger call publish --address r/p --tag a --tag b --password env:PW")).toEqual([]);
     expect(check("dagger check lint pycroft:typecheck 'b*'")).toEqual([]);
     expect(check("dagger functions")).toEqual([]);
+    expect(check("dagger up")).toEqual([]);
+    expect(check("dagger -m github.com/a/b@main up dev-stack")).toEqual([]);
+    expect(check("dagger run npm test")).toEqual([]);
   });
 
   it("names what is wrong", () => {
@@ -103,6 +106,9 @@ describe("checking a command against the module's CLI", () => {
     expect(check("dagger call test stdout")).toEqual([expect.stringMatching(/returns a scalar/)]);
     expect(check("dagger check build-prod")).toEqual([expect.stringMatching(/^dagger check build-prod: no such check/)]);
     expect(check("dagger --progres plain call lint")).toEqual([expect.stringMatching(/unknown global flag --progres/)]);
+    expect(check("dagger up test")).toEqual([expect.stringMatching(/^dagger up test: no such up function \(up: dev-stack\)/)]);
+    expect(check("dagger up --bogus")).toEqual([expect.stringMatching(/^dagger up: unknown flag --bogus/)]);
+    expect(check("dagger cal test")).toEqual([expect.stringMatching(/^dagger cal: only call, check, functions and up/)]);
   });
 
   it("knows the checks `dagger check` runs", () => {
@@ -152,11 +158,16 @@ describe.each(CI_FILES)("%s", (file) => {
   });
 });
 
-describe("ci/README.md", () => {
+// The pages of docs/ and the README show commands to copy: each `dagger` line of their sh blocks
+// must work as written. The minimums keep the check from passing on a page whose blocks it no longer finds.
+const DOC_PAGES = ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)].sort();
+const MIN_DAGGER_COMMANDS: Record<string, number> = { "README.md": 9, "docs/ci.md": 8, "docs/usage.md": 20, "docs/development.md": 8 };
+
+describe.each(DOC_PAGES)("%s", (file) => {
   it("shows only dagger commands that exist, in its sh blocks", () => {
-    const blocks = [...read("ci/README.md").matchAll(/^```sh\n([\s\S]*?)^```/gm)].map((m) => m[1]);
+    const blocks = [...read(file).matchAll(/^```sh\n([\s\S]*?)^```/gm)].map((m) => m[1]);
     const commands = blocks.flatMap(shellCommands).filter((w) => w[0] === "dagger");
-    expect(commands.length).toBeGreaterThanOrEqual(8);
+    expect(commands.length).toBeGreaterThanOrEqual(MIN_DAGGER_COMMANDS[file] ?? 0);
     expect(commands.flatMap((w) => checkDagger(w.slice(1), cli).map((e) => `${w.join(" ")}: ${e}`))).toEqual([]);
   });
 });
