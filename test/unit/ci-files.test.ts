@@ -2,6 +2,8 @@
 // `dagger call|check|functions` lines. Every such line is read here and checked against the CLI
 // that `dagger` makes of the module (the runtime's introspector on src/) and of Dagger's core types,
 // so renaming a function or a flag, or making an argument required, fails here and not on a runner.
+// The actions the GitHub workflows use are checked against a table of the first major of each that
+// runs on no Node older than 24, and the docs deploy jobs against the checks they must wait for.
 // (That the files are valid YAML and valid workflows is test/ci/lint-ci.sh: yamlcheck + actionlint.)
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,6 +13,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 import { buildCli, checkDagger, Cli, daggerCommands, daggerLookingLines, parseDagger, shellCommands, yamlScalars } from "../support/ci-commands.js";
 import { introspect } from "../support/introspect.js";
+import { actionUses, ciJobs, stepInput, stepLines, upstream } from "../support/workflows.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const dagger = JSON.parse(readFileSync(join(root, "dagger.json"), "utf8")) as { name: string; engineVersion: string };
@@ -22,6 +25,36 @@ function yamlFiles(dir: string, recursive: boolean): string[] {
 }
 const CI_FILES = [...yamlFiles("ci", true), ...yamlFiles(".github/workflows", false)];
 const read = (file: string) => readFileSync(join(root, file), "utf8");
+const WORKFLOWS = CI_FILES.filter((f) => f.startsWith(".github/workflows/") || f.startsWith("ci/github/"));
+
+/**
+ * Every action the workflows use, and the first major of it whose runtime is Node 24 or none: GitHub
+ * removed Node 20 from its runners on 2026-09-16. For composite actions, the actions they run count
+ * too. Each entry says what its action.yml (`runs.using`) says at that major and the one before.
+ * A new action fails the test until its entry is added here.
+ */
+const NODE24_FROM: Record<string, { major: number; why: string }> = {
+  "actions/checkout": { major: 5, why: "v5.0.0 runs node24; v4 node20" },
+  "actions/setup-node": { major: 5, why: "v5.0.0 runs node24; v4 node20" },
+  "actions/upload-artifact": { major: 6, why: "v6.0.0 runs node24; v5 still node20 (node24 only opt-in)" },
+  "actions/upload-pages-artifact": { major: 5, why: "composite; v5 runs upload-artifact v7.0.0 (node24), v4 runs v4.6.2 (node20)" },
+  "actions/deploy-pages": { major: 5, why: "v5.0.0 runs node24; v4 node20" },
+  "mikepenz/action-junit-report": { major: 6, why: "v6.0.0 runs node24; v5 node20" },
+  "codecov/codecov-action": { major: 6, why: "composite; v6 runs github-script v8 (node24), v5 github-script v7.0.1 (node20)" },
+  "dagger/dagger-for-github": { major: 5, why: "composite of shell steps since v5; v4 ran node16" },
+  "irongut/CodeCoverageSummary": { major: 1, why: "a docker action in every release" },
+};
+
+/** What is wrong with the actions a workflow uses: unknown to the table, or older than its Node 24 major. */
+function staleActions(text: string, table: typeof NODE24_FROM): string[] {
+  return actionUses(text).flatMap((u) => {
+    if (u.problem) return [`line ${u.line}: ${u.problem}`];
+    const entry = table[u.action];
+    if (!entry) return [`line ${u.line}: ${u.action} is not in NODE24_FROM: look up the first major that runs on Node 24 and add it`];
+    if (u.major! < entry.major) return [`line ${u.line}: ${u.action}@${u.ref} runs on Node 20 or older: use v${entry.major} or later (${entry.why})`];
+    return [];
+  });
+}
 
 let cli: Cli;
 
@@ -135,19 +168,13 @@ describe.each(CI_FILES)("%s", (file) => {
   });
 
   it(`installs the Dagger CLI of dagger.json's engineVersion (${ENGINE}) from a pinned action`, () => {
-    const lines = text.split("\n");
     for (const m of text.matchAll(/^\s*DAGGER_VERSION:\s*["']?([^"'\s]+)/gm)) expect(m[1]).toBe(ENGINE);
-    for (const [i, line] of lines.entries()) {
-      const uses = /^(\s*)(- +)?uses:\s*dagger\/dagger-for-github@(\S+)/.exec(line);
-      if (!uses) continue;
-      expect(uses[3], `${file}:${i + 1}`).toMatch(/^v\d+\.\d+\.\d+$|^[0-9a-f]{40}$/);
-      const col = uses[1].length + (uses[2]?.length ?? 0);
-      const step: string[] = [];
-      for (let j = i + 1; j < lines.length && (lines[j].trim() === "" || lines[j].search(/\S/) >= col); j++) step.push(lines[j]);
-      const version = step.map((l) => /^\s*version:\s*["']?([^"'#]+?)["']?\s*$/.exec(l)?.[1]).find(Boolean);
-      expect(version, `${file}:${i + 1}: dagger-for-github without version:`).toBeDefined();
+    for (const use of actionUses(text).filter((u) => u.action === "dagger/dagger-for-github")) {
+      expect(use.ref, `${file}:${use.line}`).toMatch(/^v\d+\.\d+\.\d+$|^[0-9a-f]{40}$/);
+      const version = stepInput(stepLines(text, use.line), "version");
+      expect(version, `${file}:${use.line}: dagger-for-github without version:`).toBeDefined();
       if (version!.includes("env.DAGGER_VERSION")) expect(text, file).toMatch(/^\s*DAGGER_VERSION:/m);
-      else expect(version, `${file}:${i + 1}`).toBe(ENGINE);
+      else expect(version, `${file}:${use.line}`).toBe(ENGINE);
     }
   });
 
@@ -177,12 +204,129 @@ describe("what the CI files run", () => {
   const called = (file: string) =>
     new Set(daggerCommands(read(file)).commands.map((c) => parseDagger(c.args, cli)).filter((p) => p.verb === "call").map((p) => p.called[0]));
 
-  it.each(["ci/github/pycroft.yml", "ci/gitlab/pycroft.gitlab-ci.yml"])("%s runs every job of Pycroft's CI", (file) => {
-    expect([...called(file)].sort()).toEqual(["build-prod", "bundle", "docs", "lint", "publish", "test-report", "typecheck"]);
+  it("ci/github/pycroft.yml runs every job of Pycroft's CI, and the outdated JS report in the dev image", () => {
+    expect([...called("ci/github/pycroft.yml")].sort()).toEqual(["build-prod", "bundle", "dev", "docs", "lint", "publish", "test-report", "typecheck"]);
+  });
+
+  it("ci/gitlab/pycroft.gitlab-ci.yml runs every job of Pycroft's CI", () => {
+    expect([...called("ci/gitlab/pycroft.gitlab-ci.yml")].sort()).toEqual(["build-prod", "bundle", "docs", "lint", "publish", "test-report", "typecheck"]);
   });
 
   it("this repository's workflow lists the functions, runs the tests and every check", () => {
     const commands = daggerCommands(read(".github/workflows/ci.yml")).commands.map((c) => c.args.join(" "));
     expect(commands).toEqual(["functions", "call test", "check", "call watcher export --path pycroft-watch.py", "call test-stack --sync-token env://PYCROFT_SYNC_TOKEN up --ports 5099:5099"]);
+  });
+});
+
+describe("the actions the workflows use", () => {
+  it("finds every workflow", () => {
+    expect(WORKFLOWS).toEqual(expect.arrayContaining([".github/workflows/ci.yml", "ci/github/pycroft.yml"]));
+  });
+
+  it.each(WORKFLOWS)("%s uses every action at a major that runs on Node 24", (file) => {
+    expect(actionUses(read(file)).length).toBeGreaterThan(0);
+    expect(staleActions(read(file), NODE24_FROM)).toEqual([]);
+  });
+
+  it("lists no action that no workflow uses", () => {
+    const used = new Set(WORKFLOWS.flatMap((f) => actionUses(read(f)).map((u) => u.action)));
+    expect(Object.keys(NODE24_FROM).filter((a) => !used.has(a))).toEqual([]);
+  });
+
+  it("refuses a Node 20 major, an action not in the table and a ref that names no release", () => {
+    const yaml = [
+      "jobs:",
+      "  a:",
+      "    steps:",
+      "      - uses: actions/checkout@v4",
+      "      - uses: actions/checkout@v5.0.1",
+      "      - uses: 'actions/deploy-pages@v5'  # quoted",
+      "      - name: pinned",
+      "        uses: actions/upload-artifact@0123456789abcdef0123456789abcdef01234567 # v5.0.0",
+      "      - uses: actions/upload-artifact@0123456789abcdef0123456789abcdef01234567",
+      "      - uses: some/new-action@v9",
+      "      - uses: actions/setup-node@main",
+      "      - uses: ./local",
+    ].join("\n");
+    expect(staleActions(yaml, NODE24_FROM)).toEqual([
+      expect.stringMatching(/^line 4: actions\/checkout@v4 runs on Node 20 or older: use v5 or later/),
+      expect.stringMatching(/^line 8: actions\/upload-artifact@0123456789abcdef0123456789abcdef01234567 runs on Node 20 or older: use v6/),
+      expect.stringMatching(/^line 9: .*a commit pin needs its release as a comment/),
+      expect.stringMatching(/^line 10: some\/new-action is not in NODE24_FROM/),
+      expect.stringMatching(/^line 11: actions\/setup-node@main: pinned to neither a release/),
+      expect.stringMatching(/^line 12: \.\/local: a local action/),
+    ]);
+  });
+
+  it("this repository's workflow sets up a Node of 24 or later", () => {
+    const text = read(".github/workflows/ci.yml");
+    const setups = actionUses(text).filter((u) => u.action === "actions/setup-node");
+    expect(setups.length).toBeGreaterThan(0);
+    for (const u of setups) expect(Number(stepInput(stepLines(text, u.line), "node-version")), `line ${u.line}`).toBeGreaterThanOrEqual(24);
+  });
+});
+
+describe("the docs are deployed only after the checks Pycroft's CI deploys them after", () => {
+  /** The jobs of a file that call each module function. */
+  const callers = (text: string) => {
+    const jobs = ciJobs(text);
+    const by = new Map<string, Set<string>>();
+    for (const c of daggerCommands(text).commands) {
+      const job = jobs.find((j) => c.line >= j.line && c.line <= j.endLine);
+      for (const fn of parseDagger(c.args, cli).called.slice(0, 1)) {
+        if (!by.has(fn)) by.set(fn, new Set());
+        if (job) by.get(fn)!.add(job.name);
+      }
+    }
+    return by;
+  };
+  // Pycroft's python-lint job: ruff, mypy and Sphinx; deploy-docs needs it, so it deploys only when all passed.
+  const GATES = ["lint", "typecheck", "docs"];
+
+  it("reads jobs, needs and if: of GitHub and GitLab files", () => {
+    const github = ["on: push", "jobs:", "  a:", "    steps: []", "  b:", "    needs: a", "    if: always()", "  c:", "    needs: [a, 'b']", "  d:", "    needs:", "      - c", "env:", "  X: 1"].join("\n");
+    expect(ciJobs(github)).toEqual([
+      { name: "a", line: 3, endLine: 4, needs: [] },
+      { name: "b", line: 5, endLine: 7, needs: ["a"], if: "always()" },
+      { name: "c", line: 8, endLine: 9, needs: ["a", "b"] },
+      { name: "d", line: 10, endLine: 12, needs: ["c"] },
+    ]);
+    expect([...upstream(ciJobs(github), "d")].sort()).toEqual(["a", "b", "c", "d"]);
+    const gitlab = ["variables:", "  A: 1", ".t:", "  image: x", "x:", "  stage: s", "y:", "  needs: [x]", "z:", "  needs:", "    - job: y", "    - x"].join("\n");
+    expect(ciJobs(gitlab).map((j) => [j.name, j.needs])).toEqual([["x", []], ["y", ["x"]], ["z", ["y", "x"]]]);
+  });
+
+  it("ci/github/pycroft.yml: deploy-pages runs only after the jobs of ruff, mypy and the docs passed", () => {
+    const text = read("ci/github/pycroft.yml");
+    const jobs = ciJobs(text);
+    const deploys = actionUses(text).filter((u) => u.action === "actions/deploy-pages").map((u) => jobs.find((j) => u.line >= j.line && u.line <= j.endLine)!);
+    expect(deploys.map((j) => j.name)).toEqual(["deploy-docs"]);
+    const deploy = deploys[0];
+    const before = upstream(jobs, deploy.name);
+    const by = callers(text);
+    for (const fn of GATES) {
+      expect(by.get(fn)?.size, fn).toBeGreaterThan(0);
+      for (const job of by.get(fn)!) expect(before, `${fn} runs in ${job}, which ${deploy.name} does not wait for`).toContain(job);
+    }
+    // A status function in if: would run it after a failed or skipped job too.
+    expect(deploy.if ?? "").not.toMatch(/always\(\)|failure\(\)|cancelled\(\)/);
+    // The artifact it deploys is uploaded by a job it waits for.
+    const uploads = actionUses(text).filter((u) => u.action === "actions/upload-pages-artifact");
+    expect(uploads.length).toBeGreaterThan(0);
+    for (const u of uploads) expect(before).toContain(jobs.find((j) => u.line >= j.line && u.line <= j.endLine)!.name);
+  });
+
+  it("ci/gitlab/pycroft.gitlab-ci.yml: pages runs only after the jobs of ruff, mypy and the docs passed", () => {
+    const text = read("ci/gitlab/pycroft.gitlab-ci.yml");
+    const jobs = ciJobs(text);
+    const pages = jobs.find((j) => j.name === "pages")!;
+    // With needs:, GitLab starts a job as soon as those finished: the stages no longer order it.
+    expect(pages.needs.length).toBeGreaterThan(0);
+    const before = upstream(jobs, "pages");
+    const by = callers(text);
+    for (const fn of GATES) {
+      expect(by.get(fn)?.size, fn).toBeGreaterThan(0);
+      for (const job of by.get(fn)!) expect(before, `${fn} runs in ${job}, which pages does not wait for`).toContain(job);
+    }
   });
 });
