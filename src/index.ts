@@ -8,7 +8,9 @@
  */
 import { randomUUID } from "node:crypto";
 
-import { argument, check, Container, dag, Directory, File, func, object, Platform, Secret, Service, up } from "@dagger.io/dagger";
+import { argument, check, Container, dag, Directory, File, func, object, Platform, Secret, Service } from "@dagger.io/dagger";
+
+import { up } from "./decorators.js";
 
 import {
   checkCeleryApp, checkPlatform, checkProtocol, checkRuffFormat, checkShards, checkWsgiApp, DEFAULTS, settings, Settings, SOURCE_EXCLUDES, UsageError,
@@ -33,59 +35,25 @@ import { relativeTo, report, verdict } from "./checks/verdict.js";
 
 @object()
 export class Pycroft {
-  /** The application source: a uv project laid out like Pycroft. */
-  @func()
+  // The options, kept for every call on this object; not functions of their own (the constructor's
+  // @param lines are their help).
   source: Directory;
-
-  /** Build context of the slapd image the ldap service runs. */
-  @func()
   openldapContext: Directory;
-
-  @func()
   uid: number;
-
-  @func()
   gid: number;
-
-  @func()
   user: string;
-
-  @func()
   home: string;
-
-  @func()
   venv: string;
-
-  @func()
   appDir: string;
-
-  @func()
   pythonImage: string;
-
-  @func()
   uvVersion: string;
-
-  @func()
   aptPackages: string[];
-
-  @func()
   noInstallPackage: string[];
-
-  @func()
   aptMirror: string;
-
-  @func()
   pythonIndex: string;
-
-  @func()
   postgresImage: string;
-
-  @func()
   rabbitmqImage: string;
-
-  @func()
   debianImage: string;
-
   dbPassword: Secret;
   ldapPassword: Secret;
   mqPassword: Secret;

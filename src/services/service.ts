@@ -1,4 +1,4 @@
-import { Container, dag, ExecError, Service } from "@dagger.io/dagger";
+import { Container, dag, Service } from "@dagger.io/dagger";
 
 import { DEFAULTS } from "../config.js";
 
@@ -126,10 +126,19 @@ export function devVolume(project: string, host: string, dir: string): string {
   return `${project}-dev-${host}${dir.replaceAll("/", "-")}`;
 }
 
+/**
+ * Whether `err` is the SDK's ExecError, told by its name and fields: the SDK that `dagger call` bundles
+ * into a module exports no error classes, so `instanceof ExecError` cannot be written there.
+ */
+function isExecError(err: unknown): err is Error & { stdout: string; stderr: string } {
+  const e = err as { name?: unknown; stdout?: unknown; stderr?: unknown };
+  return err instanceof Error && e.name === "ExecError" && typeof e.stdout === "string" && typeof e.stderr === "string";
+}
+
 /** The message of a failed service start: its name, then what its health check or exit left behind. */
 export function startFailure(host: string, err: unknown): string {
   const detail =
-    err instanceof ExecError
+    isExecError(err)
       ? [err.stderr, err.stdout].filter((t) => t.trim()).join("\n") || err.message
       : err instanceof Error
         ? err.message

@@ -31,6 +31,12 @@ describe("the dagger call binding", () => {
     expect(Object.keys(pycroft.methods).sort()).toEqual([...FUNCTIONS].sort());
   });
 
+  it("lists only functions in `dagger functions`: the options it keeps are no fields of their own", () => {
+    const fields = Object.values<Introspected>(pycroft.properties);
+    expect(fields.map((f) => f.name)).toContain("dbPassword"); // kept between chained calls all the same
+    expect(fields.filter((f) => f.isExposed).map((f) => f.name)).toEqual([]);
+  });
+
   it("marks Pycroft's CI jobs as checks, so `dagger check` runs them, and nothing else", () => {
     const checks = Object.values<Introspected>(pycroft.methods).filter((fn) => fn.isCheck).map((fn) => fn.name);
     expect(checks.sort()).toEqual([...CHECKS].sort());
