@@ -43,6 +43,8 @@ export const DEFAULTS = {
    * run as a script so its tasks are named `dummy_tasks.*`; `test` starts it when the source has it.
    */
   dummyWorker: "helpers/dummy_celery_worker.py",
+  /** The services' passwords when none is given, as in Pycroft's compose files. */
+  passwords: { db: "password", ldap: "password", mq: "celery" },
   /** Worker processes of the dummy worker: its 10-second `magic_sleep` tasks must not queue behind each other. */
   dummyWorkerConcurrency: 4,
   /** Keycloak's test realm; `test` starts keycloak for the OIDC tests when the source has it. */

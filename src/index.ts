@@ -54,9 +54,11 @@ export class Pycroft {
   postgresImage: string;
   rabbitmqImage: string;
   debianImage: string;
-  dbPassword: Secret;
-  ldapPassword: Secret;
-  mqPassword: Secret;
+  // Given secrets only: one made here with setSecret would not outlive this call, and the next
+  // function of a chain (`dagger call --db-password … test`) could no longer read it.
+  dbPassword?: Secret;
+  ldapPassword?: Secret;
+  mqPassword?: Secret;
 
   /**
    * @param source The application: a uv project (pyproject.toml + uv.lock) laid out like Pycroft. Defaults to ./example.
@@ -121,9 +123,9 @@ export class Pycroft {
     this.postgresImage = postgresImage;
     this.rabbitmqImage = rabbitmqImage;
     this.debianImage = debianImage;
-    this.dbPassword = dbPassword ?? dag.setSecret("pycroft-db-password", "password");
-    this.ldapPassword = ldapPassword ?? dag.setSecret("pycroft-ldap-password", "password");
-    this.mqPassword = mqPassword ?? dag.setSecret("pycroft-mq-password", "celery");
+    this.dbPassword = dbPassword;
+    this.ldapPassword = ldapPassword;
+    this.mqPassword = mqPassword;
     this.settings(); // fail at once on bad options
   }
 
@@ -519,7 +521,12 @@ export class Pycroft {
   }
 
   private credentials(): Credentials {
-    return { db: this.dbPassword, ldap: this.ldapPassword, mq: this.mqPassword };
+    const { db, ldap, mq } = DEFAULTS.passwords;
+    return {
+      db: this.dbPassword ?? dag.setSecret("pycroft-db-password", db),
+      ldap: this.ldapPassword ?? dag.setSecret("pycroft-ldap-password", ldap),
+      mq: this.mqPassword ?? dag.setSecret("pycroft-mq-password", mq),
+    };
   }
 
   private tmpfs(): Extract<Storage, { kind: "tmpfs" }> {
