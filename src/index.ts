@@ -129,13 +129,15 @@ export class Pycroft {
     this.settings(); // fail at once on bad options
   }
 
-  /** The base layer: python, bash and libpq5, the app user, an empty venv first on PATH (base.Dockerfile). */
+  /** The base image: python, libpq5, the app user and an empty venv first on PATH (base.Dockerfile). */
   @func()
   base(): Container {
     return base(this.settings());
   }
 
   /**
+   * The dev image: base plus build tools, the locked Python and JS deps and the source, editable.
+   *
    * The dev layer: base + build tools and node, the locked Python deps (dev group) and JS deps
    * installed before the source, the source at the app dir installed editable (dev.Dockerfile).
    */
@@ -145,6 +147,8 @@ export class Pycroft {
   }
 
   /**
+   * The prod image: the app's venv built in a builder and copied onto base, with no compiler.
+   *
    * The prod image: the venv (runtime + prod deps and the app, non-editable, JS bundled) built in a
    * builder and copied onto base (prod.Dockerfile). As the app user, its default command `uwsgi`
    * serves the app on port 5000; `worker` runs the Celery worker with beat, any other command runs
@@ -176,6 +180,8 @@ export class Pycroft {
   }
 
   /**
+   * Publishes the prod image for one or more platforms under every tag, as one manifest list.
+   *
    * Builds the prod image for each platform and publishes it under every tag as one manifest list;
    * prints the digest-pinned references, one per line.
    *
@@ -216,13 +222,21 @@ export class Pycroft {
     return refs.join("\n");
   }
 
-  /** PostgreSQL as Pycroft's test db: database pycroft, the source's init SQL, tuned for speed, data on tmpfs. */
+  /**
+   * PostgreSQL as Pycroft's test db, data on tmpfs.
+   *
+   * Database pycroft, the source's init SQL, tuned for speed.
+   */
   @func()
   async postgres(): Promise<Service> {
     return this.serviceNamed("db");
   }
 
-  /** OpenLDAP (slapd, MDB, ppolicy, the source's schemas) as Pycroft's ldap service, base DN dc=agdsn,dc=de, data on tmpfs. */
+  /**
+   * OpenLDAP as Pycroft's ldap service, base DN dc=agdsn,dc=de, data on tmpfs.
+   *
+   * slapd with MDB, ppolicy and the source's schemas.
+   */
   @func()
   async openldap(): Promise<Service> {
     return this.serviceNamed("ldap");
@@ -234,13 +248,19 @@ export class Pycroft {
     return this.serviceNamed("mq");
   }
 
-  /** Keycloak with start-dev's settings (plain HTTP, file database) and the source's test realm, for Pycroft's OIDC tests. */
+  /**
+   * Keycloak with the source's test realm, for Pycroft's OIDC tests.
+   *
+   * start-dev's settings: plain HTTP, a file database.
+   */
   @func()
   async keycloak(): Promise<Service> {
     return this.serviceNamed("keycloak", true);
   }
 
   /**
+   * The app's Celery worker from the dev image, with its own db, ldap and mq services.
+   *
    * The app's Celery worker from the dev image, against its own db, ldap and mq services (compose's
    * `dev-celery-worker`).
    *
@@ -254,6 +274,8 @@ export class Pycroft {
   }
 
   /**
+   * Runs the test suite with pytest against Pycroft's test services, fresh on tmpfs.
+   *
    * Runs pytest in the dev image with the JS bundle built and what Pycroft's docker-compose.test.yml
    * starts, each fresh on tmpfs and bound under Pycroft's hostnames: db, ldap and mq, the dummy hades
    * worker when the source has helpers/dummy_celery_worker.py, keycloak when it has
@@ -277,6 +299,8 @@ export class Pycroft {
   }
 
   /**
+   * Runs the tests like `test` and returns the reports CI publishes (JUnit, coverage, log).
+   *
    * Runs the tests like `test`, measuring the coverage of Pycroft CI's packages, and never fails on
    * test failures: returns the reports directory (junit.xml, coverage.xml, htmlcov/, pytest.log and
    * exit-code) for CI to publish. With shards, one report of all of them.
@@ -292,6 +316,8 @@ export class Pycroft {
   }
 
   /**
+   * Keeps the test services up and runs pytest on request, with live edits (see `watcher`).
+   *
    * What Pycroft's test compose starts, kept running, with pytest on demand and live edits: as
    * `docker compose run --rm test-app test …` leaves test-db, test-ldap, test-mq (and the dummy
    * worker and keycloak) up between runs, so that a run after an edit costs pytest's own time, with
@@ -317,6 +343,8 @@ export class Pycroft {
   }
 
   /**
+   * Returns pycroft-watch.py, the host side of live edits for `test-stack` and `dev-stack`.
+   *
    * The host side of live edits, for `test-stack` and `dev-stack --sync-token` (Dagger has no bind
    * mount): a Python 3 script, standard library only, that watches a checkout and sends each saved
    * edit to the stack's port 5099; with `--run PYTEST_ARG…` it runs pytest in the test stack at once
@@ -329,6 +357,8 @@ export class Pycroft {
   }
 
   /**
+   * A shell in `test`'s app container with the test services bound (`just test-shell`).
+   *
    * A shell in `test`'s app container with what Pycroft's test compose starts bound, fresh on tmpfs:
    * Pycroft's `just test-shell` (`docker compose run --rm test-app shell`), for pytest by hand, e.g.
    * `--pdb` on a failing test: `dagger call test-shell terminal`.
@@ -343,6 +373,8 @@ export class Pycroft {
   }
 
   /**
+   * Applies the migrations (alembic upgrade head) to a fresh PostgreSQL.
+   *
    * Applies the migrations (alembic upgrade head) to a fresh PostgreSQL, the only service it starts:
    * a check that they apply.
    *
@@ -357,6 +389,8 @@ export class Pycroft {
   }
 
   /**
+   * Lints the source with ruff and the settings in its pyproject.toml (`ruff check .`).
+   *
    * Lints the source with ruff and its settings in pyproject.toml (Pycroft CI's `ruff check .`);
    * returns ruff's report, or fails with it when ruff finds a problem.
    *
@@ -371,6 +405,8 @@ export class Pycroft {
   }
 
   /**
+   * Type-checks the source with mypy (scripts/run_mypy.sh when the source has it).
+   *
    * Type-checks the source with mypy as the source runs it: scripts/run_mypy.sh when it has one
    * (Pycroft's CI), else `mypy` with pyproject.toml's settings. Fails with mypy's errors.
    */
@@ -382,6 +418,8 @@ export class Pycroft {
   }
 
   /**
+   * Builds the Sphinx docs in doc/ as Pycroft's CI does and returns the HTML.
+   *
    * Builds the Sphinx docs in doc/ as Pycroft's CI does (`make SPHINXOPTS="-EN -w sphinx.log" -C doc
    * html`) and returns the HTML, e.g. for Pages: `docs export --path html`. A warning fails the build,
    * after every warning has been reported.
@@ -398,6 +436,8 @@ export class Pycroft {
   }
 
   /**
+   * Builds the production JS bundle and returns web/static with dist/ and manifest.json.
+   *
    * Builds the production JS bundle (Pycroft CI's `bun run bundle --prod`; npm for a package-lock.json)
    * and returns web/static with it: the hashed files in dist/ and the manifest.json the app reads.
    */
@@ -410,6 +450,8 @@ export class Pycroft {
   }
 
   /**
+   * Flask's dev server on port 5000 after the migrations, with the dev services bound.
+   *
    * The dev environment (docker-compose.dev.yml): flask's dev server on port 5000 with migrations
    * applied and db, ldap and mq bound; their data is kept on cache volumes across restarts.
    * Run it with `dagger call dev-env up --ports 5000:5000`; `dev-stack` adds the workers and keycloak
@@ -425,6 +467,8 @@ export class Pycroft {
   }
 
   /**
+   * Pycroft's whole dev stack on its dev ports, its data kept across sessions (`dagger up`).
+   *
    * Pycroft's whole dev stack (docker-compose.dev.yml) as one service: flask's dev server with the
    * migrations applied, the app's Celery worker, the dummy hades worker when the source has it, db,
    * ldap, mq, and keycloak when the source has its realm — one instance of each, on the dev data
@@ -467,6 +511,8 @@ export class Pycroft {
   }
 
   /**
+   * The dev container with the dev services bound (`dagger call shell terminal`).
+   *
    * The dev container with the dev environment's services bound: `dagger call shell terminal`. While a
    * dev stack runs in another call, join its services through their host ports instead of starting
    * the dev services here (which that stack holds): `shell --db tcp://localhost:55432 --ldap

@@ -53,6 +53,14 @@ describe("the dagger call binding", () => {
     expect(ups).toEqual(["devStack"]);
   });
 
+  it("begins each function's help with a whole sentence on one line, which `dagger functions` shows", () => {
+    for (const fn of Object.values<Introspected>(pycroft.methods)) {
+      const [first, second] = fn.description.split("\n");
+      expect(first, fn.name).toMatch(/^[A-Z`].{10,98}\.$/);
+      expect(second ?? "", `${fn.name}: a blank line after the summary`).toBe("");
+    }
+  });
+
   it("documents every function and argument: the docstrings are the CLI help", () => {
     for (const fn of Object.values<Introspected>(pycroft.methods)) {
       expect(fn.description, fn.name).not.toBe("");
