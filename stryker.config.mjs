@@ -4,7 +4,7 @@
 export default {
   mutate: ["src/**/*.ts"],
   testRunner: "vitest",
-  // The unit config, less the binding tests that read src/'s text (see vitest.mutate.config.ts).
+  // The unit config, less the tests that read src/'s text (see vitest.mutate.config.ts).
   vitest: { configFile: "vitest.mutate.config.ts" },
   coverageAnalysis: "perTest",
   // A static mutant (in a module-level constant: DEFAULTS, the pattern lists, the scripts) runs the
