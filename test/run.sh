@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The module's tests on a fresh machine: npm deps; type check, unit tests and the CI files (actionlint,
-# YAML) while an engine starts; then the e2e tests.
+# The module's tests on a fresh machine: npm deps; type check, unit tests, the CI files (actionlint,
+# YAML) and the module's scripts (ruff, ShellCheck, their pytest tests) while an engine starts; then
+# the e2e tests.
 #   bash test/run.sh          the tests (CI: .ci/run)
 #   bash test/run.sh main     the main job instead: the example app's suite through the module's `test`
 # With Dagger installed, `dagger run bash test/run.sh` uses your engine; otherwise (Debian 12, root)
@@ -38,13 +39,15 @@ if [ "${1:-}" = main ]; then
   exit
 fi
 
-# The engine starts while the type check, the unit tests and the CI files' lint run: none of them
-# needs it. Whatever ends this script waits for that start first, so that a caller stopping the engine
-# (.ci/run) never races it.
+# The engine starts while the type check, the unit tests, the lints and the scripts' tests run: none
+# of them needs it. Whatever ends this script waits for that start first, so that a caller stopping
+# the engine (.ci/run) never races it.
 start_engine & engine_job=$!
 trap 'wait "$engine_job" 2>/dev/null || true' EXIT
 phase "typecheck" npm run --silent typecheck
 phase "unit tests" npm run --silent test:unit
 phase "CI files" bash test/ci/lint-ci.sh
+phase "scripts: lint" bash test/ci/lint-scripts.sh
+phase "scripts: tests" bash test/python/run.sh -q
 phase "engine (started beside the steps above)" use_engine
 phase "e2e tests" npm run --silent test:e2e

@@ -1,6 +1,7 @@
 import { Container, Secret } from "@dagger.io/dagger";
 
 import { DEFAULTS, Settings } from "../config.js";
+import { script } from "../scripts/index.js";
 
 /**
  * Receives live edits in an app container (Dagger has no bind mount): POST /files with a tar of
@@ -13,185 +14,11 @@ import { DEFAULTS, Settings } from "../config.js";
  * Started with a command after the app dir, it also runs that command on demand: POST /run with one
  * argument per line runs the command with them in the app dir, one run at a time, and answers with
  * its output as it comes, then a last line `exit-code: N`. A client that goes away ends the run.
- * With \`--ahead\` before the command, the command takes its arguments on stdin, one a line: the
+ * With `--ahead` before the command, the command takes its arguments on stdin, one a line: the
  * receiver keeps the next run's process started, so that it does its start-up while nobody waits.
+ * The script: src/scripts/pycroft-sync.py.
  */
-export const RECEIVE = `import hmac, io, os, shutil, signal, subprocess, sys, tarfile, threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-root = os.path.realpath(sys.argv[2])
-ahead = sys.argv[3:4] == ["--ahead"]
-command = sys.argv[4:] if ahead else sys.argv[3:]
-token = ("Bearer " + os.environ["PYCROFT_SYNC_TOKEN"]).encode()
-one_run = threading.Lock()
-spare = None
-
-def start(args=()):
-    """The command with these arguments; ahead, without: it reads them on stdin (see \`hand\`)."""
-    stdin = subprocess.PIPE if ahead else subprocess.DEVNULL
-    # A session of its own: ending the run ends what it started too (a Celery worker of the tests).
-    return subprocess.Popen([*command, *args], cwd=root, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-
-def end(proc):
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-def start_spare():
-    global spare
-    if ahead:
-        spare = start()
-
-def hand(proc, args):
-    """Gives a process started ahead its arguments, one a line; False if it no longer takes them."""
-    try:
-        proc.stdin.write("".join(arg + "\\n" for arg in args).encode())
-        proc.stdin.close()
-        return True
-    except BrokenPipeError:
-        return False
-
-def take(args):
-    """The run's process: the one started ahead, given its arguments, or a new one."""
-    global spare
-    if not ahead:
-        return start(args)
-    proc, spare = spare, None
-    if proc is not None and proc.poll() is None and hand(proc, args):
-        return proc
-    proc = start()
-    hand(proc, args)
-    return proc
-
-def inside(rel):
-    path = os.path.realpath(os.path.join(root, rel))
-    return path if path.startswith(root + os.sep) else None
-
-def write(body):
-    count = 0
-    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
-        for member in tar:
-            path = inside(member.name)
-            if not member.isfile() or path is None:
-                continue
-            with tar.extractfile(member) as src:
-                data = src.read()
-            mode = member.mode & 0o755 | 0o600
-            if unchanged(path, data, mode):
-                continue
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            tmp = path + ".pycroft-sync"
-            with open(tmp, "wb") as dst:
-                dst.write(data)
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-            count += 1
-    return count
-
-def unchanged(path, data, mode):
-    """Whether the file is already so: then it is left alone, its mtime too (no reload, no recompile)."""
-    try:
-        if os.lstat(path).st_mode & 0o7777 != mode or os.path.getsize(path) != len(data):
-            return False
-        with open(path, "rb") as f:
-            return f.read() == data
-    except OSError:
-        return False
-
-def entry(rel):
-    """rel's own path in the app dir, its directory resolved: a link there is the link, not its target."""
-    parent = os.path.realpath(os.path.join(root, os.path.dirname(rel)))
-    name = os.path.basename(rel)
-    if name in ("", ".", "..") or not (parent == root or parent.startswith(root + os.sep)):
-        return None
-    return os.path.join(parent, name)
-
-def delete(body):
-    # A directory goes with everything in it (its __pycache__ too: an empty package directory left
-    # behind would still import, as a namespace package).
-    count = 0
-    for rel in body.decode().splitlines():
-        path = entry(rel)
-        if path is None:
-            continue
-        if os.path.islink(path) or os.path.isfile(path):
-            os.remove(path)
-        elif os.path.isdir(path):
-            shutil.rmtree(path)
-        else:
-            continue
-        count += 1
-    return count
-
-def kill_on_hang_up(connection, proc):
-    # The client sends nothing after its request: the socket ends only when the client goes away (or
-    # the answer is over, when the run has ended too).
-    try:
-        while connection.recv(4096):
-            pass
-    except OSError:
-        pass
-    if proc.poll() is None:
-        end(proc)
-
-def end_with(proc):
-    # What a run leaves running ends with it, as it would with \`test\`'s container; it would also keep
-    # the output open, and the answer with it.
-    proc.wait()
-    end(proc)
-
-class Sync(BaseHTTPRequestHandler):
-    def do_POST(self):
-        if not hmac.compare_digest(self.headers.get("Authorization", "").encode(), token):
-            return self.answer(401, "wrong or missing sync token")
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        if self.path == "/run" and command:
-            return self.run([arg for arg in body.decode().split("\\n") if arg])
-        actions = {"/files": write, "/delete": delete}
-        if self.path not in actions:
-            runs = " or /run (arguments, one a line)" if command else ""
-            return self.answer(404, f"POST /files (a tar) or /delete (paths, one a line){runs}")
-        count = actions[self.path](body)
-        print(f"sync: {self.path[1:]} {count}", flush=True)
-        self.answer(200, str(count))
-
-    def run(self, args):
-        with one_run:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.end_headers()
-            print(f"run: {' '.join(command + args)}", flush=True)
-            proc = take(args)
-            threading.Thread(target=kill_on_hang_up, args=(self.connection, proc), daemon=True).start()
-            threading.Thread(target=end_with, args=(proc,), daemon=True).start()
-            last = b"\\n"
-            try:
-                for chunk in iter(lambda: proc.stdout.read1(65536), b""):
-                    self.wfile.write(chunk)
-                    self.wfile.flush()
-                    last = chunk[-1:]
-                code = proc.wait()
-                # On a line of its own, also after output without a last newline.
-                self.wfile.write((b"" if last == b"\\n" else b"\\n") + f"exit-code: {code}\\n".encode())
-            except (BrokenPipeError, ConnectionResetError):
-                end(proc)
-                proc.wait()
-            finally:
-                start_spare()
-
-    def answer(self, code, text):
-        self.send_response(code)
-        self.send_header("Content-Type", "text/plain")
-        self.end_headers()
-        self.wfile.write(text.encode() + b"\\n")
-
-    def log_message(self, *args):
-        pass
-
-start_spare()
-ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), Sync).serve_forever()
-`;
+export const RECEIVE = script("pycroft-sync.py");
 
 const SCRIPT = "/usr/local/bin/pycroft-sync.py";
 

@@ -1,6 +1,7 @@
 import { Container, dag, Service } from "@dagger.io/dagger";
 
 import { DEFAULTS, owner, Settings } from "../config.js";
+import { script, shellWords } from "../scripts/index.js";
 import { serve, SERVICE_LOG, Storage } from "../services/service.js";
 import { bindAll } from "../services/stack.js";
 
@@ -67,14 +68,7 @@ export function devServer(app: Container, migrateCommand: string, beside: string
  * Serves the Sphinx docs on `DEFAULTS.docsPort` and rebuilds them on every change, as compose's
  * `dev-docs` (`serve-docs`: sphinx-autobuild); a source without sphinx-autobuild gets them built once.
  */
-export const DOCS_SERVER = `(
-  if command -v sphinx-autobuild >/dev/null; then
-    exec sphinx-autobuild -v ${DEFAULTS.docsDir} ${DEFAULTS.docsDir}/_build/html --host 0.0.0.0 --port ${DEFAULTS.docsPort}
-  fi
-  echo "docs: sphinx-autobuild is not installed, so the docs are built once, not on each change" >&2
-  sphinx-build -q -b html ${DEFAULTS.docsDir} ${DEFAULTS.docsDir}/_build/html
-  exec python -m http.server ${DEFAULTS.docsPort} --directory ${DEFAULTS.docsDir}/_build/html
-)`;
+export const DOCS_SERVER = shellWords(["sh", "-c", script("serve-docs.sh"), "serve-docs", DEFAULTS.docsDir, String(DEFAULTS.docsPort)]);
 
 /** The app container for an interactive shell. */
 export function shellInto(app: Container): Container {

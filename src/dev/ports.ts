@@ -1,6 +1,7 @@
 import { Container, NetworkProtocol, Service } from "@dagger.io/dagger";
 
 import { UsageError } from "../config.js";
+import { script } from "../scripts/index.js";
 
 /** One host port of the dev stack: what listens there, and which service port it reaches. */
 export interface HostPort {
@@ -19,42 +20,7 @@ export interface HostPort {
  * HOST:TARGET, half-closes included (psql, AMQP and HTTP all work through it). Plain Python, so it
  * runs on the base image the stack already has.
  */
-export const FORWARD = `import asyncio, sys
-
-async def pipe(reader, writer):
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof():
-            writer.write_eof()
-    except OSError:
-        writer.close()
-
-def forwarder(host, port):
-    async def handle(reader, writer):
-        try:
-            up_reader, up_writer = await asyncio.open_connection(host, port)
-        except OSError as e:
-            print(f"{host}:{port}: {e}", flush=True)
-            writer.close()
-            return
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-        for w in (writer, up_writer):
-            w.close()
-    return handle
-
-async def main(rules):
-    servers = []
-    for rule in rules:
-        listen, target = rule.split("=")
-        host, port = target.rsplit(":", 1)
-        servers.append(await asyncio.start_server(forwarder(host, int(port)), "0.0.0.0", int(listen)))
-        print(f"port {listen} -> {target}", flush=True)
-    await asyncio.gather(*(s.serve_forever() for s in servers))
-
-asyncio.run(main(sys.argv[1:]))
-`;
+export const FORWARD = script("forward-ports.py");
 
 const SCRIPT = "/usr/local/bin/forward-ports.py";
 

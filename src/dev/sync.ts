@@ -2,6 +2,7 @@ import { Container, Secret, Service } from "@dagger.io/dagger";
 
 import { Settings } from "../config.js";
 import { receiver, withReceiver } from "../app/receiver.js";
+import { shellWords } from "../scripts/index.js";
 import { devServer } from "./environment.js";
 import { Project } from "../images/project.js";
 
@@ -13,9 +14,4 @@ import { Project } from "../images/project.js";
 export function liveDevServer(s: Settings, app: Container, project: Project, token: Secret, migrateCommand: string, beside: string[]): Service {
   const bundler = project.js ? [shellWords(project.js.watch)] : [];
   return devServer(app.with(withReceiver(token)), migrateCommand, [shellWords(receiver(s)), ...bundler, ...beside]);
-}
-
-/** A command as words for `sh -c` (single-quoted). */
-function shellWords(words: string[]): string {
-  return words.map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(" ");
 }

@@ -1,6 +1,7 @@
 import { CacheSharingMode, Container, dag } from "@dagger.io/dagger";
 
 import { Settings } from "../config.js";
+import { script } from "../scripts/index.js";
 
 /** Points Debian's main archive at a mirror (Pycroft uses its own); security updates stay upstream. */
 export function aptMirror(s: Settings) {
@@ -40,13 +41,4 @@ export function aptInstall(s: Settings, packages: readonly string[]) {
  * With a mirror, a source that cannot be updated is an error (apt only warns, and the install then
  * fails later with "Unable to locate package"), and a mirror that does not answer fails in seconds.
  */
-const APT_INSTALL = `mirror=$1; shift
-if [ -n "$mirror" ]; then
-  apt-get update -q --error-on=any -o Acquire::http::Timeout=20 -o Acquire::Retries=1 || {
-    echo "apt could not update from the Debian mirror $mirror: check --apt-mirror (a Debian archive, as http://deb.debian.org/debian is) and that the engine reaches it" >&2
-    exit 1
-  }
-else
-  apt-get update -q
-fi
-apt-get install -y -q --no-install-recommends "$@"`;
+const APT_INSTALL = script("apt-install.sh");

@@ -1,6 +1,7 @@
 import { CacheVolume, Container, dag } from "@dagger.io/dagger";
 
 import { owner, RUNTIME_PACKAGES, Settings } from "../config.js";
+import { script } from "../scripts/index.js";
 import { aptInstall, aptMirror } from "./apt.js";
 
 /** uv's download cache, shared by every build of the app user (Pycroft mounts it at ~/.cache). */
@@ -75,11 +76,4 @@ export const BUILD_ONLY_ENV = [
  * Creates the group and user idempotently: an image may already have the UID or GID (then the
  * user shares it, as `useradd --non-unique` allows) or even the user itself.
  */
-const ADD_USER = `set -eu
-uid=$1 gid=$2 name=$3 home=$4
-getent group "$gid" >/dev/null || groupadd --gid "$gid" "$name"
-id -u "$name" >/dev/null 2>&1 || useradd --non-unique --uid "$uid" --gid "$gid" \\
-  --home-dir "$home" --create-home --comment Application "$name"
-# ~/.cache is the user's, not root's as the engine would make it for the uv cache mounted inside:
-# tools that keep a cache of their own there (sphinx-toolbox, pre-commit, …) must be able to write.
-mkdir -p "$home/.cache" && chown "$uid:$gid" "$home" "$home/.cache"`;
+const ADD_USER = script("add-user.sh");

@@ -1,6 +1,7 @@
 import { Container, dag, Directory } from "@dagger.io/dagger";
 
 import { BUILD_PACKAGES, BUNDLE_IGNORES, DEFAULTS, owner, Settings, SOURCE_EXCLUDES } from "../config.js";
+import { script } from "../scripts/index.js";
 import { aptInstall } from "./apt.js";
 import { base, uvCache } from "./base.js";
 import { Project } from "./project.js";
@@ -30,18 +31,9 @@ function syncFlags(s: Settings, mode: SyncMode): string[] {
   return [...SYNC_FLAGS[mode], ...s.noInstallPackages.flatMap((name) => ["--no-install-package", name])];
 }
 
-const LOCK_CHECK = `python - <<'EOF' || exit 1
-import sys, tomllib
-try:
-    with open("pyproject.toml", "rb") as f:
-        tomllib.load(f)
-except tomllib.TOMLDecodeError as e:
-    sys.exit(f"pyproject.toml does not parse ({e}): fix it, then run 'uv lock' and commit uv.lock")
-EOF
-uv lock --check || {
-  echo "uv.lock is out of date with pyproject.toml: run 'uv lock' in the source and commit uv.lock" >&2
-  exit 1
-}`;
+/** Fails with the fix when pyproject.toml does not parse (its Python half) or uv.lock is out of date. */
+const LOCK_CHECK = script("check-lock.sh");
+const PYPROJECT_CHECK = script("check-pyproject.py");
 
 /**
  * uv.lock names PyPI's URLs, and uv refuses a lock resolved from another index than the one
@@ -49,50 +41,28 @@ uv lock --check || {
  * With a mirror, the lock is checked as if resolved from it (the image's copy names the mirror), then
  * exported with its hashes, and `uv pip sync` installs exactly those files from the mirror.
  */
-const LOCK_TO_MIRROR = `import os, pathlib
-lock = pathlib.Path("uv.lock")
-lock.write_text(lock.read_text().replace('registry = "https://pypi.org/simple"', f'registry = "{os.environ["UV_DEFAULT_INDEX"]}"'))`;
-const MIRROR_SYNC = `set -e
-# uv export spells "leave this package out" --no-emit-package.
-set -- $(printf '%s\\n' "$@" | sed 's/^--no-install-package$/--no-emit-package/')
-uv export --frozen --quiet --format requirements-txt --no-emit-project "$@" -o /tmp/uv-locked.txt
-uv pip sync ${COMPILE} /tmp/uv-locked.txt
-rm /tmp/uv-locked.txt`;
+const LOCK_TO_MIRROR = script("lock-to-mirror.py");
+const MIRROR_SYNC = script("mirror-sync.sh");
 
 /**
  * Runs an install command; when it fails on a git dependency (a runner that reaches only a package
  * index cannot clone it), names the package and the option that leaves it out.
  */
-const NAME_GIT_DEPS = `set -o pipefail
-# stderr to the log and to a file of its own (the pipeline ends only when tee has written it all),
-# which goes with the shell: it is no part of the layer.
-err=$(mktemp)
-trap 'rm -f "$err"' EXIT
-{ "$@" 2>&1 1>&3 | tee "$err" >&2; } 3>&1 && exit 0
-code=$?
-python - "$err" <<'EOF' >&2
-import pathlib, sys, tomllib
-err = pathlib.Path(sys.argv[1]).read_text()
-git = [p["name"] for p in tomllib.loads(pathlib.Path("uv.lock").read_text()).get("package", []) if "git" in p.get("source", {})]
-named = [name for name in git if name in err]
-if named:
-    flags = " ".join(f"--no-install-package {name}" for name in named)
-    print(f"{', '.join(named)}: a git dependency that could not be fetched. Where its repository cannot be reached, leave it out with {flags}")
-EOF
-exit "$code"`;
+const NAME_GIT_DEPS = script("install-naming-git-deps.sh");
+const GIT_DEPS_NAMED = script("name-git-deps.py");
 
 /** Fails with the fix when uv.lock is out of date; with a mirror, the image's copy names it first. */
 function checkLock(s: Settings) {
   return (c: Container): Container =>
-    (s.pythonIndex ? c.withExec(["python", "-c", LOCK_TO_MIRROR]) : c).withExec(["sh", "-c", LOCK_CHECK]);
+    (s.pythonIndex ? c.withExec(["python", "-c", LOCK_TO_MIRROR]) : c).withExec(["sh", "-c", LOCK_CHECK, "check-lock", PYPROJECT_CHECK]);
 }
 
 /** Installs the locked deps (not the project) from PyPI, or from the Python index given. */
 function syncDeps(s: Settings, mode: SyncMode): string[] {
   const install = s.pythonIndex
-    ? ["sh", "-c", MIRROR_SYNC, "mirror-sync", ...syncFlags(s, mode)]
+    ? ["sh", "-c", MIRROR_SYNC, "mirror-sync", COMPILE, ...syncFlags(s, mode)]
     : ["uv", "sync", "--locked", "--no-install-project", COMPILE, ...syncFlags(s, mode)];
-  return ["bash", "-c", NAME_GIT_DEPS, "install", ...install];
+  return ["bash", "-c", NAME_GIT_DEPS, "install", GIT_DEPS_NAMED, ...install];
 }
 
 /**

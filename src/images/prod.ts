@@ -1,6 +1,7 @@
 import { Container, Directory } from "@dagger.io/dagger";
 
 import { DEFAULTS, owner, Settings } from "../config.js";
+import { shellWords, withSettings } from "../scripts/index.js";
 import { base, BUILD_ONLY_ENV } from "./base.js";
 import { installProject, toolchain, withAppSource, withBundle, withPythonDeps } from "./dev.js";
 import { Project } from "./project.js";
@@ -43,20 +44,16 @@ export const ENTRYPOINT = "/usr/local/bin/pycroft-entrypoint";
 /**
  * The prod image's commands, as Pycroft's `/container/entrypoint` offers them: `uwsgi` (the default)
  * serves the app on the port, `worker` runs its Celery worker with the beat scheduler (compose's
- * `prod-celery-worker`), anything else runs as given (`python`, `flask`, `bash`). The values are
- * validated names, so they go into the script as they are.
+ * `prod-celery-worker`), anything else runs as given (`python`, `flask`, `bash`). The script is
+ * src/scripts/entrypoint.sh, with these settings written into it.
  */
 function entrypoint(o: ProdCommands): string {
-  return `#!/bin/bash
-set -euo pipefail
-command=\${1:-uwsgi}
-[ $# -eq 0 ] || shift
-case "$command" in
-  uwsgi) exec uwsgi --master --${o.protocol}-socket :${DEFAULTS.port} --module '${o.wsgiApp}' --die-on-term "$@" ;;
-  worker) exec celery -A '${o.celeryApp}' worker -B "$@" ;;
-  *) exec "$command" "$@" ;;
-esac
-`;
+  return withSettings("entrypoint.sh", [
+    `protocol=${shellWords([o.protocol])}`,
+    `port=${DEFAULTS.port}`,
+    `wsgi_app=${shellWords([o.wsgiApp])}`,
+    `celery_app=${shellWords([o.celeryApp])}`,
+  ]);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { dag, File } from "@dagger.io/dagger";
 
+import { script } from "../scripts/index.js";
 import { ServiceSpec } from "./service.js";
 
 export interface KeycloakOptions {
@@ -41,17 +42,10 @@ const READY = `bash -c 'exec 3<>/dev/tcp/127.0.0.1/9000 && printf "GET /health/r
  * it loaded to `CDS_ARCHIVE` as it exits (`-XX:ArchiveClassesAtExit`, in this step's JAVA_OPTS_APPEND).
  * Fails, with keycloak's output above, when it exits or never gets ready, or no archive was written.
  */
-export const CDS_TRAINING = `${START.join(" ")} &
-pid=$!
-deadline=$((SECONDS + ${START_SECONDS}))
-until ${READY} 2>/dev/null; do
-  kill -0 "$pid" 2>/dev/null || { echo "keycloak exited before it was ready" >&2; exit 1; }
-  [ "$SECONDS" -lt "$deadline" ] || { echo "keycloak was not ready within ${START_SECONDS} s" >&2; kill -KILL "$pid"; exit 1; }
-  sleep 0.5
-done
-kill -TERM "$pid"
-wait "$pid"
-[ -s ${CDS_ARCHIVE} ] || { echo "the JVM wrote no class archive to ${CDS_ARCHIVE}" >&2; exit 1; }`;
+export const CDS_TRAINING = script("keycloak-cds-training.sh");
+
+/** The training start's command (see CDS_TRAINING). */
+const TRAINING = ["bash", "-c", CDS_TRAINING, "cds-training", String(START_SECONDS), CDS_ARCHIVE, READY, ...START];
 
 /**
  * Keycloak as Pycroft's `keycloak` service, for its OIDC tests: what `start-dev` gives (plain HTTP,
@@ -79,7 +73,7 @@ export function keycloak(o: KeycloakOptions): ServiceSpec {
   // After the import, so that the training start loads what a start with the realm loads.
   const trained = imported
     .withEnvVariable("JAVA_OPTS_APPEND", `${KEYCLOAK_JAVA_OPTS} -XX:ArchiveClassesAtExit=${CDS_ARCHIVE} -Xlog:cds=error,cds+dynamic=error`)
-    .withExec(["bash", "-c", CDS_TRAINING])
+    .withExec(TRAINING)
     .withEnvVariable("JAVA_OPTS_APPEND", `${KEYCLOAK_JAVA_OPTS} -XX:SharedArchiveFile=${CDS_ARCHIVE}`);
   return {
     host: "keycloak",

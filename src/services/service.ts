@@ -1,6 +1,7 @@
 import { Container, dag, Service } from "@dagger.io/dagger";
 
 import { DEFAULTS } from "../config.js";
+import { script } from "../scripts/index.js";
 
 /**
  * Where a service keeps its data: `tmpfs` for tests (fresh and fast, like compose's `tmpfs:`), or
@@ -53,28 +54,9 @@ export const JOIN_HINT = `shell ${["db", "ldap", "mq"]
  * container once its first process exits. A `bash -c "… | tee"` exited at once and the service was
  * killed mid-shutdown. The output also goes to the log, through a tee that ignores the stop signal
  * and ends with its input. On dev volumes, a lock (flock, seen across containers) keeps a second
- * session from starting a second server on the same data.
+ * session from starting a second server on the same data, saying so (DATA_IN_USE).
  */
-export const RUN_SERVICE = `set -u
-log=$1 stop=$2 lock=$3 host=$4; shift 4
-if [ -n "$lock" ]; then
-  exec 9>"$lock"
-  flock -n 9 || { echo "$host ${DATA_IN_USE}: stop that one first, or join a running dev-stack: ${JOIN_HINT}" >&2; exit 75; }
-fi
-exec > >(trap '' TERM INT QUIT; exec tee "$log") 2>&1
-tee=$!
-"$@" &
-child=$!
-trap 'kill -s "$stop" "$child" 2>/dev/null' TERM INT
-# wait returns early when a signal is trapped: wait again until the service has exited.
-while :; do
-  wait "$child"; status=$?
-  kill -0 "$child" 2>/dev/null || break
-done
-# The container ends with this shell: let tee write the service's last words first.
-exec >&- 2>&-
-wait "$tee"
-exit "$status"`;
+export const RUN_SERVICE = script("run-service.sh");
 
 /**
  * Turns a spec into a Dagger service: data on tmpfs or volumes, output kept in a log file as well as
@@ -93,6 +75,7 @@ export function serve(spec: ServiceSpec, storage: Storage): Service {
   const fresh = storage.kind === "tmpfs" ? withData.withEnvVariable("PYCROFT_SERVICE_RUN", storage.runId) : withData;
   const locked = storage.kind === "volumes" && spec.dataDirs.length > 0;
   const lock = locked ? `${DEV_LOCK_DIR}/${storage.project}-${spec.host}.lock` : "";
+  const busy = locked ? `${spec.host} ${DATA_IN_USE}: stop that one first, or join a running dev-stack: ${JOIN_HINT}` : "";
   const withLock = locked ? fresh.withMountedCache(DEV_LOCK_DIR, dag.cacheVolume("pycroft-dev-locks")) : fresh;
   return (spec.port ? withLock.withExposedPort(spec.port) : withLock)
     .withDockerHealthcheck(["sh", "-c", healthCheck(spec.ready)], {
@@ -101,7 +84,7 @@ export function serve(spec: ServiceSpec, storage: Storage): Service {
       startPeriod: `${spec.startSeconds ?? DEFAULTS.serviceStartSeconds}s`,
       retries: 3,
     })
-    .asService({ args: ["bash", "-c", RUN_SERVICE, "run-service", SERVICE_LOG, spec.stopSignal ?? "TERM", lock, spec.host, ...spec.command] });
+    .asService({ args: ["bash", "-c", RUN_SERVICE, "run-service", SERVICE_LOG, spec.stopSignal ?? "TERM", lock, busy, ...spec.command] });
 }
 
 /** How many times one health check asks whether the service is ready, and how long it waits in between. */

@@ -2,6 +2,7 @@ import { Container, ReturnType, Secret, Service } from "@dagger.io/dagger";
 
 import { DEFAULTS, Settings } from "../config.js";
 import { receiver, withReceiver } from "../app/receiver.js";
+import { script } from "../scripts/index.js";
 import { PYTEST_AHEAD_COMMAND, withPytestAhead } from "./ahead.js";
 
 /** Where a run leaves junit.xml, coverage.xml, htmlcov/, pytest.log and exit-code. */
@@ -14,21 +15,7 @@ export function reportDir(s: Settings): string {
  * the `--cov` packages given). Its output is teed to a log and its exit code written down, and the
  * exec itself may fail: the reports are wanted most when tests fail.
  */
-const PYTEST = `set -o pipefail
-reports=$1 cover=$2; shift 2
-mkdir -p "$reports"
-# A shard keeps only its coverage data: the merge reports all of them at once.
-if [ -z "$cover" ]; then
-  cov_reports=()
-elif [ -n "\${PYCROFT_SHARD:-}" ]; then
-  cov_reports=(--cov-report=)
-else
-  cov_reports=(--cov-report="xml:$reports/coverage.xml" --cov-report="html:$reports/htmlcov")
-fi
-pytest -v --junitxml="$reports/junit.xml" "\${cov_reports[@]}" "$@" 2>&1 | tee "$reports/pytest.log"
-code=$?
-echo "$code" > "$reports/exit-code"
-exit "$code"`;
+const PYTEST = script("pytest.sh");
 
 /** pytest-cov's targets: the packages given (Pycroft CI's), or the coverage configuration's `source` when none. */
 export function coverageArgs(packages: string[]): string[] {

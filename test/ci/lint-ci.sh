@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Lints the CI files so they cannot rot: actionlint on every GitHub workflow (.github/workflows and
-# ci/github), and every YAML file under .github/ and ci/ must parse (duplicate keys included).
+# ci/github), with ShellCheck on their run: scripts, and every YAML file under .github/ and ci/ must
+# parse (duplicate keys included).
 # The tools are built with Go from the Go module proxy into $CACHE/ci-tools, once per version (Go
 # itself: ensure_go in test/engine/lib.sh).
 # (That the `dagger` lines in them name real functions and flags is test/unit/ci-files.test.ts.)
@@ -40,10 +41,10 @@ workflows=(.github/workflows/*.yml .github/workflows/*.yaml ci/github/*.yml ci/g
 mapfile -t yamls < <(find .github ci -type f \( -name '*.yml' -o -name '*.yaml' \) | sort)
 [ ${#workflows[@]} -gt 0 ] || { echo "lint-ci: no workflow files found" >&2; exit 1; }
 
-# actionlint runs shellcheck on run: scripts when shellcheck is installed; say whether it was.
-if command -v shellcheck >/dev/null; then sc="with shellcheck"; else sc="without shellcheck (not installed)"; fi
+# The pinned ShellCheck (lib.sh), not whichever the machine may have.
+ensure_shellcheck
 status=0
-"$actionlint" -no-color "${workflows[@]}" || status=1
+"$actionlint" -no-color -shellcheck "$(command -v shellcheck)" "${workflows[@]}" || status=1
 "$yamlcheck" "${yamls[@]}" || status=1
 [ "$status" -eq 0 ] || { echo "lint-ci: the CI files above have problems" >&2; exit 1; }
-echo "actionlint $ACTIONLINT_VERSION: ${#workflows[@]} workflow files clean, $sc; yaml: ${#yamls[@]} files parse"
+echo "actionlint $ACTIONLINT_VERSION: ${#workflows[@]} workflow files clean, with shellcheck $SHELLCHECK_DEB_VERSION; yaml: ${#yamls[@]} files parse"

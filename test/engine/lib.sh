@@ -153,3 +153,41 @@ ensure_go() {
   export GOROOT="$root" PATH="$root/bin:$PATH"
   echo "go: go$want at $root/bin/go ($(sed -n 1p "$root.verified") from the Go module proxy, $(sed -n 2p "$root.verified"))" >&2
 }
+
+# --- Linters and test tools of the module's scripts (src/scripts) ----------------------------------
+# Debian 12's ShellCheck, unpacked from its package into $CACHE/ci-tools rather than installed: the
+# machine's own tools stay as they were (actionlint, say, runs it only when given it).
+SHELLCHECK_DEB_VERSION=0.9.0-1
+
+# ensure_shellcheck: puts that ShellCheck first on PATH (apt verifies the package it downloads).
+ensure_shellcheck() {
+  local dir="$CACHE/ci-tools/shellcheck-$SHELLCHECK_DEB_VERSION" tmp
+  if [ ! -x "$dir/usr/bin/shellcheck" ]; then
+    echo "unpacking Debian's shellcheck $SHELLCHECK_DEB_VERSION" >&2
+    tmp=$(mktemp -d)
+    # The download writes where the sandbox user _apt cannot: this temp dir.
+    local get=(apt-get download -qq -o APT::Sandbox::User=root "shellcheck=$SHELLCHECK_DEB_VERSION")
+    (cd "$tmp" && { "${get[@]}" 2>/dev/null || { apt-get update -qq && "${get[@]}"; }; }) >&2
+    rm -rf "$dir" && dpkg -x "$tmp"/shellcheck_*.deb "$dir"
+    rm -rf "$tmp"
+  fi
+  PATH="$dir/usr/bin:$PATH"
+}
+
+# ensure_python_tools: puts a venv with test/python/requirements.txt (ruff, pytest, coverage) first on
+# PATH; made once per requirements file and Python, in $CACHE/ci-tools.
+ensure_python_tools() {
+  local req="$REPO_DIR/test/python/requirements.txt" hash dir
+  hash=$({ python3 -VV; cat "$req"; } | sha256sum | cut -c1-16)
+  dir="$CACHE/ci-tools/python-$hash"
+  if [ ! -f "$dir/.complete" ]; then
+    echo "installing the Python tools of $req" >&2
+    rm -rf "$dir"
+    python3 -m venv "$dir" >&2 || { rm -rf "$dir" && apt_install python3-venv && python3 -m venv "$dir" >&2; }
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$req" >&2
+    "$dir/bin/python" -m pip check >&2
+    touch "$dir/.complete"
+    find "$CACHE/ci-tools" -maxdepth 1 -name 'python-*' ! -name "python-$hash" -exec rm -rf {} +
+  fi
+  PATH="$dir/bin:$PATH"
+}

@@ -22,7 +22,7 @@ const COMPOSE = readFileSync(`${DIR}/compose.yaml`, "utf8").split("\n");
 const DOCKERFILE = readFileSync(`${DIR}/Dockerfile`, "utf8");
 
 // --- the subset of YAML compose.yaml is written in: block mappings, block sequences, one-line flow
-// sequences and double-quoted scalars (both JSON), `|-` literal blocks.
+// sequences and double-quoted scalars (both JSON), `|` and `|-` literal blocks.
 const indentOf = (line: string) => line.length - line.trimStart().length;
 const blank = (line: string) => line.trim() === "" || line.trimStart().startsWith("#");
 
@@ -48,21 +48,22 @@ function value(lines: string[], key: string): unknown {
   return /^["[]/.test(text) ? JSON.parse(text) : text;
 }
 
-/** A block sequence of plain or double-quoted scalars and `|-` literal blocks. */
+/** A block sequence of plain or double-quoted scalars and literal blocks (`|` keeps one last newline, `|-` none). */
 function sequence(lines: string[]): string[] {
   const items: string[] = [];
   const own = Math.min(...lines.filter((l) => !blank(l)).map(indentOf));
   for (let i = 0; i < lines.length; i++) {
     if (blank(lines[i]!) || indentOf(lines[i]!) !== own) continue;
     const item = lines[i]!.trimStart().replace(/^- /, "");
-    if (item !== "|-") {
+    if (item !== "|-" && item !== "|") {
       items.push(item.startsWith('"') ? JSON.parse(item) : item);
       continue;
     }
     const body: string[] = [];
     while (i + 1 < lines.length && (lines[i + 1]!.trim() === "" || indentOf(lines[i + 1]!) > own)) body.push(lines[++i]!);
     const deep = Math.min(...body.filter((l) => l.trim()).map(indentOf));
-    items.push(body.map((l) => l.slice(deep)).join("\n").trimEnd());
+    const text = body.map((l) => l.slice(deep)).join("\n").trimEnd();
+    items.push(item === "|" ? `${text}\n` : text);
   }
   return items;
 }
@@ -183,7 +184,8 @@ describe("the compose peer", () => {
         expect(DOCKERFILE).toContain(`RUN ${exec}\n`);
       }
       // The same training start, between the two JVM settings.
-      const training = DOCKERFILE.indexOf(`\nRUN ${JSON.stringify(["bash", "-c", CDS_TRAINING])}\n`);
+      const trainingStart = steps(kc.container, "withExec").map((s) => s.args.args as string[]).find((a) => a[2] === CDS_TRAINING);
+      const training = DOCKERFILE.indexOf(`\nRUN ${JSON.stringify(trainingStart)}\n`);
       expect(training > envLines[1]! && training < envLines[2]!, String(training)).toBe(true);
 
       const mq = service("mq");

@@ -3,8 +3,10 @@ import { dag } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
 import { DEFAULTS } from "../../src/config.js";
+import { DOCS_SERVER } from "../../src/dev/environment.js";
 import { bound, serviceOf, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
+import { runScript } from "../support/run-script.js";
 
 describe("dev-stack", () => {
   it("brings up the app, both workers and every dev service once, and publishes them on Pycroft's dev ports", async () => {
@@ -21,7 +23,10 @@ describe("dev-stack", () => {
       const rules = forwarder.args.slice(2);
       expect(rules).toEqual(["5000=app:5000", "55432=db:5432", "389=ldap:389", "5672=mq:5672", "15672=mq:15672", "8080=keycloak:8080", "2500=mail:2500", "5001=app:8000"]);
       // The docs are served from the app container (where live edits land), on compose's dev-docs port.
-      expect(services.app!.args.join(" ")).toMatch(/sphinx-autobuild -v doc doc\/_build\/html --host 0\.0\.0\.0 --port 8000/);
+      expect(services.app!.args.join(" ")).toContain(`${DOCS_SERVER} &`);
+      // It runs sphinx-autobuild on the docs, on that port.
+      const docs = runScript(["sh", "-c", DOCS_SERVER], { standIns: { "sphinx-autobuild": {} } });
+      expect([docs.status, docs.calls]).toEqual([0, ["sphinx-autobuild -v doc doc/_build/html --host 0.0.0.0 --port 8000"]]);
 
       // The app migrates, then serves; the Celery worker runs the app's Celery app; both use the same db.
       expect(services.app!.args.join(" ")).toMatch(/flask alembic upgrade head && exec flask run --debug --host=0\.0\.0\.0 --port=5000/);

@@ -13,10 +13,10 @@ function indexOf(chain: Chain, what: string, predicate: (s: Chain[number]) => bo
   if (i < 0) throw new Error(`no ${what} in:\n${formatChain(chain)}`);
   return i;
 }
-/** A command as given, without the wrapper that names an unreachable git dependency when an install fails. */
-const unwrap = (cmd: string) => cmd.replace(/^bash -c [\s\S]* install (?=uv |sh -c )/, "");
-const commands = (chain: Chain) => execs(chain).map(unwrap);
-const exec = (cmd: string) => (s: Chain[number]) => s.field === "withExec" && unwrap((s.args.args as string[]).join(" ")) === cmd;
+/** A command as given, without the wrapper (and its script) that names an unreachable git dependency when an install fails. */
+const unwrap = (args: string[]) => (args[0] === "bash" && args[3] === "install" ? args.slice(5) : args).join(" ");
+const commands = (chain: Chain) => steps(chain, "withExec").map((s) => unwrap(s.args.args as string[]));
+const exec = (cmd: string) => (s: Chain[number]) => s.field === "withExec" && unwrap(s.args.args as string[]) === cmd;
 /** The apt-get update + install step and the packages it installs. */
 const aptStep = (s: Chain[number]) => s.field === "withExec" && String(s.args.args).includes("apt-get update");
 /** The packages of each apt step: its arguments after the wrapper's name and the mirror. */
@@ -105,7 +105,7 @@ describe("dev", () => {
       expect(commands(chain)).toEqual(
         expect.arrayContaining([`uv sync --locked --no-install-project --compile-bytecode ${leftOut}`, `uv sync --locked ${leftOut}`]),
       );
-      const wrapped = execs(chain).find((e) => e.endsWith(`install uv sync --locked --no-install-project --compile-bytecode ${leftOut}`))!;
+      const wrapped = execs(chain).find((e) => e.startsWith("bash -c") && e.endsWith(` uv sync --locked --no-install-project --compile-bytecode ${leftOut}`))!;
       expect(wrapped).toContain('if "git" in p.get("source", {})');
       expect(wrapped).toContain("leave it out with {flags}");
     });
@@ -216,8 +216,8 @@ describe("build-prod", () => {
       expect(step(chain, "withDefaultArgs").args.args).toEqual(["uwsgi"]);
       const script = step(chain, "withNewFile", { path: "/usr/local/bin/pycroft-entrypoint" }).args;
       expect(script.permissions).toBe(0o755);
-      expect(script.contents).toContain("uwsgi) exec uwsgi --master --http-socket :5000 --module 'scripts.server_run:prepare_server()' --die-on-term \"$@\"");
-      expect(script.contents).toContain("worker) exec celery -A 'pycroft.task' worker -B \"$@\"");
+      // Its settings (what each command does with them: scripts.test.ts).
+      expect(script.contents).toContain("\nprotocol='http'\nport=5000\nwsgi_app='scripts.server_run:prepare_server()'\ncelery_app='pycroft.task'\n# <<< settings\n");
       expect(step(chain, "withExposedPort").args.port).toBe(5000);
       expect(step(chain, "withUser").args.name).toBe("pycroft");
       // Only what the app needs at run time: base's install settings are dropped.
@@ -237,8 +237,7 @@ describe("build-prod", () => {
       exampleSource(engine);
       await (await module().buildProd("web.app:make_app()", undefined, undefined, undefined, undefined, undefined, "uwsgi", "other.tasks:app")).sync();
       const script = step(engine.lastChain(), "withNewFile", { path: "/usr/local/bin/pycroft-entrypoint" }).args.contents;
-      expect(script).toContain("exec uwsgi --master --uwsgi-socket :5000 --module 'web.app:make_app()'");
-      expect(script).toContain("exec celery -A 'other.tasks:app' worker -B");
+      expect(script).toContain("\nprotocol='uwsgi'\nport=5000\nwsgi_app='web.app:make_app()'\ncelery_app='other.tasks:app'\n");
     });
   });
 
@@ -277,7 +276,7 @@ describe("build-prod", () => {
       expect(run.join("\n")).not.toContain("uv sync");
       const rewrite = run.findIndex((e) => e.startsWith("python -c") && e.includes('registry = "https://pypi.org/simple"'));
       const check = run.findIndex((e) => e.includes("uv lock --check"));
-      const sync = run.findIndex((e) => e.includes("uv pip sync") && e.endsWith("mirror-sync --no-dev --group prod --no-editable"));
+      const sync = run.findIndex((e) => e.includes("uv pip sync") && e.endsWith("mirror-sync --compile-bytecode --no-dev --group prod --no-editable"));
       expect([rewrite, check, sync].every((i) => i >= 0) && rewrite < check && check < sync).toBe(true);
       expect(run.at(-1)).toBe("uv pip install --no-deps --compile-bytecode .");
       expect(step(chain, "withEnvVariable", { name: "PIP_INDEX_URL" }).args.value).toBe("https://pypi.agdsn.de/simple");
@@ -297,7 +296,7 @@ describe("build-prod", () => {
       exampleSource(engine);
       await (await module({ pythonIndex: "https://pypi.agdsn.de/simple" }).dev()).sync();
       const run = execs(engine.lastChain());
-      expect(run.some((e) => e.includes("uv pip sync") && e.endsWith("mirror-sync"))).toBe(true);
+      expect(run.some((e) => e.includes("uv pip sync") && e.endsWith("mirror-sync --compile-bytecode"))).toBe(true);
       expect(run).toContain("uv pip install --no-deps --editable .");
     });
   });

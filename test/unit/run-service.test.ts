@@ -7,7 +7,7 @@ import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { DATA_IN_USE, RUN_SERVICE } from "../../src/services/service.js";
+import { DATA_IN_USE, JOIN_HINT, RUN_SERVICE } from "../../src/services/service.js";
 
 /**
  * A service that shuts down like PostgreSQL: TERM alone (a "smart" shutdown) does not end it; its
@@ -26,9 +26,12 @@ print("ready", flush=True)
 while True:
     time.sleep(0.05)`;
 
+/** What a second db on the same lock says (as `serve` writes it). */
+const BUSY = `db ${DATA_IN_USE}: stop that one first, or join a running dev-stack: ${JOIN_HINT}`;
+
 /** Starts the wrapper in a process group of its own, as the engine's init starts a service. */
 function runService(log: string, stop: string, lock: string) {
-  const child = spawn("bash", ["-c", RUN_SERVICE, "run-service", log, stop, lock, "db", "python3", "-c", FAKE_SERVICE], {
+  const child = spawn("bash", ["-c", RUN_SERVICE, "run-service", log, stop, lock, lock ? BUSY : "", "python3", "-c", FAKE_SERVICE], {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -65,7 +68,7 @@ describe("the service wrapper", () => {
     await first.ready();
     const second = runService(join(dir, "second.log"), "INT", lock);
     expect(await second.exited).toBe(75);
-    expect(second.output()).toContain(`db ${DATA_IN_USE}: stop that one first`);
+    expect(second.output()).toBe(`${BUSY}\n`);
 
     process.kill(-first.child.pid!, "SIGTERM");
     expect(await first.exited).toBe(0);

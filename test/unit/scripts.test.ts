@@ -487,18 +487,17 @@ ${AMQP_READY.replace("127.0.0.1/5672", "127.0.0.1/$(cat port)")}`;
 });
 
 describe("keycloak's class archive", () => {
-  /** The training start's script, from the module's keycloak, with its port, archive and deadline moved here. */
+  /** The training start's command, from the module's keycloak, with its port, archive and deadline moved here. */
   async function training(dir: string, port: number, deadline = 300): Promise<string[]> {
-    const script = await withFakeEngine(async (engine) => {
+    const command = await withFakeEngine(async (engine) => {
       exampleSource(engine);
       await (await module().keycloak()).sync();
       const { container } = serviceOf(engine.lastChain());
-      return execArgs(container, "training start", (a) => a[0] === "bash" && a[2] === CDS_TRAINING)[2]!;
+      return execArgs(container, "training start", (a) => a[0] === "bash" && a[2] === CDS_TRAINING);
     });
-    let moved = relocate(script, "/opt/keycloak/bin/kc.sh", "kc.sh");
-    moved = relocate(moved, "/opt/keycloak/data/keycloak.jsa", join(dir, "keycloak.jsa"));
-    moved = relocate(moved, "127.0.0.1/9000", `127.0.0.1/${port}`);
-    return ["bash", "-c", relocate(moved, "SECONDS + 300", `SECONDS + ${deadline}`)];
+    const [bash, c, script, name, limit, archive, ready, kc, ...start] = command;
+    expect([limit, archive, kc]).toEqual(["300", "/opt/keycloak/data/keycloak.jsa", "/opt/keycloak/bin/kc.sh"]);
+    return [bash!, c!, script!, name!, String(deadline), join(dir, "keycloak.jsa"), relocate(ready!, "127.0.0.1/9000", `127.0.0.1/${port}`), "kc.sh", ...start];
   }
 
   /** A stand-in keycloak on `port`: answers `status` to every request; on TERM, writes the archive if asked, and exits as the JVM does (143). */
@@ -535,7 +534,7 @@ http.server.HTTPServer(("127.0.0.1", ${port}), H).serve_forever()'`,
     const exited = await failing(() => ({ does: "exit 1" }));
     expect([exited.status, exited.stderr.trim()]).toEqual([1, "keycloak exited before it was ready"]);
     const unready = await failing((port) => keycloakOn(port, 503, true), 2);
-    expect([unready.status, unready.stderr.trim()]).toEqual([1, "keycloak was not ready within 300 s"]);
+    expect([unready.status, unready.stderr.trim()]).toEqual([1, "keycloak was not ready within 2 s"]);
     const noArchive = await failing((port) => keycloakOn(port, 200, false));
     expect(noArchive.status).toBe(1);
     expect(noArchive.stderr.trim()).toMatch(/^the JVM wrote no class archive to \S+keycloak\.jsa$/);

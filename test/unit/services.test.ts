@@ -8,7 +8,7 @@ import { Chain, execError, execs, formatChain, serviceOf as serviceChain, step, 
 import { exampleSource, module } from "../support/example.js";
 import { CDS_TRAINING } from "../../src/services/keycloak.js";
 import { AMQP_READY } from "../../src/services/rabbitmq.js";
-import { RUN_SERVICE } from "../../src/services/service.js";
+import { DATA_IN_USE, JOIN_HINT, RUN_SERVICE } from "../../src/services/service.js";
 
 /** Index of the first step matching `predicate`, failing with the readable pipeline when none does. */
 function indexOf(chain: Chain, what: string, predicate: (s: Chain[number]) => boolean): number {
@@ -109,6 +109,11 @@ describe("services", () => {
       expect(container.indexOf(jvm[0]!)).toBeLessThan(indexOf(container, "build", (s) => s.field === "withExec" && s.args.args.join(" ").startsWith("/opt/keycloak/bin/kc.sh build")));
       // After the import, a training start archives the classes it loads (its script: scripts.test.ts); every start maps them.
       const training = indexOf(container, "training start", (s) => s.field === "withExec" && s.args.args[2] === CDS_TRAINING);
+      // Its limit, the archive, the service's readiness check, and the service's own start.
+      const trainingArgs = container[training]!.args.args as string[];
+      expect(trainingArgs.slice(3, 6)).toEqual(["cds-training", "300", archive]);
+      expect(trainingArgs[6]).toContain("/dev/tcp/127.0.0.1/9000");
+      expect(trainingArgs.slice(7)).toEqual(args.slice(-6));
       const order = [imported, container.indexOf(jvm[1]!), training, container.indexOf(jvm[2]!)];
       expect(order.every((at, i) => i === 0 || at > order[i - 1]!), String(order)).toBe(true);
       expect(step(container, "withDockerHealthcheck").args.args.join(" ")).toContain("/dev/tcp/127.0.0.1/9000");
@@ -122,7 +127,7 @@ describe("services", () => {
       await (await module().rabbitmq()).sync();
       const { container, args } = serviceChain(engine.lastChain());
       // The wrapper, its log, rabbitmq's stop signal and no lock (tmpfs data), then the service's command.
-      expect(args.slice(0, 9)).toEqual(["bash", "-c", RUN_SERVICE, "run-service", "/tmp/service.log", "TERM", "", "mq", "docker-entrypoint.sh"]);
+      expect(args.slice(0, 9)).toEqual(["bash", "-c", RUN_SERVICE, "run-service", "/tmp/service.log", "TERM", "", "", "docker-entrypoint.sh"]);
       expect(step(container, "withDockerHealthcheck").args.args.at(-1)).toMatch(/\|\| \{ tail -n 40 \/tmp\/service.log >&2; exit 1; \}$/);
     });
   });
@@ -133,7 +138,7 @@ describe("services", () => {
       await (await module().devEnv()).sync();
       const services = engine.lastChain().filter((s) => s.field === "withServiceBinding").map((s) => serviceChain(s.args.service));
       const db = services.find((s) => s.args.includes("postgres"))!;
-      expect(db.args.slice(4, 8)).toEqual(["/tmp/service.log", "INT", "/run/pycroft-dev-lock/pycroft-example-db.lock", "db"]);
+      expect(db.args.slice(4, 8)).toEqual(["/tmp/service.log", "INT", "/run/pycroft-dev-lock/pycroft-example-db.lock", `db ${DATA_IN_USE}: stop that one first, or join a running dev-stack: ${JOIN_HINT}`]);
       expect(step(db.container, "withMountedCache", { path: "/run/pycroft-dev-lock" })).toBeTruthy();
       const ldap = services.find((s) => s.args.includes("/usr/local/bin/slapd-entrypoint"))!;
       expect(ldap.args.slice(5, 7)).toEqual(["TERM", "/run/pycroft-dev-lock/pycroft-example-ldap.lock"]);

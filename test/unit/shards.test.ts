@@ -2,7 +2,7 @@
 // (a stack per shard, one merge) through the fake engine.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 import { ReturnType } from "@dagger.io/dagger";
 import { describe, expect, it, vi } from "vitest";
@@ -194,7 +194,15 @@ describe("test --shards", () => {
     pytestShard(dir, "1/2", join(dir, "shards", "1"));
     pytestShard(dir, "2/2", join(dir, "shards", "2"));
     const reports = join(dir, "merged");
-    const here = (arg: string) => arg.replace("/tmp/pycroft-shards", join(dir, "shards")).replace("/opt/pycroft/reports", reports);
+    // The scripts it writes into its container, here.
+    const scripts = join(dir, "merge-scripts");
+    mkdirSync(scripts);
+    for (const file of steps(mergeRun, "withNewFile")) {
+      expect(dirname(String(file.args.path))).toBe("/usr/local/lib/pycroft-merge");
+      writeFileSync(join(scripts, basename(String(file.args.path))), String(file.args.contents));
+    }
+    const here = (arg: string) =>
+      arg.replace("/tmp/pycroft-shards", join(dir, "shards")).replace("/opt/pycroft/reports", reports).replace("/usr/local/lib/pycroft-merge", scripts);
     const vars = Object.fromEntries(steps(mergeRun, "withEnvVariable").filter((v) => v.args.name !== "PATH").map((v) => [v.args.name, v.args.value]));
     const [command, ...args] = (exec.args as string[]).map(here);
     return { ...spawnSync(command!, args, { encoding: "utf8", env: { ...process.env, ...vars } }), reports };
@@ -209,7 +217,7 @@ describe("test --shards", () => {
       // The suite's exit code is read from the merge, so any exit code of it is a result, not an error.
       expect(exec.expect).toBe(ReturnType.Any);
       // The coverage half gets the packages pytest-cov measured, under the name its script reads.
-      expect(env(mergeRun, "MERGE_COVERAGE")).toBe(MERGE_COVERAGE);
+      expect(step(mergeRun, "withNewFile", { path: "/usr/local/lib/pycroft-merge/merge-coverage.py" }).args.contents).toBe(MERGE_COVERAGE);
       expect(env(mergeRun, "PYCROFT_COVERAGE_PACKAGES")).toBe(DEFAULTS.coveragePackages.join(","));
       expect(MERGE_COVERAGE).toContain('os.environ["PYCROFT_COVERAGE_PACKAGES"]');
       // Each shard finds its plugin where the file is written.
