@@ -15,7 +15,7 @@ import { up } from "./decorators.js";
 import {
   checkCeleryApp, checkPlatform, checkProtocol, checkRuffFormat, checkShards, checkWsgiApp, DEFAULTS, settings, Settings, SOURCE_EXCLUDES, UsageError,
 } from "./config.js";
-import { base } from "./images/base.js";
+import { base, checkImagePlatform } from "./images/base.js";
 import { dev, jsBundle, withBundle } from "./images/dev.js";
 import { inspect, Project } from "./images/project.js";
 import { ProdCommands, prod, ReleaseInfo } from "./images/prod.js";
@@ -176,6 +176,7 @@ export class Pycroft {
   ): Promise<Container> {
     const commands = prodCommands(wsgiApp, protocol, celeryApp);
     const target = platform === undefined ? undefined : checkPlatform(platform);
+    await checkImagePlatform({ ...this.settings(), platform: target });
     return this.prodImage(await this.project(), commands, target, { source: imageSource, revision, version, created });
   }
 
@@ -215,6 +216,7 @@ export class Pycroft {
   ): Promise<string> {
     const commands = prodCommands(wsgiApp, protocol, celeryApp);
     const platforms = platform.length > 0 ? platform.map(checkPlatform) : [await dag.defaultPlatform()];
+    await Promise.all(platforms.map((p) => checkImagePlatform({ ...this.settings(), platform: p })));
     const project = await this.project();
     const release: ReleaseInfo = { source: imageSource, revision, version, created };
     const variants = platforms.map((p) => this.prodImage(project, commands, p, release));

@@ -1,6 +1,6 @@
 import { CacheVolume, Container, dag } from "@dagger.io/dagger";
 
-import { owner, RUNTIME_PACKAGES, Settings } from "../config.js";
+import { owner, RUNTIME_PACKAGES, Settings, UsageError } from "../config.js";
 import { script } from "../scripts/index.js";
 import { aptInstall, aptMirror } from "./apt.js";
 
@@ -20,6 +20,22 @@ export function pythonIndex(s: Settings) {
     const withIndex = c.withEnvVariable("PIP_INDEX_URL", s.pythonIndex).withEnvVariable("UV_DEFAULT_INDEX", s.pythonIndex);
     return url.protocol === "http:" ? withIndex.withEnvVariable("PIP_TRUSTED_HOST", url.host) : withIndex;
   };
+}
+
+/**
+ * Fails when the Python image has no variant for the platform asked for. The engine then builds on the
+ * variant the image has, and the prod image would be published as that platform's under the other's name.
+ */
+export async function checkImagePlatform(s: Settings): Promise<void> {
+  if (s.platform === undefined) return;
+  const got = await dag.container({ platform: s.platform }).from(s.pythonImage).platform();
+  const osArch = (p: string) => p.split("/").slice(0, 2).join("/");
+  if (osArch(got) !== osArch(s.platform)) {
+    throw new UsageError(
+      `${s.pythonImage} has no ${s.platform} image, only ${got}: a build for ${s.platform} would be ${got} inside. ` +
+        `Give a --python-image published for ${s.platform}.`,
+    );
+  }
 }
 
 /**

@@ -156,6 +156,8 @@ export class FakeEngine {
     const configured = this.answer(step, parent);
     if (configured !== undefined) return configured;
     if (step.field === "id" || step.field === "sync") return encodeId(parent); // sync returns the object's own ID
+    // A container's platform, as the engine answers when its image has the one asked for.
+    if (step.field === "platform") return parent.find((s) => s.field === "container")?.args.platform ?? "linux/amd64";
     switch (leafKind(step.field)) {
       case "object": return encodeId([...parent, step]); // e.g. Service.start
       case "list": return [];

@@ -40,6 +40,23 @@ describe("publish", () => {
     });
   });
 
+  it("refuses a platform the Python image has no variant for, instead of publishing another platform's image under its name", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      // The engine's answer for an image published for amd64 only, asked for arm64.
+      engine.respond("platform", () => "linux/amd64");
+      const refused = /python:3\.12-slim-bookworm has no linux\/arm64 image, only linux\/amd64: .*--python-image published for linux\/arm64/;
+      await expect(module().publish("agdsn/pycroft", [], ["linux/amd64", "linux/arm64"] as never[])).rejects.toThrow(refused);
+      await expect(module().buildProd(undefined, "linux/arm64" as never)).rejects.toThrow(refused);
+      expect(engine.chains("publish")).toEqual([]);
+      // Where the image has it, both build on.
+      engine.respond("platform", ({ parent }) => parent.find((s) => s.field === "container")?.args.platform);
+      await module().buildProd(undefined, "linux/arm64" as never);
+      await module().publish("agdsn/pycroft", [], ["linux/amd64", "linux/arm64"] as never[]);
+      expect(engine.chains("publish")).toHaveLength(1);
+    });
+  });
+
   it("refuses bad input before building anything", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
