@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 
 import { UsageError } from "../../src/config.js";
-import { bound, serviceOf, step, steps, withFakeEngine } from "../support/fake-engine.js";
+import { bound, serviceOf, step, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
 
 /** The ready check a worker's service waits for. */
