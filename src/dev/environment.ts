@@ -43,8 +43,9 @@ export function celeryWorker(app: Container, celeryApp: string, storage: Storage
 }
 
 /**
- * What the dummy worker skips: it is the broker's only worker, so the 1 s that mingle waits at start
- * for other workers' replies (to sync revoked tasks) and gossip's event subscription buy nothing.
+ * What the dummy worker skips: it is its app's only worker (named app workers, if any, serve other
+ * queues), so the 1 s that mingle waits at start for other workers' replies (to sync revoked tasks)
+ * and gossip's event subscription buy nothing.
  */
 export const DUMMY_WORKER_ALONE = ["--without-mingle", "--without-gossip"];
 
