@@ -47,6 +47,10 @@ export const DEFAULTS = {
   passwords: { db: "password", ldap: "password", mq: "celery" },
   /** Worker processes of the dummy worker: its 10-second `magic_sleep` tasks must not queue behind each other. */
   dummyWorkerConcurrency: 4,
+  /** The app's Celery worker's name (compose's `celery-worker` alias; its Celery node is `celery-worker@HOST`). */
+  workerName: "celery-worker",
+  /** The most processes one worker may fork (`--concurrency`): each is a copy of the app, on the engine's cores. */
+  maxWorkerConcurrency: 64,
   /** Keycloak's test realm; `test` starts keycloak for the OIDC tests when the source has it. */
   keycloakRealm: "docker/keycloak/test-realm.json",
   /** The packages Pycroft's CI measures coverage of (those the source has). */
@@ -327,4 +331,86 @@ export function checkProtocol(value: string): (typeof PROTOCOLS)[number] {
   const found = PROTOCOLS.find((p) => p === value);
   if (!found) throw new UsageError(`protocol must be ${PROTOCOLS.join(" or ")}, got "${value}"`);
   return found;
+}
+
+/** The hostnames the stacks' own services already have: no worker may take one of them. */
+export const SERVICE_HOSTS = ["app", "db", "ldap", "mq", "keycloak", "mail", "dummy-worker"] as const;
+
+/** One Celery worker of the app, started from the same app container as every other. */
+export interface WorkerSpec {
+  /** Its hostname in the stack and its Celery node name (`NAME@HOST`). */
+  name: string;
+  /** The queues it consumes (`--queues`); none: the app's default queue. */
+  queues: string[];
+  /** Its pool's processes (`--concurrency`); unset: Celery's default, one per core. */
+  concurrency?: number;
+}
+
+/** A hostname label: what a service binding takes, and what reads well in Celery's `NAME@HOST`. */
+const WORKER_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A queue name as Celery's `--queues` takes it (commas separate queues there); a leading digit is refused, see `WORKER_FORMAT`. */
+const QUEUE = /^[A-Za-z_][A-Za-z0-9_.-]{0,254}$/;
+const WORKER_FORMAT =
+  "NAME:QUEUE[+QUEUE…][:CONCURRENCY], e.g. tasks:celery or signer:timestamp+snapshot:2 (dagger call splits list flags at commas: join queues with +)";
+
+/** Checks one worker's name, queues and concurrency, as `worker` takes them and `--worker` spells them. */
+export function checkWorker(raw: WorkerSpec): WorkerSpec {
+  const { name, queues, concurrency } = raw;
+  if (!WORKER_NAME.test(name)) {
+    throw new UsageError(`worker name must be a hostname (lower-case letters, digits and -, at most 63), such as ${DEFAULTS.workerName}, got "${name}"`);
+  }
+  if ((SERVICE_HOSTS as readonly string[]).includes(name)) {
+    throw new UsageError(`worker name "${name}" is the ${name} service's hostname: give the worker another name`);
+  }
+  for (const queue of queues) {
+    if (!QUEUE.test(queue)) {
+      const number = /^\d+$/.test(queue) ? ` (a concurrency after a comma? ${WORKER_FORMAT})` : "";
+      throw new UsageError(`worker ${name}: queue "${queue}" must start with a letter or _ and hold only letters, digits, _, . and -${number}`);
+    }
+  }
+  if (new Set(queues).size !== queues.length) throw new UsageError(`worker ${name}: a queue is named twice in ${queues.join(", ")}`);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > DEFAULTS.maxWorkerConcurrency)) {
+    throw new UsageError(`worker ${name}: concurrency must be a whole number from 1 to ${DEFAULTS.maxWorkerConcurrency}, got ${concurrency}`);
+  }
+  return concurrency === undefined ? { name, queues: [...queues] } : { name, queues: [...queues], concurrency };
+}
+
+/** Reads one `--worker` value, `NAME:QUEUE[+QUEUE…][:CONCURRENCY]`, and checks it. */
+export function parseWorker(value: string): WorkerSpec {
+  const parts = value.split(":");
+  if (parts.length < 2 || parts.length > 3) throw new UsageError(`--worker "${value}" must be ${WORKER_FORMAT}`);
+  const [name, queues, concurrency] = parts as [string, string, string | undefined];
+  if (queues === "") throw new UsageError(`--worker "${value}" names no queue: ${WORKER_FORMAT}`);
+  if (concurrency !== undefined && !/^\d+$/.test(concurrency)) {
+    throw new UsageError(`--worker "${value}": the concurrency must be a whole number from 1 to ${DEFAULTS.maxWorkerConcurrency}, got "${concurrency}"`);
+  }
+  return checkWorker({ name, queues: queues.split("+"), concurrency: concurrency === undefined ? undefined : Number(concurrency) });
+}
+
+/** Reads every `--worker` value; two workers may share queues, but not a name. */
+export function parseWorkers(values: string[]): WorkerSpec[] {
+  const workers = values.map(parseWorker);
+  const names = workers.map((w) => w.name);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new UsageError(`two workers are named "${twice}": each --worker needs a name of its own`);
+  return workers;
+}
+
+/** A file `--db-init` and `--db-init-file` load: plain SQL, as psql runs it (a pg_dump in its plain format too). */
+const SQL_FILE = /\.sql$/;
+
+/**
+ * Which SQL files are loaded, in which order: the `--db-init` directory's top-level `*.sql` in the
+ * byte order of their names (give them number prefixes to order them), then each `--db-init-file`
+ * in the order given. A file that is no `.sql` file, or a directory without one, is a mistake.
+ */
+export function dbInitOrder(dirEntries: string[] | undefined, files: string[]): { fromDir: string[]; files: string[] } {
+  const fromDir = (dirEntries ?? []).filter((name) => SQL_FILE.test(name) && !name.includes("/"));
+  if (dirEntries !== undefined && fromDir.length === 0) {
+    throw new UsageError(`--db-init holds no .sql file at its top level${dirEntries.length ? ` (it has ${dirEntries.slice(0, 5).join(", ")})` : ""}: it loads DIR/*.sql in name order`);
+  }
+  for (const name of files) {
+    if (!SQL_FILE.test(name)) throw new UsageError(`--db-init-file "${name}" is no .sql file: give plain SQL files (a pg_dump in its plain format too)`);
+  }
+  return { fromDir: [...fromDir].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), files };
 }

@@ -13,7 +13,8 @@ import { argument, check, Container, dag, Directory, File, func, object, Platfor
 import { up } from "./decorators.js";
 
 import {
-  checkCeleryApp, checkPlatform, checkProtocol, checkRuffFormat, checkShards, checkWsgiApp, DEFAULTS, settings, Settings, SOURCE_EXCLUDES, UsageError,
+  checkCeleryApp, checkPlatform, checkProtocol, checkRuffFormat, checkShards, checkWorker, checkWsgiApp, DEFAULTS, parseWorkers, settings, Settings,
+  SOURCE_EXCLUDES, UsageError, WorkerSpec,
 } from "./config.js";
 import { base, checkImagePlatform } from "./images/base.js";
 import { dev, jsBundle, withBundle } from "./images/dev.js";
@@ -22,11 +23,12 @@ import { ProdCommands, prod, ReleaseInfo } from "./images/prod.js";
 import { publishImage } from "./publish/publish.js";
 import { serve, ServiceSpec, startAll, Storage } from "./services/service.js";
 import { bindAll, Credentials, specs, stack, StackOptions } from "./services/stack.js";
+import { withDbInit } from "./services/db-init.js";
 import { appEnvironment, withEnvironment } from "./app/environment.js";
 import { watcherFile } from "./app/watcher.js";
 import { pytest, pytestOnDemand, reportDir, summary } from "./testing/pytest.js";
 import { inShard, mergeShards, Shard } from "./testing/shards.js";
-import { devServer, DOCS_SERVER, dummyWorker, migration, shellInto, withDevState, worker } from "./dev/environment.js";
+import { celeryWorker, DEFAULT_WORKER, devServer, DOCS_SERVER, dummyWorker, migration, shellInto, withDevState } from "./dev/environment.js";
 import { atPort, publishPorts } from "./dev/ports.js";
 import { liveDevServer } from "./dev/sync.js";
 import { mypy, ruff } from "./checks/lint.js";
@@ -261,18 +263,24 @@ export class Pycroft {
   }
 
   /**
-   * The app's Celery worker from the dev image, with its own db, ldap and mq services.
+   * One Celery worker of the app from the dev image, with its own db, ldap and mq services.
    *
-   * The app's Celery worker from the dev image, against its own db, ldap and mq services (compose's
-   * `dev-celery-worker`).
+   * One Celery worker of the app from the dev image, against its own db, ldap and mq services (compose's
+   * `dev-celery-worker`): by default `celery-worker` on the app's default queue. Its name is its
+   * hostname and its Celery node's (`NAME@HOST`); `dev-stack` and `test` start several on one broker
+   * with `--worker`.
    *
    * @param celeryApp The Celery app the worker runs.
+   * @param name The worker's name: its hostname, and its Celery node's NAME@HOST.
+   * @param queues The queues it consumes (celery --queues; repeatable); default: the app's default queue.
+   * @param concurrency Its worker processes (celery --concurrency), 1 to 64; default: Celery's, one per core.
    */
   @func()
-  async worker(celeryApp: string = DEFAULTS.celeryApp): Promise<Service> {
+  async worker(celeryApp: string = DEFAULTS.celeryApp, name: string = DEFAULTS.workerName, queues: string[] = [], concurrency?: number): Promise<Service> {
+    const spec = checkWorker({ name, queues, concurrency });
     const storage = this.tmpfs();
     const run = await this.run(storage, false);
-    return worker(run.app, checkCeleryApp(celeryApp), storage);
+    return celeryWorker(run.app, checkCeleryApp(celeryApp), storage, spec);
   }
 
   /**
@@ -289,11 +297,13 @@ export class Pycroft {
    * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
    * @param shards Split the test files over this many pytest processes, each with its own services, and
    * merge their results: worth it with a core per shard. 1 (the default) is one process.
+   * @param worker Also start a Celery worker of the app (pycroft.task) as NAME:QUEUE[+QUEUE…][:CONCURRENCY]
+   * (repeatable), e.g. --worker signer:timestamp+snapshot:2: all on the one broker, ready before pytest starts.
    */
   @func({ cache: "never" })
   @check()
-  async test(args: string[] = [], withWorker?: boolean, withKeycloak?: boolean, shards = 1): Promise<string> {
-    const { output, exitCode } = await this.runTests(args, withWorker, withKeycloak, shards, false);
+  async test(args: string[] = [], withWorker?: boolean, withKeycloak?: boolean, shards = 1, worker: string[] = []): Promise<string> {
+    const { output, exitCode } = await this.runTests(args, withWorker, withKeycloak, shards, false, worker);
     if (exitCode !== 0) {
       throw new Error(`pytest failed with exit code ${exitCode}:\n${summary(output)}`);
     }
@@ -311,10 +321,12 @@ export class Pycroft {
    * @param withWorker Start the dummy worker (default: when the source has it); false leaves it out.
    * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
    * @param shards Split the test files over this many pytest processes, each with its own services.
+   * @param worker Also start a Celery worker of the app (pycroft.task) as NAME:QUEUE[+QUEUE…][:CONCURRENCY]
+   * (repeatable), e.g. --worker signer:timestamp+snapshot:2: all on the one broker, ready before pytest starts.
    */
   @func({ cache: "never" })
-  async testReport(args: string[] = [], withWorker?: boolean, withKeycloak?: boolean, shards = 1): Promise<Directory> {
-    return (await this.runTests(args, withWorker, withKeycloak, shards, true)).reports;
+  async testReport(args: string[] = [], withWorker?: boolean, withKeycloak?: boolean, shards = 1, worker: string[] = []): Promise<Directory> {
+    return (await this.runTests(args, withWorker, withKeycloak, shards, true, worker)).reports;
   }
 
   /**
@@ -337,10 +349,12 @@ export class Pycroft {
    * @param withWorker Start the dummy worker (default: when the source has it); false leaves it out.
    * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
    * @param startAhead Start each run's pytest before it is asked for, with the venv's imports of the last run done (false: a new pytest process per run).
+   * @param worker Also start a Celery worker of the app (pycroft.task) as NAME:QUEUE[+QUEUE…][:CONCURRENCY]
+   * (repeatable), e.g. --worker signer:timestamp+snapshot:2: all on the one broker, kept up with the rest.
    */
   @func()
-  async testStack(syncToken: Secret, withWorker?: boolean, withKeycloak?: boolean, startAhead = true): Promise<Service> {
-    const { app } = await this.testApp(await this.suite([], withWorker, withKeycloak), this.tmpfs());
+  async testStack(syncToken: Secret, withWorker?: boolean, withKeycloak?: boolean, startAhead = true, worker: string[] = []): Promise<Service> {
+    const { app } = await this.testApp(await this.suite([], withWorker, withKeycloak, worker), this.tmpfs());
     return pytestOnDemand(this.settings(), app, syncToken, startAhead);
   }
 
@@ -367,10 +381,12 @@ export class Pycroft {
    *
    * @param withWorker Start the dummy worker (default: when the source has it); false leaves it out.
    * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
+   * @param worker Also start a Celery worker of the app (pycroft.task) as NAME:QUEUE[+QUEUE…][:CONCURRENCY]
+   * (repeatable), e.g. --worker signer:timestamp+snapshot:2: all on the one broker, e.g. to send them tasks by hand.
    */
   @func()
-  async testShell(withWorker?: boolean, withKeycloak?: boolean): Promise<Container> {
-    const { app } = await this.testApp(await this.suite([], withWorker, withKeycloak), this.tmpfs());
+  async testShell(withWorker?: boolean, withKeycloak?: boolean, worker: string[] = []): Promise<Container> {
+    const { app } = await this.testApp(await this.suite([], withWorker, withKeycloak, worker), this.tmpfs());
     return shellInto(app);
   }
 
@@ -378,16 +394,22 @@ export class Pycroft {
    * Applies the migrations (alembic upgrade head) to a fresh PostgreSQL.
    *
    * Applies the migrations (alembic upgrade head) to a fresh PostgreSQL, the only service it starts:
-   * a check that they apply.
+   * a check that they apply. Migrations that start from a production schema rather than an empty
+   * database (Pycroft's first one alters `subnet`) get it loaded first with --db-init or
+   * --db-init-file, as Pycroft's `just schema-import` loads it before `alembic upgrade head`.
    *
    * @param command The migration command.
+   * @param dbInit SQL files to load into the fresh database before the migrations: this directory's *.sql, in name order.
+   * @param dbInitFile SQL files to load after --db-init's, in the order given (repeatable), e.g. Pycroft's
+   * --db-init-file data/pycroft_schema.sql --db-init-file data/pycroft.sql.
    */
   @func({ cache: "never" })
   @check()
-  async migrate(command: string = DEFAULTS.migrateCommand): Promise<string> {
+  async migrate(command: string = DEFAULTS.migrateCommand, dbInit?: Directory, dbInitFile?: File[]): Promise<string> {
     // The database alone, as Pycroft's dev-migrate depends on dev-db alone: no broker or ldap to wait for.
     const { services, image } = await this.run(this.tmpfs(), false);
-    return migration(image.with(bindAll({ db: services.db! })), command).stdout();
+    const init = await withDbInit({ image: this.settings().postgresImage, password: this.credentials().db, db: services.db!, dir: dbInit, files: dbInitFile });
+    return migration(image.with(bindAll({ db: services.db! })).with(init), command).stdout();
   }
 
   /**
@@ -457,15 +479,21 @@ export class Pycroft {
    * The dev environment (docker-compose.dev.yml): flask's dev server on port 5000 with migrations
    * applied and db, ldap and mq bound; their data is kept on cache volumes across restarts.
    * Run it with `dagger call dev-env up --ports 5000:5000`; `dev-stack` adds the workers and keycloak
-   * and publishes the services too.
+   * and publishes the services too. A fresh dev database can get a production schema and dump loaded
+   * before the first migration: --db-init-file.
    *
    * @param migrateCommand Run before the server starts.
+   * @param dbInit SQL files to load into the dev database before the migrations, once per data volume:
+   * this directory's *.sql, in name order. A volume that holds a load keeps it and is not loaded again.
+   * @param dbInitFile SQL files to load after --db-init's, in the order given (repeatable), e.g. Pycroft's
+   * --db-init-file data/pycroft_schema.sql --db-init-file data/pycroft.sql.
    */
   @func()
-  async devEnv(migrateCommand: string = DEFAULTS.migrateCommand): Promise<Service> {
+  async devEnv(migrateCommand: string = DEFAULTS.migrateCommand, dbInit?: Directory, dbInitFile?: File[]): Promise<Service> {
     const project = await this.project();
     const run = await this.run({ kind: "volumes", project: project.name }, false, project);
-    return devServer(run.app, migrateCommand);
+    const init = await withDbInit({ image: this.settings().postgresImage, password: this.credentials().db, db: run.services.db!, dir: dbInit, files: dbInitFile });
+    return devServer(run.app.with(init), migrateCommand);
   }
 
   /**
@@ -484,8 +512,15 @@ export class Pycroft {
    *
    * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
    * @param migrateCommand Run before the dev server starts.
-   * @param celeryApp The Celery app the worker runs.
+   * @param celeryApp The Celery app the workers run.
    * @param syncToken Take live edits on port 5099 from whoever has this token (e.g. env://PYCROFT_SYNC_TOKEN).
+   * @param dbInit SQL files to load into the dev database before the migrations, once per data volume:
+   * this directory's *.sql, in name order. A volume that holds a load keeps it and is not loaded again.
+   * @param dbInitFile SQL files to load after --db-init's, in the order given (repeatable), e.g. Pycroft's
+   * --db-init-file data/pycroft_schema.sql --db-init-file data/pycroft.sql.
+   * @param worker The app's Celery workers instead of the one celery-worker, as NAME:QUEUE[+QUEUE…][:CONCURRENCY]
+   * (repeatable): e.g. --worker tasks:celery --worker signer:timestamp+snapshot:2, each under its name, from
+   * the one app container, on the one broker.
    */
   @func()
   @up()
@@ -494,19 +529,25 @@ export class Pycroft {
     migrateCommand: string = DEFAULTS.migrateCommand,
     celeryApp: string = DEFAULTS.celeryApp,
     syncToken?: Secret,
+    dbInit?: Directory,
+    dbInitFile?: File[],
+    worker: string[] = [],
   ): Promise<Service> {
+    const celery = checkCeleryApp(celeryApp);
+    const named = worker.length > 0 ? parseWorkers(worker) : [DEFAULT_WORKER];
     const project = await this.project();
     const storage: Storage = { kind: "volumes", project: project.name };
     const run = await this.run(storage, withKeycloak ?? project.hasKeycloakRealm, project);
     const workers = {
-      "celery-worker": worker(run.app, checkCeleryApp(celeryApp), storage),
+      ...Object.fromEntries(named.map((w) => [w.name, celeryWorker(run.app, celery, storage, w)])),
       ...(project.hasDummyWorker ? { "dummy-worker": dummyWorker(run.image, run.services.mq!, DEFAULTS.dummyWorker, storage) } : {}),
     };
+    const init = await withDbInit({ image: this.settings().postgresImage, password: this.credentials().db, db: run.services.db!, dir: dbInit, files: dbInitFile });
     // The docs are served from the app container, so that live edits reach them too.
     const beside = project.docs ? [DOCS_SERVER] : [];
     const app = syncToken
-      ? liveDevServer(this.settings(), run.app, project, syncToken, migrateCommand, beside)
-      : devServer(run.app, migrateCommand, beside);
+      ? liveDevServer(this.settings(), run.app.with(init), project, syncToken, migrateCommand, beside)
+      : devServer(run.app.with(init), migrateCommand, beside);
     const sync = { port: DEFAULTS.syncPort, host: "app", target: DEFAULTS.syncPort, what: "live edits" };
     const ports = [...DEFAULTS.devPorts.filter((p) => p.target !== DEFAULTS.docsPort || project.docs), ...(syncToken ? [sync] : [])];
     return publishPorts(base(this.settings()), { ...run.services, ...workers, app }, ports);
@@ -629,30 +670,36 @@ export class Pycroft {
     withKeycloak: boolean | undefined,
     shards: number,
     coverage: boolean,
+    workers: string[],
   ): Promise<TestRun> {
     const count = checkShards(shards);
-    const asked = await this.suite(args, withWorker, withKeycloak);
+    const asked = await this.suite(args, withWorker, withKeycloak, workers);
     const suite = coverage ? { ...asked, coverage: asked.project.coveragePackages } : asked;
     return count === 1 ? this.runShard(suite) : this.runShards(suite, count);
   }
 
-  /** A suite's options, checked: the worker and keycloak follow the source unless asked otherwise. */
-  private async suite(args: string[], withWorker: boolean | undefined, withKeycloak: boolean | undefined): Promise<Suite> {
+  /** A suite's options, checked: the dummy worker and keycloak follow the source unless asked otherwise. */
+  private async suite(args: string[], withWorker: boolean | undefined, withKeycloak: boolean | undefined, workers: string[]): Promise<Suite> {
+    const named = parseWorkers(workers);
     const project = await this.project();
     const worker = withWorker ?? project.hasDummyWorker;
     if (worker && !project.hasDummyWorker) {
       throw new UsageError(`--with-worker needs the dummy worker ${DEFAULTS.dummyWorker} in the source`);
     }
-    return { project, args, keycloak: withKeycloak ?? project.hasKeycloakRealm, worker };
+    return { project, args, keycloak: withKeycloak ?? project.hasKeycloakRealm, worker, workers: named };
   }
 
   /**
    * The app image with what Pycroft's test compose starts bound: its services and, when the suite
-   * wants it, the dummy worker (`extra`, bound to mq alone: it starts before keycloak is ready).
+   * wants them, the dummy worker (bound to mq alone: it starts before keycloak is ready) and the
+   * app's named workers (`extra`).
    */
   private async testApp(suite: Suite, storage: Storage) {
     const run = await this.run(storage, suite.keycloak, suite.project);
-    const extra: Record<string, Service> = suite.worker ? { "dummy-worker": dummyWorker(run.image, run.services.mq!, DEFAULTS.dummyWorker, storage) } : {};
+    const extra: Record<string, Service> = {
+      ...(suite.worker ? { "dummy-worker": dummyWorker(run.image, run.services.mq!, DEFAULTS.dummyWorker, storage) } : {}),
+      ...Object.fromEntries(suite.workers.map((w) => [w.name, celeryWorker(run.app, DEFAULTS.celeryApp, storage, w)])),
+    };
     return { run, extra, app: run.app.with(bindAll(extra)) };
   }
 
@@ -701,7 +748,10 @@ interface Suite {
   project: Project;
   args: string[];
   keycloak: boolean;
+  /** Whether the dummy hades worker runs. */
   worker: boolean;
+  /** The app's Celery workers `--worker` asked for. */
+  workers: WorkerSpec[];
   /** The packages whose coverage is measured (none given: the coverage configuration's); undefined: not measured. */
   coverage?: string[];
 }

@@ -15,3 +15,9 @@ app = Celery(
 def render_badge(label: str, value: str) -> str:
     """Render a widget in the worker (which needs the local example-widgets package too)."""
     return str(badge(label, value))
+
+
+@app.task(bind=True)
+def whoami(self) -> str:
+    """The Celery node that ran this task (`NAME@HOST`): which worker a queue reaches."""
+    return str(self.request.hostname)

@@ -1,33 +1,52 @@
 import { Container, dag, Service } from "@dagger.io/dagger";
 
-import { DEFAULTS, owner, Settings } from "../config.js";
+import { DEFAULTS, owner, Settings, WorkerSpec } from "../config.js";
 import { script, shellWords } from "../scripts/index.js";
+import { DB_INIT_LOG } from "../services/db-init.js";
 import { serve, SERVICE_LOG, Storage } from "../services/service.js";
 import { bindAll } from "../services/stack.js";
 
-/** Healthy once the worker reports ready: connected to the broker and consuming. */
-const WORKER_READY = `grep -q "^\\[.*\\] celery@.* ready\\.$" ${SERVICE_LOG}`;
+/** Healthy once the worker's node (`NODE@HOST`) reports ready: connected to the broker and consuming. */
+function workerReady(node: string): string {
+  return `grep -q "^\\[.*\\] ${node}@.* ready\\.$" ${SERVICE_LOG}`;
+}
+
+/** The Celery worker `worker` and the dev stack start when none is asked for: the app's default queue. */
+export const DEFAULT_WORKER: WorkerSpec = { name: DEFAULTS.workerName, queues: [] };
+
+/** A Celery worker's command line: the app's Celery app, its node named after the worker, its queues and processes. */
+export function workerCommand(celeryApp: string, w: WorkerSpec): string[] {
+  return [
+    "celery", "-A", celeryApp, "worker", "--loglevel=info",
+    `--hostname=${w.name}@%h`,
+    ...(w.queues.length > 0 ? [`--queues=${w.queues.join(",")}`] : []),
+    ...(w.concurrency === undefined ? [] : [`--concurrency=${w.concurrency}`]),
+  ];
+}
 
 /**
- * A Celery worker of the app from the app container (compose's `dev-celery-worker`), healthy once it
- * reports ready. (`celery inspect ping` would need the broker URI, a secret, which health checks do not get.)
+ * A Celery worker of the app from the app container (compose's `dev-celery-worker`), under its own
+ * name and on its own queues: several from the one container make a named split (an app worker and
+ * a signer, say) on one broker. Healthy once it reports ready. (`celery inspect ping` would need the
+ * broker URI, a secret, which health checks do not get.)
  */
-export function worker(app: Container, celeryApp: string, storage: Storage): Service {
+export function celeryWorker(app: Container, celeryApp: string, storage: Storage, w: WorkerSpec = DEFAULT_WORKER): Service {
   return serve(
     {
-      host: "celery-worker",
+      host: w.name,
       container: app,
-      command: ["celery", "-A", celeryApp, "worker", "--loglevel=info"],
+      command: workerCommand(celeryApp, w),
       dataDirs: [],
-      ready: WORKER_READY,
+      ready: workerReady(w.name),
     },
     storage,
   );
 }
 
 /**
- * What the dummy worker skips: it is the broker's only worker, so the 1 s that mingle waits at start
- * for other workers' replies (to sync revoked tasks) and gossip's event subscription buy nothing.
+ * What the dummy worker skips: it is its app's only worker (named app workers, if any, serve other
+ * queues), so the 1 s that mingle waits at start for other workers' replies (to sync revoked tasks)
+ * and gossip's event subscription buy nothing.
  */
 export const DUMMY_WORKER_ALONE = ["--without-mingle", "--without-gossip"];
 
@@ -44,15 +63,19 @@ export function dummyWorker(image: Container, mq: Service, script: string, stora
       container: image.with(bindAll({ mq })),
       command: ["python", script, "worker", "--loglevel=info", `--concurrency=${DEFAULTS.dummyWorkerConcurrency}`, ...DUMMY_WORKER_ALONE],
       dataDirs: [],
-      ready: WORKER_READY,
+      // Celery's default node name: the script names none.
+      ready: workerReady("celery"),
     },
     storage,
   );
 }
 
-/** The migration command run in the app container (compose's `dev-migrate`); alembic logs to stderr, kept in stdout. */
+/**
+ * The migration command run in the app container (compose's `dev-migrate`), after what the load of
+ * `--db-init` said, if there was one; alembic logs to stderr, kept in stdout.
+ */
 export function migration(app: Container, command: string): Container {
-  return app.withExec(["sh", "-c", `${command} 2>&1`]);
+  return app.withExec(["sh", "-c", `if [ -f ${DB_INIT_LOG} ]; then cat ${DB_INIT_LOG}; fi\n${command} 2>&1`]);
 }
 
 /**

@@ -2,6 +2,10 @@ import { dag, Directory, Secret } from "@dagger.io/dagger";
 
 import { ServiceSpec } from "./service.js";
 
+/** The database Pycroft's URIs name, and the superuser they log in as. */
+export const DATABASE = "pycroft";
+export const SUPERUSER = "postgres";
+
 /** Pycroft's test-db flags: durability off, since test data lives on tmpfs and dies with the run. */
 export const TEST_TUNING = [
   "shared_buffers=64MB",
@@ -27,7 +31,7 @@ export function postgres(o: PostgresOptions): ServiceSpec {
     .container()
     .from(o.image)
     .withEnvVariable("TZ", "Etc/UTC")
-    .withEnvVariable("POSTGRES_DB", "pycroft")
+    .withEnvVariable("POSTGRES_DB", DATABASE)
     .withEnvVariable("POSTGRES_INITDB_ARGS", "--locale=C --encoding=UTF-8")
     .withSecretVariable("POSTGRES_PASSWORD", o.password);
   return {
@@ -39,6 +43,6 @@ export function postgres(o: PostgresOptions): ServiceSpec {
     // The postgres image's STOPSIGNAL: TERM would wait for every client to disconnect first.
     stopSignal: "INT",
     // Over TCP: the entrypoint's init-time server listens on the socket only, so this waits for the real one.
-    ready: "pg_isready -q -h 127.0.0.1 -U postgres -d pycroft",
+    ready: `pg_isready -q -h 127.0.0.1 -U ${SUPERUSER} -d ${DATABASE}`,
   };
 }

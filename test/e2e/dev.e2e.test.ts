@@ -1,6 +1,8 @@
 // The dev stage on a real engine: migrate, dev-env and shell on the dev services' kept data, a clean
 // shutdown when dev-env stops, one server per data volume, and the whole dev stack.
 import { randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 import { dag, ExecError } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
@@ -9,7 +11,7 @@ import { DEFAULTS } from "../../src/config.js";
 import { postgres } from "../../src/services/postgres.js";
 import { DATA_IN_USE, devVolume, JOIN_HINT, serve, startAll } from "../../src/services/service.js";
 import { liveEdits, servedAfter, upInChild } from "../support/dev-stack.js";
-import { HTTP_STATUS, noEngine, PYTHON_IMAGE, pycroft, scratchCopy, session } from "./engine.js";
+import { hostDir, HTTP_STATUS, noEngine, PYTHON_IMAGE, pycroft, pycroftOn, scratchCopy, session, sessionLog, tempDirUntilExit } from "./engine.js";
 
 const PGDATA = "/var/lib/postgresql/data";
 
@@ -199,3 +201,117 @@ async function expectLiveEdits(dir: string, output: () => string): Promise<void>
   expect(synced.length).toBeGreaterThanOrEqual(3);
   expect(output().match(/^dev stack up: /gm)).toHaveLength(1);
 }
+
+/** The project of the db-init source: dev volumes of its own, which its test empties first. */
+const DUMPED = "pycroft-e2e-db-init";
+
+/**
+ * A copy of the example whose next migration alters a table that only a "production dump" creates,
+ * as Pycroft's first migration alters `subnet`; its own project name keeps its dev data apart. The
+ * dump: a schema file in a directory (`--db-init`) and a data file (`--db-init-file`).
+ */
+function dumpedExample() {
+  const src = scratchCopy();
+  for (const file of ["pyproject.toml", "uv.lock"]) {
+    writeFileSync(join(src, file), readFileSync(join(src, file), "utf8").replace('name = "pycroft-example"', `name = "${DUMPED}"`));
+  }
+  writeFileSync(
+    join(src, "pycroft/model/alembic/versions/0002_legacy_rooms_note.py"),
+    `"""a note on each room of the imported dump"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("legacy_rooms", sa.Column("note", sa.Text, nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column("legacy_rooms", "note")
+`,
+  );
+  const dump = tempDirUntilExit("pycroft-dump-");
+  mkdirSync(join(dump, "schema"));
+  // No key: a second load would double the rows.
+  writeFileSync(join(dump, "schema/10-rooms.sql"), "CREATE TABLE legacy_rooms (id int NOT NULL, name text NOT NULL);\n");
+  writeFileSync(join(dump, "schema/README"), "not SQL: left out\n");
+  writeFileSync(join(dump, "data.sql"), "INSERT INTO legacy_rooms (id, name) VALUES (1, 'WU5-0304'), (2, 'HSS-1207');\n");
+  writeFileSync(join(dump, "other-data.sql"), "INSERT INTO legacy_rooms (id, name) VALUES (3, 'ZW41-0102');\n");
+  writeFileSync(join(dump, "broken.sql"), "INSERT INTO legacy_rooms (id, name) VALUES (4, 'GPS-0001');\nINSERT INTO nowhere VALUES (1);\n");
+  return { src, schema: join(dump, "schema"), file: (name: string) => dag.host().file(join(dump, name)) };
+}
+
+/** What an exec's failure says: the message, and the process's output. */
+const failure = (e: unknown) => (e instanceof ExecError ? `${e.message}\n${e.stdout}\n${e.stderr}` : String((e as Error)?.message ?? e));
+
+describe.skipIf(noEngine())("--db-init and --db-init-file on a real engine", () => {
+  let made: ReturnType<typeof dumpedExample> | undefined;
+  const dumped = () => (made ??= dumpedExample());
+  const m = () => pycroftOn(hostDir(dumped().src));
+
+  it("migrate loads them before the migrations, which fail without them; a file that fails loads nothing of them", async () => {
+    await session(async () => {
+      const out = await m().migrate(undefined, dag.host().directory(dumped().schema), [dumped().file("data.sql")]);
+      expect(out).toMatch(/^db-init: loaded 10-rooms\.sql, data\.sql into the database pycroft, in one transaction$/m);
+      expect(out).toMatch(/Running upgrade 0001 -> 0002/);
+      expect(out.indexOf("db-init: loaded")).toBeLessThan(out.indexOf("Running upgrade"));
+
+      const without = await m().migrate().then(() => undefined, (e: unknown) => e);
+      expect(failure(without)).toMatch(/relation "legacy_rooms" does not exist/);
+
+      const broken = await m().migrate(undefined, dag.host().directory(dumped().schema), [dumped().file("data.sql"), dumped().file("broken.sql")]).then(() => undefined, (e: unknown) => e);
+      expect(failure(broken)).toMatch(/psql:\/db-init\/003-broken\.sql:2: ERROR: +relation "nowhere" does not exist/);
+      expect(failure(broken)).toContain("db-init: nothing of 10-rooms.sql, data.sql, broken.sql was loaded");
+    });
+  });
+
+  it("dev-env loads them into a fresh dev volume once: a second start on that volume loads nothing again, nor other files over them", async () => {
+    // A fresh dev database: the volume emptied, as a new engine would have it.
+    await session(() =>
+      dag
+        .container()
+        .from(DEFAULTS.postgresImage)
+        .withMountedCache(PGDATA, dag.cacheVolume(devVolume(DUMPED, "db", PGDATA)))
+        .withEnvVariable("CACHE_BUST", randomUUID())
+        .withExec(["sh", "-c", `find ${PGDATA} -mindepth 1 -delete && ls -A ${PGDATA} | wc -l`])
+        .stdout(),
+    ).then((left) => expect(left).toBe("0\n"));
+
+    // A dev-env session with these files: once its app answers (migrated), what the database holds.
+    const devEnv = (files: string[]) =>
+      sessionLog(async () => {
+        const app = await m().devEnv(undefined, dag.host().directory(dumped().schema), files.map((f) => dumped().file(f)));
+        return (await m().shell())
+          .withServiceBinding("app", app)
+          .withEnvVariable("CACHE_BUST", randomUUID())
+          .withExec([
+            "sh", "-c",
+            `python -c "$1" http://app:5000/ >/dev/null && psql "$PYCROFT_DB_URI" -v ON_ERROR_STOP=1 -Atq -c "select count(*) from legacy_rooms" -c "select version_num from alembic_version" -c "select shobj_description(oid, 'pg_database') from pg_database where datname = current_database()"`,
+            "probe", HTTP_STATUS,
+          ])
+          .stdout();
+      });
+
+    const first = await devEnv(["data.sql"]);
+    const [rows, version, mark] = first.result.trim().split("\n");
+    expect([rows, version]).toEqual(["2", "0002"]);
+    expect(mark).toMatch(/^pycroft db-init sha256:[0-9a-f]{16} \(10-rooms\.sql, data\.sql\), loaded \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(first.log).toContain("db-init: loaded 10-rooms.sql, data.sql into the database pycroft, in one transaction");
+
+    // The next session, on the same volume, with the same files: the rows once, the mark the first load's.
+    const again = await devEnv(["data.sql"]);
+    expect(again.result).toBe(first.result);
+    expect(again.log).toContain(`db-init: not loaded again: the database already holds 10-rooms.sql, data.sql (${mark})`);
+    expect(again.log).not.toContain("db-init: loaded 10-rooms.sql");
+
+    // Other files: kept out, and said so.
+    const other = await devEnv(["other-data.sql"]);
+    expect(other.result).toBe(first.result);
+    expect(other.log).toContain(`db-init: not loaded: the database already holds other init SQL (${mark}) and keeps it. To load 10-rooms.sql, other-data.sql instead`);
+  });
+});

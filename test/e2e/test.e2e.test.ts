@@ -154,6 +154,17 @@ def test_kept_ahead():
     assert age > 2, f"the run's process started {age:.1f} s ago"
 `;
 
+/** Sends the example's `whoami` task to each queue and asks the workers what they consume, as JSON. */
+const ROUTED = `import json
+from pycroft.task import app, whoami
+node = lambda name: name.split("@")[0]
+sent = {q: [whoami.apply_async(queue=q) for _ in range(8)] for q in ("alpha", "beta", "gamma")}
+ran = {q: sorted({node(r.get(timeout=60)) for r in results}) for q, results in sent.items()}
+inspect = app.control.inspect(timeout=5)
+queues = {node(n): sorted(q["name"] for q in qs) for n, qs in (inspect.active_queues() or {}).items()}
+pools = {node(n): s["pool"]["max-concurrency"] for n, s in (inspect.stats() or {}).items()}
+print(json.dumps({"ran": ran, "queues": queues, "betaConcurrency": pools.get("beta")}))`;
+
 describe.skipIf(noEngine())("the test stack on a real engine", () => {
   it("test-shell (just test-shell) is a shell with test's services: pytest by hand passes there, and psql reaches the test database", async () => {
     await session(async () => {
@@ -162,6 +173,20 @@ describe.skipIf(noEngine())("the test stack on a real engine", () => {
       expect(await run("pytest -q -p no:cacheprovider tests/test_db.py tests/test_ldap.py 2>&1 | tail -n 1")).toMatch(/^\d+ passed in [\d.]+s\n$/);
       // The app's own connection string, search_path included, as Pycroft's justfile's test-psql uses it.
       expect(await run(`psql "$PYCROFT_DB_URI" -Atc "select current_database() || ' ' || current_setting('search_path')"`)).toBe("pycroft pycroft,public\n");
+    });
+  });
+
+  it("test-shell --worker: two named workers of the app on one broker, each running its own queues' tasks and never the other's", async () => {
+    await session(async () => {
+      const shell = await pycroft().testShell(false, false, ["alpha:alpha", "beta:beta+gamma:2"]);
+      const out = await shell.withEnvVariable("CACHE_BUST", randomUUID()).withExec(["python", "-c", ROUTED]).stdout();
+      expect(JSON.parse(out)).toEqual({
+        // Eight tasks to each queue, all sent before any is awaited: each queue's ran on its worker alone.
+        ran: { alpha: ["alpha"], beta: ["beta"], gamma: ["beta"] },
+        // What each Celery node says it consumes, and beta's pool.
+        queues: { alpha: ["alpha"], beta: ["beta", "gamma"] },
+        betaConcurrency: 2,
+      });
     });
   });
 

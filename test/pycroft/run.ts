@@ -356,8 +356,8 @@ const run: Record<string, () => Promise<string>> = {
       const pong = await probe
         .withExec(["sh", "-c", `celery -A ${DEFAULTS.celeryApp} inspect ping --timeout 10 2>&1`], { expect: ReturnType.Any })
         .stdout();
-      check(/celery@\S+: OK/.test(pong), `celery inspect ping through 5672: ${pong}`);
-      return `published ${ports.join(", ")}; API through 15000 → ${api.trim()}; ${tables.trim()} tables through 55432; worker through 5672: ${pong.match(/celery@\S+: OK/)?.[0]}`;
+      check(/celery-worker@\S+: OK/.test(pong), `celery inspect ping through 5672: ${pong}`);
+      return `published ${ports.join(", ")}; API through 15000 → ${api.trim()}; ${tables.trim()} tables through 55432; worker through 5672: ${pong.match(/celery-worker@\S+: OK/)?.[0]}`;
     } finally {
       await tunnel.stop();
     }

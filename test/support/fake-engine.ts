@@ -80,6 +80,11 @@ export class FakeEngine {
     return this;
   }
 
+  /** What `field` is configured to answer, e.g. to answer one directory's `entries` and leave the rest to it. */
+  responderOf(field: string): Responder | undefined {
+    return this.responders.get(field);
+  }
+
   /** The expanded pipeline behind a fake ID, a GraphQL query text, or a recorded query. */
   pipeline(source: string | RecordedQuery): Chain {
     if (typeof source !== "string") return source.chain;

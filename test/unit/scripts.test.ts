@@ -481,8 +481,10 @@ ${AMQP_READY.replace("127.0.0.1/5672", "127.0.0.1/$(cat port)")}`;
       return runScript([command[0]!, command[1]!, relocate(command[2]!, "/tmp/service.log", join(dir, "service.log"))], { dir, standIns: { sleep: {} } }).status;
     };
     expect(check("[2026-01-01 10:00:00,000: INFO/MainProcess] Connected to amqp://celery:**@mq:5672//\n")).toBe(1);
-    expect(check("[2026-01-01 10:00:01,000: INFO/MainProcess] celery@worker ready.\n")).toBe(0);
-    expect(check("celery@worker ready.\n")).toBe(1);
+    expect(check("[2026-01-01 10:00:01,000: INFO/MainProcess] celery-worker@b1f2 ready.\n")).toBe(0);
+    expect(check("celery-worker@b1f2 ready.\n")).toBe(1);
+    // Its own node's line, not another worker's on the same broker.
+    expect(check("[2026-01-01 10:00:01,000: INFO/MainProcess] celery@b1f2 ready.\n")).toBe(1);
   });
 });
 

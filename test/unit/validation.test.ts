@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { RAW_DEFAULTS } from "../support/raw-settings.js";
 
 import {
-  checkCeleryApp, checkPlatform, checkProtocol, checkRuffFormat, checkWsgiApp, owner, RUFF_FORMATS, settings, UsageError,
+  checkCeleryApp, checkPlatform, checkProtocol, checkRuffFormat, checkWorker, checkWsgiApp, dbInitOrder, owner, parseWorker, parseWorkers, RUFF_FORMATS,
+  settings, UsageError,
 } from "../../src/config.js";
 import { registryHost, repository, tags } from "../../src/publish/reference.js";
 import { dotenvValue } from "../../src/images/project.js";
@@ -261,5 +262,107 @@ describe("the LDAP base DN", () => {
     expect(baseDn("agdsn.de")).toBe("dc=agdsn,dc=de");
     expect(baseDn("wh2.tu-dresden.de")).toBe("dc=wh2,dc=tu-dresden,dc=de");
     expect(baseDn("local")).toBe("dc=local");
+  });
+});
+
+describe("--worker NAME:QUEUE[+QUEUE…][:CONCURRENCY]", () => {
+  it.each([
+    ["tasks:celery", { name: "tasks", queues: ["celery"] }],
+    ["hades:dummy_tasks:4", { name: "hades", queues: ["dummy_tasks"], concurrency: 4 }],
+    ["timestamp-signer:timestamp+snapshot:2", { name: "timestamp-signer", queues: ["timestamp", "snapshot"], concurrency: 2 }],
+    ["delegated-targets-signer:delegated_targets", { name: "delegated-targets-signer", queues: ["delegated_targets"] }],
+    ["w1:a.b-c_D:64", { name: "w1", queues: ["a.b-c_D"], concurrency: 64 }],
+    ["0:_q:1", { name: "0", queues: ["_q"], concurrency: 1 }],
+    [`${"a".repeat(63)}:q`, { name: "a".repeat(63), queues: ["q"] }],
+  ])("reads %j", (value, spec) => {
+    expect(parseWorker(value)).toEqual(spec);
+  });
+
+  const FORMAT = "NAME:QUEUE[+QUEUE…][:CONCURRENCY], e.g. tasks:celery or signer:timestamp+snapshot:2 (dagger call splits list flags at commas: join queues with +)";
+
+  it.each(["app", "", "app:q:2:3", "a:b:c:d"])("refuses %j, showing the format", (value) => {
+    expect(() => parseWorker(value)).toThrow(`--worker "${value}" must be ${FORMAT}`);
+  });
+
+  it("refuses a worker without a queue", () => {
+    expect(() => parseWorker("app:")).toThrow(`--worker "app:" names no queue: ${FORMAT}`);
+    expect(() => parseWorker("app::2")).toThrow(`--worker "app::2" names no queue: ${FORMAT}`);
+  });
+
+  it("tells what dagger call made of queues joined with commas", () => {
+    // `--worker signer:timestamp,snapshot:2` reaches the module as two values.
+    expect(() => parseWorkers(["signer:timestamp", "snapshot:2"])).toThrow(
+      `worker snapshot: queue "2" must start with a letter or _ and hold only letters, digits, _, . and - (a concurrency after a comma? ${FORMAT})`,
+    );
+    expect(() => parseWorkers(["signer:timestamp", "snapshot"])).toThrow(`--worker "snapshot" must be ${FORMAT}`);
+  });
+
+  it.each(["App", "-app", "app-", "a_b", "a.b", "a b", "a".repeat(64), "app;id"])("refuses the name %j: it is a hostname", (name) => {
+    expect(() => parseWorker(`${name}:q`)).toThrow(
+      `worker name must be a hostname (lower-case letters, digits and -, at most 63), such as celery-worker, got "${name}"`,
+    );
+  });
+
+  it.each(["app", "db", "ldap", "mq", "keycloak", "mail", "dummy-worker"])("refuses %s, a service's hostname", (name) => {
+    expect(() => parseWorker(`${name}:q`)).toThrow(`worker name "${name}" is the ${name} service's hostname: give the worker another name`);
+  });
+
+  it.each(["1q", "q,r", "q r", "q;id", "q/r", "q@r", "ü", "a".repeat(256)])("refuses the queue %j", (queue) => {
+    expect(() => checkWorker({ name: "w", queues: [queue] })).toThrow(`worker w: queue "${queue}" must start with a letter or _ and hold only letters, digits, _, . and -`);
+  });
+
+  it("refuses an empty queue between two +, and a queue named twice", () => {
+    expect(() => parseWorker("w:a++b")).toThrow('worker w: queue "" must start with a letter or _');
+    expect(() => parseWorker("w:a+b+a")).toThrow("worker w: a queue is named twice in a, b, a");
+  });
+
+  it.each(["0", "65", "-1", "x", "1.5", " 2", "2 "])("refuses the concurrency %j", (n) => {
+    expect(() => parseWorker(`w:q:${n}`)).toThrow(/concurrency must be a whole number from 1 to 64/);
+  });
+
+  it.each([0, 65, 1.5, Number.NaN])("refuses the concurrency %s given as a number", (n) => {
+    expect(() => checkWorker({ name: "w", queues: [], concurrency: n })).toThrow(`worker w: concurrency must be a whole number from 1 to 64, got ${n}`);
+  });
+
+  it("takes no queues as the app's default queue, and no concurrency as Celery's", () => {
+    expect(checkWorker({ name: "celery-worker", queues: [] })).toEqual({ name: "celery-worker", queues: [] });
+    expect(checkWorker({ name: "w", queues: ["q"], concurrency: undefined })).toEqual({ name: "w", queues: ["q"] });
+  });
+
+  it("lets workers share a queue, never a name", () => {
+    expect(parseWorkers(["a:q", "b:q+r"]).map((w) => w.name)).toEqual(["a", "b"]);
+    expect(parseWorkers([])).toEqual([]);
+    expect(() => parseWorkers(["a:q", "b:r", "a:s"])).toThrow('two workers are named "a": each --worker needs a name of its own');
+  });
+
+  it("reports every mistake as a UsageError", () => {
+    for (const bad of [["x"], ["X:q"], ["db:q"], ["w:1"], ["w:q:0"], ["w:q", "w:r"]]) {
+      expect(errorOf(() => parseWorkers(bad))).toBeInstanceOf(UsageError);
+    }
+  });
+});
+
+describe("the SQL files --db-init and --db-init-file load", () => {
+  it("loads the directory's top-level .sql files in byte order of their names, then the files in the order given", () => {
+    // In byte order "pycroft.sql" comes before "pycroft_schema.sql": a dump before its schema, which is why Pycroft's are given as files.
+    expect(dbInitOrder(["pycroft_schema.sql", "pycroft.sql", "README", "sub/", "10-b.sql", "2-a.sql", "B.sql"], ["z.sql", "a.sql"])).toEqual({
+      fromDir: ["10-b.sql", "2-a.sql", "B.sql", "pycroft.sql", "pycroft_schema.sql"],
+      files: ["z.sql", "a.sql"],
+    });
+    expect(dbInitOrder(undefined, [])).toEqual({ fromDir: [], files: [] });
+    expect(dbInitOrder(undefined, ["pycroft_schema.sql", "pycroft.sql"]).files).toEqual(["pycroft_schema.sql", "pycroft.sql"]);
+  });
+
+  it("refuses a directory without an .sql file, saying what it has", () => {
+    expect(() => dbInitOrder(["README.md", "data.sql.gz", "old.sql/"], [])).toThrow(
+      "--db-init holds no .sql file at its top level (it has README.md, data.sql.gz, old.sql/): it loads DIR/*.sql in name order",
+    );
+    expect(() => dbInitOrder([], ["a.sql"])).toThrow("--db-init holds no .sql file at its top level: it loads DIR/*.sql in name order");
+  });
+
+  it.each(["dump.sql.gz", "schema.SQL", "pycroft.dump", "sql"])("refuses the file %j", (name) => {
+    const err = errorOf(() => dbInitOrder(undefined, ["ok.sql", name]));
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err.message).toBe(`--db-init-file "${name}" is no .sql file: give plain SQL files (a pg_dump in its plain format too)`);
   });
 });

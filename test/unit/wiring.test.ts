@@ -100,7 +100,8 @@ describe("the app's environment", () => {
       exampleSource(engine);
       await (await module().worker()).sync();
       const { container, args } = serviceChain(engine.lastChain());
-      expect(args.slice(-5)).toEqual(["celery", "-A", "pycroft.task", "worker", "--loglevel=info"]);
+      // Its Celery node is named after it, on the app's default queue.
+      expect(args.slice(-6)).toEqual(["celery", "-A", "pycroft.task", "worker", "--loglevel=info", "--hostname=celery-worker@%h"]);
       const { plain, secret } = environment(container);
       expect(plain.PYCROFT_LDAP_HOST).toBe("ldap");
       expect(secret.PYCROFT_CELERY_BROKER_URI.plaintext).toBe("amqp://celery:celery@mq:5672/");
