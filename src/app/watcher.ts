@@ -22,7 +22,7 @@ export const WATCHER_NAME = "pycroft-watch.py";
  * Python 3 and no more: Dagger has no bind mount, so a stack started with a sync token gets each
  * saved edit from this. Standard library only, and it scans the checkout (every 0.2 s; a scan of
  * Pycroft's 716 files takes about 3 ms), so it runs as it is on Linux, macOS and WSL; on Linux inotify
- * wakes it at once. What never leaves the machine and what decides the dependencies are this
+ * wakes it at once. What never enters an image and what decides the dependencies are this
  * module's own lists, written into it.
  */
 export const WATCH = `#!/usr/bin/env python3
@@ -41,8 +41,8 @@ runs there with the given arguments at once and after each edit, its output prin
 With --once it sends the checkout, runs pytest once and exits with pytest's exit code: a test run of
 the working tree on the kept services, for a script or a git hook.
 
-The token is read from PYCROFT_SYNC_TOKEN. Never sent: symbolic links, and what never leaves the
-machine (as for --source):
+The token is read from PYCROFT_SYNC_TOKEN. Never sent: symbolic links, and what never enters the
+images (as for --source):
 ${wrapped(SOURCE_EXCLUDES.join(", "), "  ")}
 Standard library only. The checkout is scanned every --interval seconds, so it runs on Linux, macOS
 and WSL alike; on Linux, inotify also wakes it as soon as a file is saved.
