@@ -101,9 +101,9 @@ export const DEFAULTS = {
 } as const;
 
 /**
- * What never leaves the caller's machine: version control data (Pycroft's `.git` alone is 14 MB),
- * local envs, installed JS deps, build and test output. One list for `dagger call`'s upload of
- * `--source`, the copy into the images and the tests' host directories.
+ * What of the source never enters an image or a cache key: version control data, local envs,
+ * installed JS deps, build and test output. The module drops it from `--source` at once
+ * (`withoutVcs`); the live-edit watcher never sends it.
  */
 export const SOURCE_EXCLUDES = [
   "**/.git",
@@ -119,6 +119,33 @@ export const SOURCE_EXCLUDES = [
   "htmlcov",
   "**/*.egg-info",
   // A bundle built on the host would hide a broken bundle step.
+  "web/static/dist",
+  "web/static/manifest.json",
+];
+
+/** Git's data in a source: the checkout's .git directory, submodules' .git files (or directories) and what is in them. */
+export const VCS_DATA = ["**/.git", "**/.git/**"];
+
+/**
+ * What never leaves the caller's machine with `--source` (`dagger call` applies it to the upload,
+ * the tests' host directories too): `SOURCE_EXCLUDES` but git's data, which a build backend taking a
+ * version from git tags (versioningit, setuptools-scm, hatch-vcs) needs; without git LFS's object
+ * store, which no version needs. Split off at once (`vcsData`), it only computes those versions.
+ * A list of literals: the Dagger runtime reads it from this file without running it.
+ */
+export const UPLOAD_EXCLUDES = [
+  "**/.git/lfs",
+  "**/.hg",
+  "**/.svn",
+  "**/.bzr",
+  "**/.venv",
+  "**/node_modules",
+  "**/__pycache__",
+  "**/.pytest_cache",
+  "**/.mypy_cache",
+  "**/.ruff_cache",
+  "htmlcov",
+  "**/*.egg-info",
   "web/static/dist",
   "web/static/manifest.json",
 ];

@@ -14,12 +14,13 @@ import { up } from "./decorators.js";
 
 import {
   checkCeleryApp, checkPlatform, checkProtocol, checkRuffFormat, checkShards, checkWorker, checkWsgiApp, DEFAULTS, parseWorkers, settings, Settings,
-  SOURCE_EXCLUDES, UsageError, WorkerSpec,
+  UPLOAD_EXCLUDES, UsageError, WorkerSpec,
 } from "./config.js";
 import { base, checkImagePlatform } from "./images/base.js";
 import { dev, jsBundle, withBundle } from "./images/dev.js";
 import { inspect, Project } from "./images/project.js";
 import { ProdCommands, prod, ReleaseInfo } from "./images/prod.js";
+import { vcsData, vcsVersions, withoutVcs } from "./images/vcs.js";
 import { publishImage } from "./publish/publish.js";
 import { serve, ServiceSpec, startAll, Storage } from "./services/service.js";
 import { bindAll, Credentials, specs, stack, StackOptions } from "./services/stack.js";
@@ -40,6 +41,8 @@ export class Pycroft {
   // The options, kept for every call on this object; not functions of their own (the constructor's
   // @param lines are their help).
   source: Directory;
+  /** The upload's git data alone: the versions a build takes from git are computed from it (`vcsVersions`). */
+  vcs: Directory;
   openldapContext: Directory;
   uid: number;
   gid: number;
@@ -63,7 +66,7 @@ export class Pycroft {
   mqPassword?: Secret;
 
   /**
-   * @param source The application: a uv project (pyproject.toml + uv.lock) laid out like Pycroft. Defaults to ./example.
+   * @param source The application: a uv project (pyproject.toml + uv.lock) laid out like Pycroft. Defaults to ./example. Its git data goes up too, only to compute the versions builds take from git tags.
    * @param openldapContext Build context of the slapd image (Dockerfile + entrypoint). Defaults to ./dockerfiles/openldap.
    * @param uid UID of the app user, so bind-mounted files keep their owner (Pycroft: 1000).
    * @param gid GID of the app user (Pycroft: 1000).
@@ -85,7 +88,7 @@ export class Pycroft {
    * @param mqPassword Password of the mq service's `celery` user (default: "celery").
    */
   constructor(
-    @argument({ defaultPath: "./example", ignore: SOURCE_EXCLUDES })
+    @argument({ defaultPath: "./example", ignore: UPLOAD_EXCLUDES })
     source: Directory,
     @argument({ defaultPath: "./dockerfiles/openldap" })
     openldapContext: Directory,
@@ -108,7 +111,8 @@ export class Pycroft {
     ldapPassword?: Secret,
     mqPassword?: Secret,
   ) {
-    this.source = source;
+    this.source = withoutVcs(source);
+    this.vcs = vcsData(source);
     this.openldapContext = openldapContext;
     this.uid = uid;
     this.gid = gid;
@@ -597,8 +601,8 @@ export class Pycroft {
     });
   }
 
-  private project(): Promise<Project> {
-    return inspect(this.source);
+  private async project(): Promise<Project> {
+    return vcsVersions(this.settings(), this.source, this.vcs, await inspect(this.source));
   }
 
   private devImage(project: Project): Container {

@@ -12,7 +12,7 @@ export const WATCHER_NAME = "pycroft-watch.py";
  * Python 3 and no more: Dagger has no bind mount, so a stack started with a sync token gets each
  * saved edit from this. Standard library only, and it scans the checkout (every 0.2 s; a scan of
  * Pycroft's 716 files takes about 3 ms), so it runs as it is on Linux, macOS and WSL; on Linux inotify
- * wakes it at once. Its name, port, what never leaves the machine and what decides the dependencies
+ * wakes it at once. Its name, port, what never enters an image and what decides the dependencies
  * are this module's own, written into its settings.
  */
 export const WATCH = withSettings(WATCHER_NAME, [

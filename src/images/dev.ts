@@ -4,7 +4,7 @@ import { BUILD_PACKAGES, BUNDLE_IGNORES, DEFAULTS, owner, Settings, SOURCE_EXCLU
 import { script } from "../scripts/index.js";
 import { aptInstall } from "./apt.js";
 import { base, uvCache } from "./base.js";
-import { Project } from "./project.js";
+import { Project, withVersionFiles } from "./project.js";
 
 /** `base` + compilers, headers, git, psql and node: what building the app needs (dev.Dockerfile). */
 export function toolchain(s: Settings, project: Project): Container {
@@ -76,6 +76,7 @@ export function withPythonDeps(s: Settings, source: Directory, project: Project,
       .withFile("pyproject.toml", source.file("pyproject.toml"), { owner: owner(s) })
       .withFile("uv.lock", source.file("uv.lock"), { owner: owner(s) });
     return (project.hasDeps ? withManifests.withDirectory("deps", source.directory("deps"), { owner: owner(s) }) : withManifests)
+      .with(withVersionFiles(s, project, "deps"))
       .with(checkLock(s))
       .withExec(syncDeps(s, mode));
   };
@@ -93,9 +94,10 @@ export function withJsDeps(s: Settings, source: Directory, project: Project) {
   };
 }
 
-/** The whole source at the app dir, owned by the app user. */
-export function withAppSource(s: Settings, source: Directory) {
-  return (c: Container): Container => c.withDirectory(".", source, { owner: owner(s), exclude: SOURCE_EXCLUDES });
+/** The whole source at the app dir, owned by the app user, with the versions computed from git (`withVersionFiles`). */
+export function withAppSource(s: Settings, source: Directory, project: Project) {
+  return (c: Container): Container =>
+    c.withDirectory(".", source, { owner: owner(s), exclude: SOURCE_EXCLUDES }).with(withVersionFiles(s, project, "all"));
 }
 
 /**
@@ -133,12 +135,13 @@ export function installProject(s: Settings, mode: SyncMode) {
 }
 
 /**
- * What an editable install reads of the source: uv's and the build's files, the packages' `__init__.py`
- * (a version may be read from one; setuptools finds packages by them), the top-level modules (a
- * project may list them) and deps/ (path dependencies, which may be installed as copies).
+ * What an editable install reads of the source: uv's and the build's files (PKG-INFO: a version
+ * computed from git, `withVersionFiles`), the packages' `__init__.py` (a version may be read from one;
+ * setuptools finds packages by them), the top-level modules (a project may list them) and deps/
+ * (path dependencies, which may be installed as copies).
  */
 const INSTALL_READS = [
-  "pyproject.toml", "uv.lock", "uv.toml", ".python-version", "setup.py", "setup.cfg", "MANIFEST.in", "README*", "LICENSE*",
+  "pyproject.toml", "uv.lock", "uv.toml", ".python-version", "setup.py", "setup.cfg", "MANIFEST.in", "README*", "LICENSE*", "PKG-INFO",
   "*.py", "**/__init__.py", "deps/**",
 ];
 
@@ -156,21 +159,25 @@ export function installSkeleton(source: Directory): Directory {
  * The project installed editable with the dev group, from its skeleton (`installSkeleton`), before
  * the source: a code edit reuses this layer, and the source copied over it is what the install points at.
  */
-export function withEditableProject(s: Settings, source: Directory) {
+export function withEditableProject(s: Settings, source: Directory, project: Project) {
   return (c: Container): Container =>
-    c.withDirectory(".", installSkeleton(source), { owner: owner(s) }).with(installProject(s, "dev"));
+    c
+      .withDirectory(".", installSkeleton(source), { owner: owner(s) })
+      .with(withVersionFiles(s, project, "all"))
+      .with(installProject(s, "dev"));
 }
 
 /**
  * The development image (Pycroft's `dev.Dockerfile` + its venv hook): dependency layers first, the
- * project installed editable from its skeleton, then the source at the app dir.
+ * project installed editable from its skeleton, then the source at the app dir. Versions taken from
+ * git come in PKG-INFO files (`withVersionFiles`).
  */
 export function dev(s: Settings, source: Directory, project: Project): Container {
   return toolchain(s, project)
     .with(withPythonDeps(s, source, project, "dev"))
     .with(withJsDeps(s, source, project))
-    .with(withEditableProject(s, source))
-    .with(withAppSource(s, source))
+    .with(withEditableProject(s, source, project))
+    .with(withAppSource(s, source, project))
     .withExposedPort(DEFAULTS.port)
     .withDefaultArgs(["bash"]);
 }

@@ -16,7 +16,7 @@ export interface ReleaseInfo {
 
 /** The app source for the builder, with its JS bundle. */
 function withBuildSource(s: Settings, source: Directory, project: Project) {
-  return (c: Container): Container => c.with(withAppSource(s, source)).with(withBundle(s, source, project));
+  return (c: Container): Container => c.with(withAppSource(s, source, project)).with(withBundle(s, source, project));
 }
 
 /**

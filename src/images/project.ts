@@ -1,6 +1,6 @@
-import { Directory } from "@dagger.io/dagger";
+import { Container, Directory } from "@dagger.io/dagger";
 
-import { DEFAULTS, UsageError } from "../config.js";
+import { DEFAULTS, owner, Settings, UsageError } from "../config.js";
 
 /** How the JS assets are installed and bundled, chosen by the lockfile the source carries. */
 export interface JsTool {
@@ -70,6 +70,20 @@ export interface Project {
   mypyScript?: string;
   /** How the Sphinx docs in `DEFAULTS.docsDir` are built: with their Makefile, or sphinx-build; absent without conf.py. */
   docs?: "make" | "sphinx-build";
+  /** The app and path dependencies whose build takes the version from git (`vcsPlugin`); their versions once `vcsVersions` ran. */
+  vcsVersioned: VcsProject[];
+}
+
+/** A project of the source (the app, or a path dependency in deps/) whose version its build takes from git. */
+export interface VcsProject {
+  /** Its directory in the source: "." for the app itself, deps/NAME for a path dependency. */
+  dir: string;
+  /** `[project]`'s name as written: PKG-INFO's Name. */
+  name: string;
+  /** The plugin of `VCS_VERSION_PLUGINS` its build-system requires. */
+  plugin: string;
+  /** What its build backend computes from the source's git data (`vcsVersions`). */
+  version?: string;
 }
 
 /** Reads the source's layout once and fails early, with the fix, when it is not a uv project. */
@@ -82,14 +96,16 @@ export async function inspect(source: Directory): Promise<Project> {
     }
   }
   const none: string[] = [];
-  const [pyproject, docker, dummyWorker, flaskenv, mypyScript, docs] = await Promise.all([
+  const [pyproject, docker, dummyWorker, flaskenv, mypyScript, docs, depManifests] = await Promise.all([
     source.file("pyproject.toml").contents(),
     entries.has("docker") ? source.directory("docker").glob("**") : none,
     source.glob(DEFAULTS.dummyWorker),
     entries.has(".flaskenv") ? source.file(".flaskenv").contents() : "",
     source.glob(DEFAULTS.mypyScript),
     entries.has(DEFAULTS.docsDir) ? source.glob(`${DEFAULTS.docsDir}/*`) : none,
+    entries.has("deps") ? source.glob("deps/*/pyproject.toml") : none,
   ]);
+  const depPyprojects = await Promise.all(depManifests.map(async (path) => [path.replace(/\/pyproject\.toml$/, ""), await source.file(path).contents()] as const));
   return {
     name: projectName(pyproject),
     hasDeps: entries.has("deps"),
@@ -111,17 +127,72 @@ export async function inspect(source: Directory): Promise<Project> {
     coveragePackages: DEFAULTS.coveragePackages.filter((p) => entries.has(p)),
     mypyScript: mypyScript.length > 0 ? DEFAULTS.mypyScript : undefined,
     docs: !docs.includes(`${DEFAULTS.docsDir}/conf.py`) ? undefined : docs.includes(`${DEFAULTS.docsDir}/Makefile`) ? "make" : "sphinx-build",
+    vcsVersioned: [[".", pyproject] as const, ...depPyprojects].flatMap(([dir, text]) => {
+      const plugin = vcsPlugin(text);
+      return plugin ? [{ dir, name: rawProjectName(text) ?? normalizedName(dir), plugin }] : [];
+    }),
   };
 }
 
 /**
- * The `[project]` table's name, normalized as package indexes do (PEP 503: lower case, runs of `-_.`
- * as one `-`); "app" when the table has none (the lock check reports a pyproject.toml that does not parse).
+ * The `[project]` table's name, normalized as package indexes do (`normalizedName`); "app" when the
+ * table has none (the lock check reports a pyproject.toml that does not parse).
  */
 export function projectName(pyproject: string): string {
-  const table = pyproject.split(/^\[project\]\s*$/m)[1]?.split(/^\[/m)[0] ?? "";
-  const name = table.match(/^name\s*=\s*["']([^"']+)["']/m)?.[1] ?? "app";
+  return normalizedName(rawProjectName(pyproject) ?? "app");
+}
+
+/** A package name as package indexes compare them (PEP 503: lower case, runs of `-_.` as one `-`). */
+export function normalizedName(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, "-");
+}
+
+/** `[project]`'s name as written (PKG-INFO keeps it so); undefined without one. */
+export function rawProjectName(pyproject: string): string | undefined {
+  return table(pyproject, "project").match(/^name\s*=\s*["']([^"']+)["']/m)?.[1];
+}
+
+/** The text of a TOML table (`[name]`) up to the next table header; empty when there is none. */
+function table(toml: string, name: string): string {
+  const header = new RegExp(`^\\[${name.replace(/[.[\]]/g, "\\$&")}\\]\\s*$`, "m");
+  return toml.split(header)[1]?.split(/^\[/m)[0] ?? "";
+}
+
+/**
+ * The build-system plugins that take a project's version from git tags and, without git, from the
+ * project's PKG-INFO file (as an sdist has it): versioningit (under hatchling or setuptools),
+ * setuptools-scm, and hatch-vcs (setuptools-scm under hatchling).
+ */
+export const VCS_VERSION_PLUGINS = ["versioningit", "setuptools-scm", "hatch-vcs"] as const;
+
+/**
+ * The plugin that gives this pyproject.toml's project its version from git: one of
+ * `VCS_VERSION_PLUGINS` in `[build-system] requires`, with `version` in `[project] dynamic`.
+ */
+export function vcsPlugin(pyproject: string): string | undefined {
+  if (!/^dynamic\s*=\s*\[[^\]]*["']version["']/m.test(table(pyproject, "project"))) return undefined;
+  const requires = table(pyproject, "build-system").match(/^requires\s*=\s*\[([^\]]*)\]/m)?.[1] ?? "";
+  const names = [...requires.matchAll(/["']\s*([A-Za-z0-9][A-Za-z0-9._-]*)/g)].map((m) => normalizedName(m[1]!));
+  return VCS_VERSION_PLUGINS.find((plugin) => names.includes(plugin));
+}
+
+/** The minimal PKG-INFO each plugin of `VCS_VERSION_PLUGINS` reads the version from when there is no git. */
+export function pkgInfo(name: string, version: string): string {
+  return `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`;
+}
+
+/**
+ * Writes a PKG-INFO stating each version computed from git (`vcsVersions`) into its project's
+ * directory under the app dir, where the build backends read it when they find no git: an install's
+ * inputs hold the version string, never the git data it came from. A step after each copy of those
+ * directories (a Directory changed by `withNewFile` is keyed by what it came from, not by its
+ * content). `deps`: the path dependencies alone, for their layer, which the app's version must not re-key.
+ */
+export function withVersionFiles(s: Settings, project: Project, which: "deps" | "all") {
+  return (c: Container): Container =>
+    project.vcsVersioned
+      .filter((p) => p.version && (which === "all" || p.dir !== "."))
+      .reduce((acc, p) => acc.withNewFile(p.dir === "." ? "PKG-INFO" : `${p.dir}/PKG-INFO`, pkgInfo(p.name, p.version!), { owner: owner(s) }), c);
 }
 
 /** A variable's value in a dotenv file (`NAME=value`, optionally quoted or `export`ed), as python-dotenv reads it. */

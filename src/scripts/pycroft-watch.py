@@ -17,7 +17,7 @@ import urllib.parse
 
 # >>> settings: the module's own, written into the file it exports (`dagger call watcher`, see
 # src/app/watcher.ts; its source has stand-ins): this file's name, the stack's port for edits, what
-# never leaves the machine (as for --source) and the files that decide the dependencies.
+# never enters an image (as for --source) and the files that decide the dependencies.
 NAME = "pycroft-watch.py"
 PORT = 0
 EXCLUDES = []
@@ -46,8 +46,8 @@ runs there with the given arguments at once and after each edit, its output prin
 With --once it sends the checkout, runs pytest once and exits with pytest's exit code: a test run of
 the working tree on the kept services, for a script or a git hook.
 
-The token is read from PYCROFT_SYNC_TOKEN. Never sent: symbolic links, and what never leaves the
-machine (as for --source):
+The token is read from PYCROFT_SYNC_TOKEN. Never sent: symbolic links, and what never enters the
+images (as for --source):
 {wrapped(", ".join(EXCLUDES))}
 Standard library only. The checkout is scanned every --interval seconds, so it runs on Linux, macOS
 and WSL alike; on Linux, inotify also wakes it as soon as a file is saved.

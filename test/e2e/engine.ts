@@ -8,7 +8,7 @@ import { gunzipSync } from "node:zlib";
 
 import { connection, dag, Directory } from "@dagger.io/dagger";
 
-import { SOURCE_EXCLUDES } from "../../src/config.js";
+import { UPLOAD_EXCLUDES } from "../../src/config.js";
 import { Pycroft } from "../../src/index.js";
 import { newPycroft, Options } from "../support/module.js";
 
@@ -35,7 +35,7 @@ export const REGISTRY = process.env.PYCROFT_E2E_REGISTRY ?? (UP_SH_ENGINE ? "127
 
 /** A directory of the host as `dagger call` uploads `--source`: without what never leaves the machine. */
 export function hostDir(path: string): Directory {
-  return dag.host().directory(path, { exclude: SOURCE_EXCLUDES });
+  return dag.host().directory(path, { exclude: UPLOAD_EXCLUDES });
 }
 
 /** The module on a source directory of this repository, with the e2e images. */

@@ -10,7 +10,7 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
  * runs here, two at a time: dev 176-290 s, images 200-480 s (the most after an engine start), test
  * 140-235 s, the others under 80 s each. The first two start together, so their order is moot.
  */
-export const E2E_ORDER = ["publish", "dev", "images", "test", "services", "checks", "errors"].map((name) => `${name}.e2e.test.ts`);
+export const E2E_ORDER = ["publish", "dev", "images", "test", "services", "vcs", "checks", "errors"].map((name) => `${name}.e2e.test.ts`);
 
 export class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {

@@ -1,7 +1,7 @@
 // What `dagger call` will see of the module, read by the Dagger runtime's own introspector.
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { SOURCE_EXCLUDES } from "../../src/config.js";
+import { UPLOAD_EXCLUDES } from "../../src/config.js";
 import { Introspected, introspect } from "../support/introspect.js";
 
 let module: Introspected;
@@ -76,9 +76,11 @@ describe("the dagger call binding", () => {
   it("needs no arguments: the source defaults to the example app, options to Pycroft's values", () => {
     const args = pycroft._constructor.arguments;
     expect(args.source.defaultPath).toBe("./example");
-    // One list, read by the runtime from config.ts: version control data never leaves the machine.
-    expect(args.source.ignore).toEqual(SOURCE_EXCLUDES);
-    expect(args.source.ignore).toEqual(expect.arrayContaining(["**/.git", "**/.hg", "**/node_modules", "**/.venv"]));
+    // One list, read by the runtime from config.ts: git's data goes up (versions taken from git tags
+    // are computed from it), LFS's objects and other version control data, envs and JS deps never do.
+    expect(args.source.ignore).toEqual(UPLOAD_EXCLUDES);
+    expect(args.source.ignore).toEqual(expect.arrayContaining(["**/.git/lfs", "**/.hg", "**/node_modules", "**/.venv"]));
+    expect(args.source.ignore).not.toContain("**/.git");
     expect(args.openldapContext.defaultPath).toBe("./dockerfiles/openldap");
     expect(args.uid.defaultValue).toBe(1000);
     expect(args.gid.defaultValue).toBe(1000);

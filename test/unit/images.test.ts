@@ -258,7 +258,8 @@ describe("build-prod", () => {
       await (await module().buildProd()).sync();
       const builder: Chain = step(engine.lastChain(), "withDirectory", { path: "/opt/pycroft/venv" }).args.source;
       const source = step(builder, "withDirectory", { path: "." });
-      expect(fields(source.args.source)).toEqual(["host", "directory"]);
+      // The upload, without what never enters an image (its git data among it).
+      expect(fields(source.args.source)).toEqual(["host", "directory", "filter"]);
       expect(source.args.exclude).toEqual(SOURCE_EXCLUDES);
       expect(execs(builder).join("\n")).not.toMatch(/npm ci|npm run/);
     });
