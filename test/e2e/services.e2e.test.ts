@@ -65,8 +65,9 @@ describe.skipIf(noEngine())("services on a real engine", () => {
   it("worker: a celery worker from the dev image connects to its broker and gets ready", async () => {
     await session(async () => {
       const worker = await pycroft().worker();
-      // start() returns once the health check saw the worker report ready, i.e. consuming from mq.
-      await worker.start();
+      // start() returns once the health check saw the worker report ready, i.e. consuming from mq,
+      // and rejects with the worker's log tail when it never does.
+      await expect(worker.start()).resolves.toBeInstanceOf(Service);
       await worker.stop();
     });
   });

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Container } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
+import { EXAMPLE_TESTS } from "../support/example-tests.js";
 import { startWatcher, upTestStack } from "../engine/sync.js";
 import { upInChild } from "../support/dev-stack.js";
 import { e2ePasswords, leakedPasswords, leaksIn, noEngine, PYTHON_IMAGE, pycroft, scratchCopy, session, sessionLog } from "./engine.js";
@@ -26,7 +27,7 @@ describe.skipIf(noEngine())("the test stage on a real engine", () => {
     // pytest's closing line: everything passed; no failure, error or skip. Warnings' own text may
     // say "error" (a library's deprecation message), so the verdict is read from the summary alone.
     const summary = output.match(/^=+ (.*) in [\d.]+s =+\s*$/m)?.[1];
-    expect(summary).toMatch(/^\d+ passed(, \d+ warnings?)?$/);
+    expect(summary).toMatch(new RegExp(`^${EXAMPLE_TESTS} passed(, \\d+ warnings?)?$`));
     expect(output).not.toMatch(/^(FAILED|ERROR) /m);
   });
 

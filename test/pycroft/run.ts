@@ -1,14 +1,15 @@
 // Runs the module's functions on a Pycroft checkout, as a Pycroft maintainer would with `dagger call
 // --source PATH …`, and checks what each gives. Prints one line per check and the counts.
 //
-//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test test-report test-stack watcher test-shell migrate dev-env dev-stack
+//   tsx test/pycroft/run.ts PATH [STEP…]     steps: test versions test-report test-stack watcher test-shell migrate dev-env dev-stack
 //                                            shell build-prod lint typecheck docs bundle (default: all of these), and shards
 //                                            (test-report, then test, each in one process and in two shards)
 //
 // Module options come from the environment: PYCROFT_PYTHON_IMAGE, PYCROFT_NO_INSTALL_PACKAGES
 // (space-separated), PYCROFT_MIGRATE_COMMAND (migrate's, dev-env's and the prod check's; default the
 // module's, `flask alembic upgrade head`). Reports go to PYCROFT_REPORTS (default: a temporary directory).
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -26,7 +27,7 @@ if (!sourcePath) {
   console.error("usage: tsx test/pycroft/run.ts PATH_TO_PYCROFT [test|test-report|test-stack|watcher|test-shell|shards|migrate|dev-env|dev-stack|shell|build-prod|lint|typecheck|docs|bundle …]");
   process.exit(64);
 }
-const STEPS = ["test", "test-report", "test-stack", "watcher", "test-shell", "migrate", "dev-env", "dev-stack", "shell", "build-prod", "lint", "typecheck", "docs", "bundle"];
+const STEPS = ["test", "versions", "test-report", "test-stack", "watcher", "test-shell", "migrate", "dev-env", "dev-stack", "shell", "build-prod", "lint", "typecheck", "docs", "bundle"];
 // `shards` (the suite twice more: one process, then two shards) only when asked.
 const steps = only.length > 0 ? only : STEPS;
 const reports = process.env.PYCROFT_REPORTS ?? mkdtempSync(join(tmpdir(), "pycroft-reports-"));
@@ -263,6 +264,67 @@ async function watcherStep(): Promise<string> {
 /** The last non-empty line of a tool's report: its verdict. */
 const verdictLine = (output: string) => output.trimEnd().split("\n").at(-1) ?? "";
 
+/**
+ * Pycroft's own tests that can fail here through no fault of the module, each with its reason: any
+ * other failure, an error, or a run with no test fails the step.
+ */
+const KNOWN_FAILURES: Record<string, string> = {
+  "tests/lib/test_finance.py::TestBalanceEstimation::test_last_not_booked__current_not_booked":
+    "depends on the date: fails on the last day of a month",
+  "tests/lib/user/test_mail.py::TestMailSelectWtihoutBulding":
+    "Faker-generated logins can collide: UniqueViolation on unix_tombstone_login_hash_key (one of two runs on 2026-12-07)",
+};
+
+/** Whether a failed test's node id is a known failure (an entry names a test or its class). */
+function knownFailure(nodeId: string): string | undefined {
+  const key = Object.keys(KNOWN_FAILURES).find((k) => nodeId === k || nodeId.startsWith(`${k}::`) || nodeId.startsWith(`${k}[`));
+  return key && KNOWN_FAILURES[key];
+}
+
+/** The whole suite through `test`: everything collected passes, but for the known failures above. */
+async function testStep(): Promise<string> {
+  let output: string;
+  try {
+    output = await pycroft().test();
+  } catch (err) {
+    output = err instanceof ExecError ? `${err.stdout}\n${err.stderr}` : String(err);
+  }
+  const line = summaryLine(output);
+  const count = (word: string) => Number(line.match(new RegExp(`(\\d+) ${word}`))?.[1] ?? 0);
+  const failed = failedTests(output).map((l) => l.replace(/^(FAILED|ERROR) /, ""));
+  const unknown = failed.filter((id) => !knownFailure(id));
+  check(count("passed") > 0, `no test passed: ${line}\n${output.slice(-2000)}`);
+  check(count("error") === 0 && count("errors") === 0, `errors: ${line}\n${failed.join("\n")}`);
+  check(unknown.length === 0 && count("failed") === failed.length, `failed beyond the known failures: ${line}\n${unknown.join("\n")}`);
+  return failed.length === 0 ? line : `${line}; known: ${failed.map((id) => `${id} (${knownFailure(id)})`).join("; ")}`;
+}
+
+/**
+ * The path dependencies whose version comes from git (a submodule's tags, as with PR #793's
+ * wtforms-widgets): the dev image and the prod image hold the version `git describe` gives — the tag
+ * itself on a tagged commit, versioningit's `TAG.postN+gSHA` N commits after it.
+ */
+async function versionsStep(): Promise<string> {
+  const deps = readdirSync(join(sourcePath, "deps")).filter((d) => existsSync(join(sourcePath, "deps", d, ".git")));
+  check(deps.length > 0, "no path dependency with git data under deps/");
+  const m = pycroft();
+  const [dev, prod] = await Promise.all([m.dev(), m.buildProd()]);
+  const lines: string[] = [];
+  for (const dep of deps) {
+    const dir = join(sourcePath, "deps", dep);
+    const pyproject = readFileSync(join(dir, existsSync(join(dir, "pyproject.toml")) ? "pyproject.toml" : "setup.py"), "utf8");
+    const name = pyproject.match(/^name\s*=\s*["']([^"']+)["']/m)?.[1] ?? dep;
+    const described = execFileSync("git", ["-C", dir, "describe", "--tags", "--long"], { encoding: "utf8" }).trim();
+    const [, tag, distance, sha] = described.match(/^v?(.+)-(\d+)-g([0-9a-f]+)$/)!;
+    const ask = ["python", "-c", `import importlib.metadata as m; print(m.version(${JSON.stringify(name)}))`];
+    const [inDev, inProd] = await Promise.all([dev.withExec(ask).stdout(), prod.withExec(ask).stdout()].map((p) => p.then((v) => v.trim())));
+    const expected = distance === "0" ? new RegExp(`^${tag!.replaceAll(".", "\\.")}$`) : new RegExp(`^${tag!.replaceAll(".", "\\.")}\\.post${distance}\\+g${sha}`);
+    check(expected.test(inDev!) && expected.test(inProd!), `${name}: git describe ${described}, dev ${inDev}, prod ${inProd}`);
+    lines.push(`${name} ${inDev} in dev and prod (git describe: ${described})`);
+  }
+  return lines.join("; ");
+}
+
 const run: Record<string, () => Promise<string>> = {
   lint: async () => verdictLine(await pycroft().lint()),
   typecheck: async () => verdictLine(await pycroft().typecheck()),
@@ -278,7 +340,8 @@ const run: Record<string, () => Promise<string>> = {
     return `${Object.keys(manifest).length} entries in manifest.json`;
   },
 
-  test: async () => summaryLine(await pycroft().test()),
+  test: testStep,
+  versions: versionsStep,
   "test-stack": testStackStep,
   watcher: watcherStep,
   // `just test-shell`: pytest by hand on one file, and psql with the app's connection string.
