@@ -33,7 +33,7 @@ import { celeryWorker, DEFAULT_WORKER, devServer, DOCS_SERVER, dummyWorker, migr
 import { atPort, publishPorts } from "./dev/ports.js";
 import { liveDevServer } from "./dev/sync.js";
 import { mypy, ruff } from "./checks/lint.js";
-import { DOCS_HTML, sphinx } from "./checks/docs.js";
+import { DOCS_HTML, sphinx, sphinxLog } from "./checks/docs.js";
 import { relativeTo, report, verdict } from "./checks/verdict.js";
 
 @object()
@@ -461,6 +461,20 @@ export class Pycroft {
     const ran = this.devImage(project).with(sphinx(project, allowWarnings));
     verdict("sphinx", await report(ran));
     return ran.directory(DOCS_HTML);
+  }
+
+  /**
+   * Returns Sphinx's warning log of the docs build, with paths relative to the source.
+   *
+   * Returns Sphinx's warning log (`-w sphinx.log`) of the build `docs --allow-warnings` runs, answered
+   * from the engine's cache right after it, with the paths relative to the source as on the checkout:
+   * for a CI step that turns its lines into annotations (ci/github/pycroft.yml). Kept apart from the
+   * HTML, so Pages does not publish it. Returned whatever Sphinx's verdict; fails only without a log.
+   */
+  @func()
+  async docsLog(): Promise<File> {
+    const project = await this.project();
+    return sphinxLog(this.devImage(project), project, this.settings().appDir);
   }
 
   /**

@@ -21,7 +21,12 @@ export async function report(ran: Container): Promise<Report> {
  * an annotation (`::error file=…`) only by a path relative to the repository.
  */
 export function relativeTo(dir: string, r: Report): Report {
-  return { ...r, output: r.output.replaceAll(`${dir}/`, "") };
+  return { ...r, output: relativePaths(dir, r.output) };
+}
+
+/** The text with paths under `dir` made relative to it. */
+export function relativePaths(dir: string, text: string): string {
+  return text.replaceAll(`${dir}/`, "");
 }
 
 /** The tool's output when it passed; otherwise an error carrying its own findings, unindented. */

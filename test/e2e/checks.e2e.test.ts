@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 
 import { EXAMPLE_TESTS } from "../support/example-tests.js";
 import { formatResults, runChecks } from "../support/checks.js";
+import { annotate } from "../support/sphinx-annotations.js";
 import { hostDir, noEngine, pycroftOn, session } from "./engine.js";
 
 /** The call's error, or undefined when it passed. */
@@ -13,6 +14,17 @@ const failure = (call: Promise<unknown>) => call.then(() => undefined, (err: Err
 const SEEDED = `import os
 
 count: int = "three"
+`;
+
+/** A docstring autodoc renders with a warning: its field list ends without a blank line. */
+const SEEDED_DOCSTRING = `
+
+def seeded_docstring() -> None:
+    """A field list that ends without a blank line.
+
+    :returns: nothing
+    unindented
+    """
 `;
 
 describe.skipIf(noEngine())("the checks on a real engine", () => {
@@ -63,6 +75,36 @@ describe.skipIf(noEngine())("the checks on a real engine", () => {
       expect(await pycroftOn(brokenDocs).docs(true).then((d: Directory) => d.exists("index.html"))).toBe(true);
       // GitHub's annotation format, as a workflow step prints it, with the path in the checkout.
       expect((await failure(seeded.lint("github")))?.message).toMatch(/^::error title=ruff \(F401\),file=web\/seeded\.py,line=1,col=8,/m);
+    });
+  });
+
+  it("docs-log gives Sphinx's warnings of the docs build with paths in the checkout, which the workflow's step annotates", async () => {
+    await session(async () => {
+      const example = hostDir("example");
+      const index = await example.file("doc/index.rst").contents();
+      const config = await example.file("pycroft/config.py").contents();
+      const warned = pycroftOn(
+        example.withNewFile("doc/index.rst", `${index.trimEnd()}\n   missing\n`).withNewFile("pycroft/config.py", `${config.trimEnd()}\n${SEEDED_DOCSTRING}`),
+      );
+      expect(await warned.docs(true).then((d: Directory) => d.exists("index.html"))).toBe(true);
+      const log = await (await warned.docsLog()).contents();
+      const lines = log.split("\n").filter(Boolean);
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^doc\/index\.rst:\d+: WARNING: toctree contains reference to nonexisting document 'missing'/),
+          expect.stringMatching(/^pycroft\/config\.py:docstring of pycroft\.config\.seeded_docstring:\d+: WARNING: Field list ends without a blank line; unexpected unindent\./),
+        ]),
+      );
+      expect(log).not.toContain("/opt/pycroft/app/");
+
+      const annotated = annotate(log);
+      expect(annotated.status).toBe(0);
+      expect(annotated.lines).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^::warning file=doc\/index\.rst,line=[1-9]\d*,title=Sphinx warning::toctree contains reference to nonexisting document 'missing'/),
+          expect.stringMatching(/^::warning file=pycroft\/config\.py,line=1,title=Sphinx warning::docstring of pycroft\.config\.seeded_docstring:\d+: Field list ends/),
+        ]),
+      );
     });
   });
 });

@@ -2,6 +2,8 @@
 // `needs:` and `if:`, and the actions the GitHub workflows use, with the major version each is at.
 // Line by line, as ci-commands.ts reads YAML (the files are block-style; lint-ci.sh parses them).
 
+import { yamlScalars } from "./ci-commands.js";
+
 const indentOf = (l: string) => l.length - l.trimStart().length;
 const content = (l: string) => l.trim() !== "" && !l.trimStart().startsWith("#");
 const unquote = (v: string) => v.trim().replace(/^(["'])(.*)\1$/, "$2");
@@ -143,4 +145,22 @@ export function stepInput(step: string[], key: string): string | undefined {
     if (m) return unquote(m[1]);
   }
   return undefined;
+}
+
+/** The `run:` script of the step named `name`, as the runner gets it; throws when there is none. */
+export function stepRun(text: string, name: string): string {
+  const lines = text.split(/\r?\n/);
+  const at = lines.findIndex((l) => {
+    const m = /^\s*-\s+name:\s*(.*?)\s*$/.exec(l);
+    return m !== null && unquote(m[1]) === name;
+  });
+  if (at < 0) throw new Error(`no step named ${JSON.stringify(name)}`);
+  const step = stepLines(text, at + 1);
+  const run = step.findIndex((l) => /^\s*run:/.test(l));
+  if (run < 0) throw new Error(`step ${JSON.stringify(name)} has no run:`);
+  const key = at + 1 + run;
+  // A plain or quoted script is on the key's line, a literal or folded one starts on the next.
+  const scalar = yamlScalars(text).find((s) => s.line === key || (s.line === key + 1 && (s.style === "literal" || s.style === "folded")));
+  if (!scalar) throw new Error(`step ${JSON.stringify(name)}: no script read from line ${key}`);
+  return scalar.text;
 }

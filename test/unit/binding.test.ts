@@ -16,7 +16,7 @@ const FUNCTIONS = [
   "base", "dev", "buildProd", "publish",
   "postgres", "openldap", "rabbitmq", "keycloak", "worker",
   "test", "testReport", "testStack", "testShell", "watcher", "migrate", "devEnv", "devStack", "shell",
-  "lint", "typecheck", "docs", "bundle",
+  "lint", "typecheck", "docs", "docsLog", "bundle",
 ];
 /** What `dagger check` runs: Pycroft's CI jobs that pass or fail. */
 const CHECKS = ["test", "migrate", "lint", "typecheck", "docs", "bundle"];

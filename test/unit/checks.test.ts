@@ -1,7 +1,7 @@
 // lint, typecheck, docs and bundle: what each runs in the dev image, and how its verdict is read.
 import { describe, expect, it } from "vitest";
 
-import { Chain, execs, steps, withFakeEngine } from "../support/fake-engine.js";
+import { Call, Chain, execs, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
 
 /** The last command of a pipeline: the tool a check ran on top of the dev image. */
@@ -114,6 +114,54 @@ describe("docs", () => {
       exampleSource(engine, ["pyproject.toml", "uv.lock", "web"]);
       await expect(module().docs()).rejects.toThrow("the source has no doc/conf.py: there are no Sphinx docs to build");
       expect(engine.chains("exitCode")).toHaveLength(0);
+    });
+  });
+});
+
+describe("docsLog", () => {
+  const LOG = [
+    "/opt/pycroft/app/doc/index.rst:8: WARNING: toctree contains reference to nonexisting document 'missing'",
+    "/opt/pycroft/app/pycroft/lib/user.py:docstring of pycroft.lib.user.edit_email:8: WARNING: Field list ends without a blank line; unexpected unindent.",
+    "/usr/lib/python3/site-packages/x.py:docstring of x.y:1: WARNING: outside the app dir",
+    "",
+  ].join("\n");
+
+  /** The fake engine's files: the log in the container, and a new file's own contents. */
+  const contents = ({ parent }: Call) => {
+    const made = parent.at(-1)!;
+    if (made.field === "file" && "contents" in made.args) return made.args.contents;
+    return made.args.path === "doc/sphinx.log" ? LOG : "";
+  };
+
+  it("returns the log of the build `docs --allow-warnings` runs, with the app dir's paths relative to the source", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      engine.respond("exists", true).respond("contents", contents);
+      const log = await module().docsLog();
+      const lines = (await log.contents()).split("\n");
+      expect(engine.chains("contents").at(-1)![0]).toMatchObject({ field: "file", args: { name: "sphinx.log" } });
+      expect(lines).toEqual([
+        "doc/index.rst:8: WARNING: toctree contains reference to nonexisting document 'missing'",
+        "pycroft/lib/user.py:docstring of pycroft.lib.user.edit_email:8: WARNING: Field list ends without a blank line; unexpected unindent.",
+        "/usr/lib/python3/site-packages/x.py:docstring of x.y:1: WARNING: outside the app dir",
+        "",
+      ]);
+      // The same step as `docs --allow-warnings`, so one build serves both.
+      const built = engine.chains("contents").find((c) => c.at(-2)?.args.path === "doc/sphinx.log")!.slice(0, -2);
+      expect(lastExec(built)).toBe("make SPHINXOPTS=-E -N -w sphinx.log -C doc html");
+      await (await module().docs(true)).sync();
+      expect(synced(engine.chains("sync")).slice(0, -1)).toEqual(built);
+    });
+  });
+
+  it("gives the log whatever Sphinx's verdict, and fails with Sphinx's report only when it left none", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      engine.respond("exitCode", 2).respond("exists", true).respond("contents", contents);
+      expect(await (await module().docsLog()).contents()).toMatch(/^doc\/index\.rst:8: WARNING/);
+
+      engine.respond("exists", false).respond("stderr", "Configuration error: config directory doesn't contain a conf.py file\n");
+      await expect(module().docsLog()).rejects.toThrow("sphinx wrote no doc/sphinx.log (exit code 2):\nConfiguration error: config directory");
     });
   });
 });
