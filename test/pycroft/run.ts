@@ -271,6 +271,8 @@ const verdictLine = (output: string) => output.trimEnd().split("\n").at(-1) ?? "
 const KNOWN_FAILURES: Record<string, string> = {
   "tests/lib/test_finance.py::TestBalanceEstimation::test_last_not_booked__current_not_booked":
     "depends on the date: fails on the last day of a month",
+  "tests/model/test_user.py::Test_User_Passwords::test_set_and_verify_password":
+    "random passwords (generate_password): failed in one of three full runs on 2026-12-07 (PR #793), passed in the others and alone",
   "tests/lib/user/test_mail.py::TestMailSelectWtihoutBulding":
     "Faker-generated logins can collide: UniqueViolation on unix_tombstone_login_hash_key (one of two runs on 2026-12-07)",
 };
