@@ -139,8 +139,10 @@ if (shardRows.length > 0) {
 if (compose) {
   // Seconds: median (min-max) of each side's samples; the ratio is of the medians (below 1: the module is faster).
   if (compose.samples.length > 0) console.log(`\n${formatPeerRows(peerRows(compose.samples))}`);
-  if (compose.samples.some((s) => s.busyBefore)) {
-    console.log("[busy start]: a sample that began when the idle wait gave up (PYCROFT_BENCH_IDLE_MAX_S); its row is not a clean measurement");
+  const unclean = compose.samples.filter((s) => s.unclean);
+  if (unclean.length > 0) {
+    console.log(`[N unclean]: samples that began before the machine was idle (PYCROFT_BENCH_IDLE_MAX_S) or left something running; not clean measurements:`);
+    for (const s of unclean) console.log(`  ${s.step.trim()}, ${s.side}: ${s.unclean}`);
   }
   if (compose.failed.length > 0) {
     console.log(`\nfailed steps (not in the table):\n${compose.failed.map((f) => `  ${f}`).join("\n")}`);

@@ -39,8 +39,8 @@ export const COMPOSE_STEPS = ["deps", "rerun", "edit", "kept", "kept-plain", "ne
 
 const ROOT = join(import.meta.dirname, "../..");
 
-/** One side's run: its time and pytest's output. */
-type Run = { seconds: number; output: string };
+/** One side's run: its time, pytest's output, and what it left running past the wait for its end. */
+type Run = { seconds: number; output: string; lingering?: string[] };
 
 /**
  * The module's `test` as its own process (`npm run call -- test`, what `dagger call test` runs), on
@@ -57,7 +57,7 @@ async function moduleTest(dir: string, runnerHost?: string): Promise<Run> {
     },
   });
   if (run.code !== 0) throw new Error(`the module's test failed (exit ${run.code}):\n${`${run.stderr}\n${run.stdout}`.trim().split("\n").slice(-40).join("\n")}`);
-  return { seconds: run.seconds, output: run.stdout };
+  return { seconds: run.seconds, output: run.stdout, lingering: run.lingering };
 }
 
 export interface ComposeResult {
@@ -103,7 +103,7 @@ export async function composeSteps(samples: number, steps: string[]): Promise<Co
   const log = (label: string) => join(logs, `${++n}-${label.replace(/\W+/g, "-")}.log`);
   const composeRun = async (label: string, build: boolean, extra: NodeJS.ProcessEnv = {}): Promise<Run> => {
     const run = await composeTest(composeDir, { ...env, ...extra }, log(label), build);
-    return { seconds: run.seconds, output: run.stdout };
+    return { seconds: run.seconds, output: run.stdout, lingering: run.lingering };
   };
   // Each step starts with the other side than the one before.
   let begun = 0;
@@ -117,10 +117,11 @@ export async function composeSteps(samples: number, steps: string[]): Promise<Co
         before(i);
         const outputs: Partial<Record<Side, string>> = {};
         for (const side of pair) {
-          const busyBefore = await waitIdle();
-          const { seconds, output } = await run[side]();
+          const busy = await waitIdle();
+          const { seconds, output, lingering } = await run[side]();
           outputs[side] = output;
-          own.push({ step: name, kind, side, seconds, pytestSeconds: pytestResult(output)?.seconds, busyBefore });
+          const unclean = [busy && `busy start: ${busy}`, lingering && `left ${lingering.join(", ")}`].filter(Boolean).join("; ") || undefined;
+          own.push({ step: name, kind, side, seconds, pytestSeconds: pytestResult(output)?.seconds, unclean });
           console.error(`${name} (${i + 1}/${samples}), ${side}: ${seconds.toFixed(1)} s`);
         }
         const mismatch = countMismatch(`${name}, sample ${i + 1}`, outputs.module!, outputs.compose!);
@@ -210,7 +211,7 @@ export async function composeSteps(samples: number, steps: string[]): Promise<Co
           const started = (performance.now() - start) / 1000;
           const run = await moduleTest(moduleDir, `docker-container://${FRESH_ENGINE.container}`);
           dropEngine();
-          return { seconds: started + run.seconds, output: run.output };
+          return { ...run, seconds: started + run.seconds };
         },
         compose: async () => {
           removeBuilder(builder, env);
@@ -220,7 +221,7 @@ export async function composeSteps(samples: number, steps: string[]): Promise<Co
           const created = (performance.now() - start) / 1000;
           const run = await composeRun("new-machine", true, { BUILDX_BUILDER: builder });
           removeBuilder(builder, env);
-          return { seconds: created + run.seconds, output: run.output };
+          return { ...run, seconds: created + run.seconds };
         },
       },
     );

@@ -73,9 +73,9 @@ export async function devEditRows(rounds: number): Promise<Sample[]> {
       const samples: Sample[] = [];
       for (const [i, pair] of sampleOrder(rounds).entries()) {
         for (const side of pair) {
-          const busyBefore = await waitIdle(limits);
+          const busy = await waitIdle(limits);
           const times = await liveEdits(stacks[side].dir, stacks[side].url);
-          for (const edit of EDITS) samples.push({ step: edit, kind: "kept", side, seconds: times[edit] / 1000, busyBefore });
+          for (const edit of EDITS) samples.push({ step: edit, kind: "kept", side, seconds: times[edit] / 1000, unclean: busy && `busy start: ${busy}` });
           console.error(`dev edits (${i + 1}/${rounds}), ${side}: ${EDITS.map((e) => `${e} ${times[e]} ms`).join(", ")}`);
         }
       }

@@ -191,8 +191,8 @@ export interface Sample {
   side: Side;
   seconds: number;
   pytestSeconds?: number;
-  /** Why the machine was not idle before this run, when the wait for it gave up. */
-  busyBefore?: string;
+  /** Why this sample is not clean, if it is not: the machine was still busy when it began (the idle wait gave up), or the run left something behind longer than the wait for its end. */
+  unclean?: string;
 }
 
 export interface PeerRow {
@@ -204,8 +204,8 @@ export interface PeerRow {
   ratio: number;
   modulePytest?: Summary;
   composePytest?: Summary;
-  /** Samples that started on a machine that was not idle. */
-  busyStarts: number;
+  /** Samples that are not clean (Sample.unclean). */
+  unclean: number;
 }
 
 /**
@@ -236,7 +236,7 @@ export function peerRows(samples: Sample[]): PeerRow[] {
       ratio: m.median / c.median,
       modulePytest: pytest(module!),
       composePytest: pytest(compose!),
-      busyStarts: of.filter((s) => s.busyBefore).length,
+      unclean: of.filter((s) => s.unclean).length,
     };
   });
 }
@@ -250,7 +250,7 @@ export function formatPeerRows(rows: PeerRow[], digits = 1): string {
   const pytest = rows.some((r) => r.modulePytest || r.composePytest);
   const head = ["step", "n", "module s", "compose s", "module/compose", ...(pytest ? ["pytest: module", "pytest: compose"] : [])];
   const body = rows.map((r) => [
-    `${r.step}${r.busyStarts > 0 ? ` [${r.busyStarts} busy start${r.busyStarts > 1 ? "s" : ""}]` : ""}`,
+    `${r.step}${r.unclean > 0 ? ` [${r.unclean} unclean]` : ""}`,
     String(r.module.n),
     cell(r.module),
     cell(r.compose),

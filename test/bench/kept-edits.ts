@@ -63,13 +63,13 @@ export async function keptEdits(k: KeptStep): Promise<{ samples: Sample[]; misma
           const outputs: Partial<Record<Side, string>> = {};
           for (const side of pair) {
             await readResult();
-            const busyBefore = await waitIdle(limits);
+            const busy = await waitIdle(limits);
             const start = performance.now();
             appendFileSync(join(side === "module" ? k.moduleDir : k.composeDir, "web/app.py"), editLine(side, i));
             const output = side === "module" ? (await watcher.result(++runs)).output : await k.composeRun(`kept-${i + 1}`);
             const seconds = (performance.now() - start) / 1000;
             outputs[side] = output;
-            samples.push({ step: k.step, kind: "kept", side, seconds, pytestSeconds: pytestResult(output)?.seconds, busyBefore });
+            samples.push({ step: k.step, kind: "kept", side, seconds, pytestSeconds: pytestResult(output)?.seconds, unclean: busy && `busy start: ${busy}` });
             console.error(`${k.step} (${i + 1}/${k.samples}), ${side}: ${seconds.toFixed(1)} s`);
           }
           const mismatch = countMismatch(`${k.step}, sample ${i + 1}`, outputs.module!, outputs.compose!);

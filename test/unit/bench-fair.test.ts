@@ -195,7 +195,7 @@ describe("the table's rows", () => {
       s("edit", "module", 10, { pytestSeconds: 7 }),
       s("edit", "compose", 20, { pytestSeconds: 8 }),
       s("edit", "compose", 16, { pytestSeconds: 8.2 }),
-      s("edit", "module", 14, { pytestSeconds: 7.4, busyBefore: "CPU 90 % busy" }),
+      s("edit", "module", 14, { pytestSeconds: 7.4, unclean: "busy start: CPU 90 % busy" }),
       s("edit", "module", 12, { pytestSeconds: 7.2 }),
       s("edit", "compose", 30, { pytestSeconds: 8.1 }),
       s("rerun", "module", 9),
@@ -209,7 +209,7 @@ describe("the table's rows", () => {
       ratio: 0.6,
       modulePytest: { median: 7.2 },
       composePytest: { median: 8.1 },
-      busyStarts: 1,
+      unclean: 1,
     });
     expect(rows[1]!.ratio).toBe(0.5);
     expect(rows[1]!.modulePytest).toBeUndefined();
@@ -221,11 +221,11 @@ describe("the table's rows", () => {
     expect(() => peerRows([s("edit", "compose", 20)])).toThrow(/0 module and 1 compose/);
   });
 
-  it("prints median (min-max), the ratio and the busy starts", () => {
-    const text = formatPeerRows(peerRows([s("edit", "module", 10, { pytestSeconds: 7, busyBefore: "x" }), s("edit", "compose", 20, { pytestSeconds: 8 })]));
+  it("prints median (min-max), the ratio and the unclean samples", () => {
+    const text = formatPeerRows(peerRows([s("edit", "module", 10, { pytestSeconds: 7, unclean: "x" }), s("edit", "compose", 20, { pytestSeconds: 8 })]));
     const [head, row] = text.split("\n");
     expect(head).toMatch(/^step\s+n\s+module s\s+compose s\s+module\/compose\s+pytest: module\s+pytest: compose$/);
-    expect(row).toMatch(/^edit \[1 busy start\]\s+1\s+10\.0 \(10\.0-10\.0\)\s+20\.0 \(20\.0-20\.0\)\s+0\.50\s+7\.0 \(7\.0-7\.0\)\s+8\.0 \(8\.0-8\.0\)$/);
+    expect(row).toMatch(/^edit \[1 unclean\]\s+1\s+10\.0 \(10\.0-10\.0\)\s+20\.0 \(20\.0-20\.0\)\s+0\.50\s+7\.0 \(7\.0-7\.0\)\s+8\.0 \(8\.0-8\.0\)$/);
     expect(formatPeerRows(peerRows([s("js", "module", 0.12), s("js", "compose", 0.5)]), 2)).not.toContain("pytest");
   });
 });
