@@ -5,8 +5,8 @@
 //   - each side is a command of its own, timed from its start until its process group has exited and
 //     the execs and containers it started are gone (the module: `npm run call -- test`, its Dagger
 //     session's end included; compose: test.sh, its `docker compose down` included);
-//   - before each side starts, the machine is idle again (machine.ts waitIdle: CPU use, no build or
-//     leftover service running), so neither side pays for the other's leftovers;
+//   - before each side starts, the machine is idle again (machine.ts waitIdle: CPU use, no more execs
+//     or containers running than after the warm-up), so neither side pays for the other's leftovers;
 //   - the sides take turns (AB BA AB …, the first side alternating from step to step), `samples`
 //     times per step; the table has each side's median and spread and the ratio of the medians;
 //   - both sides' pytest counts are compared in every round: a mismatch fails the step;
@@ -32,7 +32,7 @@ import {
 } from "./compose-peer.js";
 import { countMismatch, Kind, pytestResult, Sample, sampleOrder, Side } from "./fair.js";
 import { keptEdits } from "./kept-edits.js";
-import { FRESH_ENGINE, runTimed, waitIdle } from "./machine.js";
+import { composeContainers, execs, FRESH_ENGINE, IDLE, runTimed, waitIdle } from "./machine.js";
 
 /** The steps, in the order they run (`--steps` picks some). */
 export const COMPOSE_STEPS = ["deps", "rerun", "edit", "kept", "kept-plain", "new-machine"] as const;
@@ -117,7 +117,7 @@ export async function composeSteps(samples: number, steps: string[]): Promise<Co
         before(i);
         const outputs: Partial<Record<Side, string>> = {};
         for (const side of pair) {
-          const busy = await waitIdle();
+          const busy = await waitIdle(limits);
           const { seconds, output, lingering } = await run[side]();
           outputs[side] = output;
           const unclean = [busy && `busy start: ${busy}`, lingering && `left ${lingering.join(", ")}`].filter(Boolean).join("; ") || undefined;
@@ -137,6 +137,11 @@ export async function composeSteps(samples: number, steps: string[]): Promise<Co
   // Both sides warm, as a developer's machine is: one untimed run each of the unedited source.
   const warm = countMismatch("warm-up", (await moduleTest(moduleDir)).output, (await composeRun("warm-up", true)).output);
   if (warm) throw new Error(`compose peer: the two sides do not run the same tests: ${warm}`);
+  // What runs now, once the CPU is idle, is not the bench's (another stack's services on a shared
+  // engine): only more than that is a build going on.
+  await waitIdle({ execs: Infinity, containers: Infinity });
+  const limits = { execs: execs().length, containers: composeContainers().length };
+  console.error(`compose peer: idle means CPU below ${IDLE.maxBusy * 100} %, at most ${limits.execs} execs and ${limits.containers} compose containers`);
 
   if (want("deps")) {
     // A pyproject neither side has seen: the dependency and app layers are rebuilt (from warm download caches).
