@@ -52,12 +52,14 @@ export function composeEnv(): NodeJS.ProcessEnv {
 
 /**
  * `test.sh` on a source directory: build (unless `build` is false), services, pytest, teardown, timed
- * to its end (runTimed). Returns pytest's output as stdout; the build and compose progress go to a
- * log file, whose tail is the error when the run fails.
+ * to its end (runTimed); in keep mode (PYCROFT_COMPOSE_KEEP in `env`) the services it starts are
+ * meant to stay up, and its end is its processes'. Returns pytest's output as stdout; the build and
+ * compose progress go to a log file, whose tail is the error when the run fails.
  */
 export async function composeTest(source: string, env: NodeJS.ProcessEnv, log: string, build = true): Promise<Timed> {
   const run = await runTimed("bash", [join(HERE, "test.sh")], {
     env: { ...env, PYCROFT_SOURCE: source, PYCROFT_COMPOSE_BUILD: build ? "1" : "0" },
+    ...(env.PYCROFT_COMPOSE_KEEP ? { leftovers: () => [] } : {}),
   });
   writeFileSync(log, `${run.stderr}\n--- stdout ---\n${run.stdout}`);
   if (run.code !== 0) {
