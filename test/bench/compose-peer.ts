@@ -1,13 +1,14 @@
 // The docker compose peer of the module in `npm run bench -- compose` (test/bench/compose/): the same
 // test run done with a multi-stage Dockerfile, compose.yaml and `docker compose`, timed beside the
-// module's. Also the two "fresh machine" setups: a new BuildKit builder that imports a local cache
-// export, and a new Dagger engine started on a kept cache volume.
-import { spawn, spawnSync } from "node:child_process";
+// module's. Also the "new machine" setups: a new BuildKit builder with empty state, and a new Dagger
+// engine on a new cache volume.
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { DEFAULTS } from "../../src/config.js";
 import { PYTHON_IMAGE, tempDirUntilExit } from "../e2e/engine.js";
+import { FRESH_ENGINE, runTimed, Timed } from "./machine.js";
 
 export const HERE = join(import.meta.dirname, "compose");
 const REGISTRY = "127.0.0.1:5000";
@@ -50,22 +51,22 @@ export function composeEnv(): NodeJS.ProcessEnv {
 }
 
 /**
- * `test.sh` on a source directory: build, services, pytest, teardown. Returns pytest's output; the
- * build and compose progress go to a log file, whose tail is the error when the run fails.
+ * `test.sh` on a source directory: build (unless `build` is false), services, pytest, teardown, timed
+ * to its end (runTimed); in keep mode (PYCROFT_COMPOSE_KEEP in `env`) the services it starts are
+ * meant to stay up, and its end is its processes'. Returns pytest's output as stdout; the build and
+ * compose progress go to a log file, whose tail is the error when the run fails.
  */
-export async function composeTest(source: string, env: NodeJS.ProcessEnv, log: string): Promise<string> {
-  const child = spawn("bash", [join(HERE, "test.sh")], { env: { ...env, PYCROFT_SOURCE: source } });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-  writeFileSync(log, `${err}\n--- stdout ---\n${out}`);
-  if (code !== 0) {
-    const tail = `${err}\n${out}`.trim().split("\n").slice(-40).join("\n");
-    throw new Error(`compose test.sh failed (exit ${code}), log ${log}:\n${tail}`);
+export async function composeTest(source: string, env: NodeJS.ProcessEnv, log: string, build = true): Promise<Timed> {
+  const run = await runTimed("bash", [join(HERE, "test.sh")], {
+    env: { ...env, PYCROFT_SOURCE: source, PYCROFT_COMPOSE_BUILD: build ? "1" : "0" },
+    ...(env.PYCROFT_COMPOSE_KEEP ? { leftovers: () => [] } : {}),
+  });
+  writeFileSync(log, `${run.stderr}\n--- stdout ---\n${run.stdout}`);
+  if (run.code !== 0) {
+    const tail = `${run.stderr}\n${run.stdout}`.trim().split("\n").slice(-40).join("\n");
+    throw new Error(`compose test.sh failed (exit ${run.code}), log ${log}:\n${tail}`);
   }
-  return out;
+  return run;
 }
 
 /** `docker compose build` of compose.yaml's images, for a builder cache as warm as the engine's. */
@@ -122,8 +123,6 @@ export function removeBuilder(name: string, env: NodeJS.ProcessEnv): void {
   spawnSync("docker", ["buildx", "rm", "--force", name], { env });
 }
 
-/** The Dagger engine of a "fresh machine": its own container and cache volume, on the engine image up.sh made. */
-export const FRESH_ENGINE = { container: "pycroft-bench-engine", volume: "pycroft-bench-engine-state" };
 
 /** Why no second engine can be made here, or undefined. */
 export function noFreshEngine(): string | undefined {
@@ -134,8 +133,8 @@ export function noFreshEngine(): string | undefined {
 }
 
 /**
- * Starts the fresh-machine engine on its volume (kept from the last start unless `dropEngine` ran) and
- * waits until it listens. It runs on docker's default network, so it reaches the local registry at
+ * Starts the fresh-machine engine on its volume (new unless an earlier start left it) and waits until
+ * it listens. It runs on docker's default network, so it reaches the local registry at
  * that container's address: its engine.json is up.sh's with that address.
  */
 export async function startEngine(): Promise<void> {
@@ -154,26 +153,8 @@ export async function startEngine(): Promise<void> {
   throw new Error(`the fresh-machine engine did not start:\n${sh("docker", ["logs", "--tail", "30", FRESH_ENGINE.container])}`);
 }
 
-/** Stops the fresh-machine engine cleanly (its cache index written) and removes its container; the volume stays. */
-export function stopEngine(): void {
-  spawnSync("docker", ["stop", "-t", "300", FRESH_ENGINE.container]);
-  spawnSync("docker", ["rm", "--force", FRESH_ENGINE.container]);
-}
-
-/** Stops the fresh-machine engine and deletes its cache volume. */
+/** Stops the fresh-machine engine and deletes its container and cache volume. */
 export function dropEngine(): void {
-  stopEngine();
+  spawnSync("docker", ["rm", "--force", FRESH_ENGINE.container]);
   spawnSync("docker", ["volume", "rm", "--force", FRESH_ENGINE.volume]);
-}
-
-/** Runs `fn` with Dagger sessions going to the fresh-machine engine. */
-export async function onFreshEngine<T>(fn: () => Promise<T>): Promise<T> {
-  const key = "_EXPERIMENTAL_DAGGER_RUNNER_HOST";
-  const before = process.env[key];
-  process.env[key] = `docker-container://${FRESH_ENGINE.container}`;
-  try {
-    return await fn();
-  } finally {
-    process.env[key] = before;
-  }
 }

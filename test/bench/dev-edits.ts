@@ -1,7 +1,8 @@
 // `npm run bench -- dev`: from an edit on disk to the dev server serving it, for the module's dev
 // stack (`npm run dev`: a watcher sends the edit into the running stack) and for compose's dev setup
 // (the checkout bind-mounted into the app container, the bundler in watch mode beside flask), on
-// copies of the example getting the same edits in the same run.
+// copies of the example getting the same edits. Both are up at once; the sides take turns
+// (sampleOrder), each round's edits starting once the machine is idle again.
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
@@ -10,28 +11,21 @@ import { DEFAULTS } from "../../src/config.js";
 import { PYTHON_IMAGE, scratchCopy } from "../e2e/engine.js";
 import { EditTimes, liveEdits, servedAfter, upInChild } from "../support/dev-stack.js";
 import { composeBuild, composeEnv, HERE, pruneSupersededImages, sh } from "./compose-peer.js";
-
-export interface DevEditRow {
-  edit: keyof EditTimes;
-  module: number;
-  compose: number;
-}
+import { formatPeerRows, peerRows, Sample, sampleOrder } from "./fair.js";
+import { composeContainers, execs, waitIdle } from "./machine.js";
 
 const MODULE_PORT = 15000;
 const COMPOSE_PORT = 15500;
+const EDITS = ["template", "python", "js"] as const satisfies readonly (keyof EditTimes)[];
 
 /** The dev stack with live edits (`npm run dev`), its app moved off this machine's registry port. */
-async function moduleTimes(): Promise<EditTimes> {
+async function moduleStack(): Promise<{ dir: string; url: string; stop(): Promise<void> }> {
   const dir = scratchCopy();
   const stack = await upInChild(["dev-stack", "--sync", `${MODULE_PORT}:${DEFAULTS.port}`], /^dev stack up: /m, {
     PYCROFT_SOURCE: dir,
     PYCROFT_PYTHON_IMAGE: PYTHON_IMAGE,
   });
-  try {
-    return await liveEdits(dir, `http://localhost:${MODULE_PORT}`);
-  } finally {
-    await stack.stop();
-  }
+  return { dir, url: `http://localhost:${MODULE_PORT}`, stop: stack.stop };
 }
 
 /**
@@ -39,7 +33,7 @@ async function moduleTimes(): Promise<EditTimes> {
  * the app dir, the image's installed JS deps and bundle kept in anonymous volumes (as compose keeps
  * them), flask's debug server with the bundler in watch mode beside it.
  */
-async function composeTimes(): Promise<EditTimes> {
+async function composeStack(): Promise<{ dir: string; url: string; stop(): Promise<void> }> {
   const env = composeEnv();
   const dir = scratchCopy();
   // The app user's checkout, as on a developer's machine (the bind mount keeps the host's owner).
@@ -53,26 +47,48 @@ async function composeTimes(): Promise<EditTimes> {
       "-p", `127.0.0.1:${COMPOSE_PORT}:${DEFAULTS.port}`, "-v", `${DEFAULTS.appDir}/node_modules`, "test", "-c", command],
     { ...env, PYCROFT_SOURCE: dir, PYCROFT_COMPOSE_DIR: HERE },
   );
-  try {
-    await servedAfter(async () => (await fetch(`http://127.0.0.1:${COMPOSE_PORT}/`)).ok);
-    return await liveEdits(dir, `http://127.0.0.1:${COMPOSE_PORT}`);
-  } finally {
+  const stop = async () => {
     spawnSync("docker", ["rm", "--force", "--volumes", name], { env });
     pruneSupersededImages(env);
+  };
+  try {
+    await servedAfter(async () => (await fetch(`http://127.0.0.1:${COMPOSE_PORT}/`)).ok);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { dir, url: `http://127.0.0.1:${COMPOSE_PORT}`, stop };
+}
+
+/** `rounds` rounds of the three edits on each side, in turns: one sample per edit, side and round (seconds). */
+export async function devEditRows(rounds: number): Promise<Sample[]> {
+  const module = await moduleStack();
+  try {
+    const compose = await composeStack();
+    try {
+      const stacks = { module, compose };
+      // The two stacks' services stay up: only more execs or containers than now are a build going on.
+      await waitIdle({ execs: Infinity, containers: Infinity });
+      const limits = { execs: execs().length, containers: composeContainers().length };
+      const samples: Sample[] = [];
+      for (const [i, pair] of sampleOrder(rounds).entries()) {
+        for (const side of pair) {
+          const busy = await waitIdle(limits);
+          const times = await liveEdits(stacks[side].dir, stacks[side].url);
+          for (const edit of EDITS) samples.push({ step: edit, kind: "kept", side, seconds: times[edit] / 1000, unclean: busy && `busy start: ${busy}` });
+          console.error(`dev edits (${i + 1}/${rounds}), ${side}: ${EDITS.map((e) => `${e} ${times[e]} ms`).join(", ")}`);
+        }
+      }
+      return samples;
+    } finally {
+      await compose.stop();
+    }
+  } finally {
+    await module.stop();
   }
 }
 
-/** Both sides, one after the other in the same run. */
-export async function devEditRows(): Promise<DevEditRow[]> {
-  const module = await moduleTimes();
-  const compose = await composeTimes();
-  return (["template", "python", "js"] as const).map((edit) => ({ edit, module: module[edit], compose: compose[edit] }));
-}
-
-/** The table, ratio module / compose (below 1: the module serves the edit sooner). */
-export function printDevEdits(rows: DevEditRow[]): void {
-  console.log("\nedit -> served".padEnd(30) + "module ms".padStart(11) + "compose ms".padStart(12) + "module/compose".padStart(16));
-  for (const r of rows) {
-    console.log(r.edit.padEnd(29) + String(r.module).padStart(11) + String(r.compose).padStart(12) + (r.module / r.compose).toFixed(2).padStart(16));
-  }
+/** The table: medians (min-max) in seconds and the ratio module / compose (below 1: the module serves the edit sooner). */
+export function printDevEdits(samples: Sample[]): void {
+  console.log(`\nedit -> served\n${formatPeerRows(peerRows(samples), 2)}`);
 }

@@ -261,6 +261,28 @@ describe("the compose peer", () => {
       expect(ran.calls).toContain(`docker ${compose} up --detach --wait --no-build db mq`);
       expect(ran.calls.at(-2)).toBe(`docker ${compose} run --rm --no-deps test -k db`);
       expect(ran.calls.at(-1)).toBe(`docker ${compose} down --volumes --timeout 0`);
+      expect(ran.calls.filter((c) => c.includes(" build ")).sort()).toEqual([`docker ${compose} build ldap keycloak`, `docker ${compose} build test`]);
+    });
+
+    it("builds nothing after a code-only edit (PYCROFT_COMPOSE_BUILD=0): the source is bind-mounted", () => {
+      const ran = testSh({ PYCROFT_COMPOSE_BUILD: "0" });
+      expect(ran.status).toBe(0);
+      expect(ran.stdout).toBe("pytest ran\n");
+      expect(ran.calls.filter((c) => / (build|bake) /.test(c))).toEqual([]);
+      expect(ran.calls).toContain(`docker ${compose} up --detach --wait --no-build ldap keycloak`);
+      expect(ran.calls.at(-2)).toBe(`docker ${compose} run --rm --no-deps test -k db`);
+    });
+
+    it("on a new machine's builder (BUILDX_BUILDER), bakes and loads the images, with no cache to import or export", () => {
+      const ran = testSh({ BUILDX_BUILDER: "ci" });
+      expect(ran.status).toBe(0);
+      const bakes = ran.calls.filter((c) => c.startsWith("docker buildx bake "));
+      for (const bake of bakes) {
+        expect(bake).toMatch(/^docker buildx bake -f compose\.yaml --load --progress plain /);
+        expect(bake).not.toMatch(/cache-(from|to)/);
+      }
+      expect(bakes.map((c) => c.replace(/^.* --allow fs\.read=\S+ --allow fs\.read=\S+ /, "")).sort()).toEqual(["ldap keycloak", "test"]);
+      expect(ran.calls.filter((c) => c.startsWith(`docker ${compose} build`))).toEqual([]);
     });
 
     it("in keep mode, runs as Pycroft's justfile does: `run` starts what is not up, and nothing is built or thrown away", () => {

@@ -5,13 +5,14 @@
 # is healthy; pytest runs in a fresh container once every service is healthy, and the services are
 # thrown away (killed, as the module does: their data is on tmpfs). Exits with pytest's exit code.
 #   bash test/bench/compose/test.sh [PYTEST ARGS…]
+# With PYCROFT_COMPOSE_BUILD=0 nothing is built: the images built before are used, as a user does after
+# a code-only edit (the source is bind-mounted; only a dependency change needs a new image).
 # With PYCROFT_COMPOSE_KEEP=1 it runs as Pycroft's justfile does instead: `docker compose run --rm test`,
 # which starts the services the tests depend on unless they are up and healthy, and leaves them up
 # for the next run (nothing is built: the source is bind-mounted). `docker compose down` ends them.
 # Env: PYCROFT_SOURCE (the application, default ./example), the image variables of compose.yaml;
-#   PYCROFT_COMPOSE_CACHE_FROM=DIR / PYCROFT_COMPOSE_CACHE_TO=DIR: build with `docker buildx bake`
-#   (on the builder BUILDX_BUILDER names), importing the cache from / exporting it to local cache
-#   directories under DIR (mode=max), as a CI job with a restored cache does.
+#   BUILDX_BUILDER: build with `docker buildx bake` on that builder (a docker-container one, as a CI
+#   runner's setup-buildx makes) and load the images into the docker daemon.
 # Needs Docker Compose v2 and buildx as CLI plugins (tools.sh builds them).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,17 +21,14 @@ PYCROFT_SOURCE="$(cd "${PYCROFT_SOURCE:-$HERE/../../../example}" && pwd)"
 export PYCROFT_SOURCE
 
 dc() { docker compose -f "$HERE/compose.yaml" "$@"; }
-# build NAME SERVICE…: the services' images; NAME names their cache directory in CI.
+# build SERVICE…: the services' images, unless PYCROFT_COMPOSE_BUILD=0.
 build() {
-  local name="$1"; shift
-  if [ -n "${PYCROFT_COMPOSE_CACHE_FROM:-}${PYCROFT_COMPOSE_CACHE_TO:-}" ]; then
-    # Bake asks for what its builds read and write outside the working directory.
+  if [ "${PYCROFT_COMPOSE_BUILD:-1}" = 0 ]; then
+    return 0
+  elif [ -n "${BUILDX_BUILDER:-}" ]; then
+    # Bake asks for what its builds read outside the working directory.
     (cd "$HERE" && docker buildx bake -f compose.yaml --load --progress plain \
-      --allow "fs.read=$PYCROFT_SOURCE" --allow "fs.read=$(cd ../../../dockerfiles/openldap && pwd)" \
-      ${PYCROFT_COMPOSE_CACHE_FROM:+--allow "fs.read=$PYCROFT_COMPOSE_CACHE_FROM"} \
-      ${PYCROFT_COMPOSE_CACHE_TO:+--allow "fs.write=$PYCROFT_COMPOSE_CACHE_TO"} \
-      ${PYCROFT_COMPOSE_CACHE_FROM:+--set "*.cache-from=type=local,src=$PYCROFT_COMPOSE_CACHE_FROM/$name"} \
-      ${PYCROFT_COMPOSE_CACHE_TO:+--set "*.cache-to=type=local,dest=$PYCROFT_COMPOSE_CACHE_TO/$name,mode=max"} "$@")
+      --allow "fs.read=$PYCROFT_SOURCE" --allow "fs.read=$(cd ../../../dockerfiles/openldap && pwd)" "$@")
   else
     dc build "$@"
   fi
@@ -41,11 +39,11 @@ if [ -n "${PYCROFT_COMPOSE_KEEP:-}" ]; then
 fi
 
 trap 'dc down --volumes --timeout 0 >/dev/null 2>&1 || true' EXIT
-{ build services ldap keycloak && dc up --detach --wait --no-build ldap keycloak; } >&2 &
+{ build ldap keycloak && dc up --detach --wait --no-build ldap keycloak; } >&2 &
 services=$!
 dc up --detach --wait --no-build db mq >&2 &
 broker=$!
-build app test >&2 &
+build test >&2 &
 app=$!
 status=0
 wait "$app" || status=$?
