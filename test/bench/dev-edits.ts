@@ -52,7 +52,8 @@ async function composeStack(): Promise<{ dir: string; url: string; stop(): Promi
     pruneSupersededImages(env);
   };
   try {
-    await servedAfter(async () => (await fetch(`http://127.0.0.1:${COMPOSE_PORT}/`)).ok);
+    // Each try ends within seconds: a fetch whose connection docker-proxy reset while flask was starting could stay pending.
+    await servedAfter(async () => (await fetch(`http://127.0.0.1:${COMPOSE_PORT}/`, { signal: AbortSignal.timeout(5000) })).ok);
   } catch (err) {
     await stop();
     throw err;

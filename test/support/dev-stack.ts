@@ -28,7 +28,8 @@ export interface EditTimes {
  * template reload, its reloader, and the bundler in watch mode.
  */
 export async function liveEdits(dir: string, url: string): Promise<EditTimes> {
-  const get = async (path: string) => (await fetch(`${url}${path}`)).text();
+  // Each request ends within seconds (servedAfter asks again): a fetch on a reset connection could stay pending.
+  const get = async (path: string) => (await fetch(`${url}${path}`, { signal: AbortSignal.timeout(10_000) })).text();
   const edit = (file: string, change: (text: string) => string) => writeFileSync(join(dir, file), change(readFileSync(join(dir, file), "utf8")));
   const marker = `live-${randomUUID()}`;
   const bundleOf = (page: string) => page.match(/dist\/main-\w+\.js/)?.[0];
