@@ -23,6 +23,16 @@ afterEach(() => {
 /** Runs a Python script from the module as the container would, until its port answers. */
 const python = (script: string, args: string[], port: number, env: Record<string, string> = {}) => listeningPython(children, script, args, port, env);
 
+
+/** Whether a process runs (not a zombie); one that ends between the two reads of /proc is gone. */
+function running(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[2] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 describe("the dev stack's port forwarder", () => {
   it("pipes each connection both ways to its target, and the target sees the client's end of input", async () => {
     // An upstream that answers once its input has ended, as a request/response protocol would.
@@ -166,11 +176,10 @@ with tarfile.open(sys.argv[1], "w") as t:
     expect(new TextDecoder().decode((await reader.read()).value)).toBe("started\n");
     const pids = ["pid", "child"].map((f) => Number(readFileSync(join(root, f), "utf8")));
     // Running: not gone, and not a zombie waiting for its parent.
-    const alive = (pid: number) => existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[2] !== "Z";
-    expect(pids.map(alive), `pids ${pids.join(", ")}`).toEqual([true, true]);
+    expect(pids.map(running), `pids ${pids.join(", ")}`).toEqual([true, true]);
     aborted.abort();
-    for (let i = 0; i < 100 && pids.some(alive); i++) await new Promise((done) => setTimeout(done, 50));
-    expect(pids.map(alive)).toEqual([false, false]);
+    for (let i = 0; i < 100 && pids.some(running); i++) await new Promise((done) => setTimeout(done, 50));
+    expect(pids.map(running)).toEqual([false, false]);
   });
 
   it("what a run leaves running ends with it, and the answer ends when the run does", async () => {
@@ -180,7 +189,7 @@ with tarfile.open(sys.argv[1], "w") as t:
     expect(await runThere(target, [], out.write)).toBe(0);
     expect(out.text).toBe("done\n");
     const child = Number(readFileSync(join(root, "child"), "utf8"));
-    const alive = () => existsSync(`/proc/${child}`) && readFileSync(`/proc/${child}/stat`, "utf8").split(" ")[2] !== "Z";
+    const alive = () => running(child);
     for (let i = 0; i < 100 && alive(); i++) await new Promise((done) => setTimeout(done, 50));
     expect(alive()).toBe(false);
   });
@@ -230,9 +239,9 @@ with tarfile.open(sys.argv[1], "w") as t:
     const { root, target } = await runner(["--ahead", "sh", "-c", `[ -e gone ] || { touch gone; echo $$ >> started; exit 1; }; ${AHEAD}`, "sh"]);
     const [gone] = await started(root, 1);
     // Until it has exited (a zombie: the receiver has not asked yet).
-    const running = () => existsSync(`/proc/${gone}`) && readFileSync(`/proc/${gone}/stat`, "utf8").split(" ")[2] !== "Z";
-    for (let i = 0; i < 100 && running(); i++) await new Promise((done) => setTimeout(done, 25));
-    expect(running()).toBe(false);
+    const stillRunning = () => running(Number(gone));
+    for (let i = 0; i < 100 && stillRunning(); i++) await new Promise((done) => setTimeout(done, 25));
+    expect(stillRunning()).toBe(false);
     const out = collect();
     expect(await runThere(target, ["y"], out.write)).toBe(4);
     const [, ran] = await started(root, 2);
