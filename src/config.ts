@@ -7,21 +7,46 @@
  */
 import type { Platform } from "@dagger.io/dagger";
 
-export const DEFAULTS = {
-  uid: 1000,
-  gid: 1000,
-  user: "pycroft",
-  home: "/opt/pycroft",
-  venv: "/opt/pycroft/venv",
-  appDir: "/opt/pycroft/app",
-  pythonImage: "python:3.12-slim-bookworm",
+/**
+ * The module's options (the constructor's), one entry each: its default, which the constructor's
+ * parameter takes (`as const`, so the Dagger introspector reads it into the CLI help), and the check
+ * `settings()` runs on what the caller gave. The list options and the two URLs default to empty.
+ */
+export const OPTIONS = {
+  uid: { default: 1000, check: id },
+  gid: { default: 1000, check: id },
+  user: { default: "pycroft", check: loginName },
+  home: { default: "/opt/pycroft", check: absolutePath },
+  venv: { default: "/opt/pycroft/venv", check: absolutePath },
+  appDir: { default: "/opt/pycroft/app", check: absolutePath },
+  pythonImage: { default: "python:3.12-slim-bookworm", check: image },
   /** uv as pinned by Pycroft's base.Dockerfile and CI. */
-  uvVersion: "0.9.28",
+  uvVersion: { default: "0.9.28", check: exactVersion },
+  aptPackages: { check: aptPackageNames },
+  noInstallPackage: { check: pythonPackageNames },
+  aptMirror: { check: url },
+  pythonIndex: { check: url },
   /** The supported PostgreSQL major whose client Debian bookworm ships (postgresql-client in dev). */
-  postgresImage: "postgres:15-bookworm",
-  rabbitmqImage: "rabbitmq:3-management",
+  postgresImage: { default: "postgres:15-bookworm", check: image },
+  rabbitmqImage: { default: "rabbitmq:3-management", check: image },
   /** Base of the slapd image built from `dockerfiles/openldap`. */
-  debianImage: "debian:bookworm-slim",
+  debianImage: { default: "debian:bookworm-slim", check: image },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+type Check<K extends OptionName> = (typeof OPTIONS)[K]["check"];
+
+/** The options as the caller gives them (`dagger call --uid …`), before their checks; any left out take their default. */
+export type Options = { [K in OptionName]?: Parameters<Check<K>>[1] };
+
+/** The checked options every stage works from, and the platform of a build. */
+export type Settings = { -readonly [K in OptionName]: ReturnType<Check<K>> } & {
+  /** Target platform of the images; the engine's own when unset. */
+  platform?: Platform;
+};
+
+/** Every other default: of the functions' arguments, the services and the stacks. */
+export const DEFAULTS = {
   keycloakImage: "quay.io/keycloak/keycloak:26.0",
   /** Where the app listens, in dev (flask) and prod (uwsgi) alike. */
   port: 5000,
@@ -90,7 +115,7 @@ export const DEFAULTS = {
   mailScript: "docker/mail.py",
   /** Where the dev stack serves the docs in the app container (compose's `dev-docs`: 8000, on the host 5001). */
   docsPort: 8000,
-  /** Where `dev-stack --sync-token` takes live edits and `test-stack` edits and pytest runs (container, and dev-stack's host port); see src/app/receiver.ts. */
+  /** Where `dev-stack --sync-token` takes live edits and `test-stack` edits and pytest runs (container, and dev-stack's host port); see src/live/receiver.ts. */
   syncPort: 5099,
   /**
    * Where the dev containers (dev-env, dev-stack, shell) keep what their user leaves behind (shell,
@@ -180,34 +205,6 @@ export const BUILD_PACKAGES = [
   "npm",
 ] as const;
 
-/** The validated options every stage works from. */
-export interface Settings {
-  uid: number;
-  gid: number;
-  user: string;
-  home: string;
-  venv: string;
-  appDir: string;
-  pythonImage: string;
-  uvVersion: string;
-  aptPackages: string[];
-  /** Locked Python packages left out of the install (`uv sync --no-install-package`). */
-  noInstallPackages: string[];
-  aptMirror?: string;
-  pythonIndex?: string;
-  postgresImage: string;
-  rabbitmqImage: string;
-  debianImage: string;
-  /** Target platform of the images; the engine's own when unset. */
-  platform?: Platform;
-}
-
-/** Options as the caller gives them, before validation. */
-export type Options = Omit<Settings, "aptPackages" | "noInstallPackages" | "platform"> & {
-  aptPackages?: string[];
-  noInstallPackages?: string[];
-};
-
 /** A mistake in what the caller passed: reported as a plain message, never a stack trace. */
 export class UsageError extends Error {
   override name = "UsageError";
@@ -215,14 +212,14 @@ export class UsageError extends Error {
 
 const MAX_ID = 65534; // 65535 is "no id" to the kernel's setuid family; 0 would run the app as root
 
-function checkId(name: string, value: number): number {
+function id(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1 || value > MAX_ID) {
     throw new UsageError(`${name} must be a whole number from 1 to ${MAX_ID}, got ${value}`);
   }
   return value;
 }
 
-function checkAbsolutePath(name: string, value: string): string {
+function absolutePath(name: string, value: string): string {
   if (!value.startsWith("/") || /\s/.test(value) || value.split("/").includes("..")) {
     throw new UsageError(`${name} must be an absolute path without spaces or "..", got "${value}"`);
   }
@@ -234,21 +231,48 @@ const APT_PACKAGE = /^[a-z0-9][a-z0-9+.:=~-]*$/;
 // PEP 508 names, as uv.lock spells them.
 const PYTHON_PACKAGE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
 
-function checkUrl(name: string, value: string | undefined): string | undefined {
-  if (value === undefined || value === "") return undefined;
-  let url: URL;
+function loginName(name: string, value: string): string {
+  if (!USER_NAME.test(value)) throw new UsageError(`${name} must be a lower-case login name (letters, digits, _ and -), got "${value}"`);
+  return value;
+}
+
+function aptPackageNames(_name: string, value: readonly string[] = []): string[] {
+  for (const pkg of value) {
+    if (!APT_PACKAGE.test(pkg)) throw new UsageError(`"${pkg}" is not a Debian package name`);
+  }
+  return [...value];
+}
+
+function pythonPackageNames(name: string, value: readonly string[] = []): string[] {
+  for (const pkg of value) {
+    if (!PYTHON_PACKAGE.test(pkg)) throw new UsageError(`${name}: "${pkg}" is not a Python package name`);
+  }
+  return [...value];
+}
+
+function exactVersion(name: string, value: string): string {
+  if (!/^\d+\.\d+\.\d+$/.test(value)) {
+    throw new UsageError(`${name} must be an exact version such as ${OPTIONS.uvVersion.default}, got "${value}"`);
+  }
+  return value;
+}
+
+/** An http(s) URL without its trailing slashes; empty: none given. */
+function url(name: string, value: string = ""): string | undefined {
+  if (value === "") return undefined;
+  let parsed: URL;
   try {
-    url = new URL(value);
+    parsed = new URL(value);
   } catch {
     throw new UsageError(`${name} must be a URL such as http://ftp.agdsn.de/debian, got "${value}"`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw new UsageError(`${name} must be an http(s) URL, got "${value}"`);
   }
   return value.replace(/\/+$/, "");
 }
 
-function checkImage(name: string, value: string): string {
+function image(name: string, value: string): string {
   if (!value || /\s/.test(value)) {
     throw new UsageError(`${name} must be an image reference such as python:3.12-slim-bookworm, got "${value}"`);
   }
@@ -291,39 +315,13 @@ export function checkRuffFormat(value: string): string {
   return value;
 }
 
-/** Validates raw options (as typed on the command line) into `Settings`, naming the first bad one. */
-export function settings(raw: Options): Settings {
-  if (!USER_NAME.test(raw.user)) {
-    throw new UsageError(`user must be a lower-case login name (letters, digits, _ and -), got "${raw.user}"`);
+/** Checks every option (a left-out one takes its default) into `Settings`, naming the first bad one. */
+export function settings(raw: Options = {}): Settings {
+  const checked: Record<string, unknown> = {};
+  for (const [name, option] of Object.entries(OPTIONS) as [OptionName, { default?: unknown; check: (n: string, v: never) => unknown }][]) {
+    checked[name] = option.check(name, (raw[name] ?? option.default) as never);
   }
-  const aptPackages = raw.aptPackages ?? [];
-  for (const pkg of aptPackages) {
-    if (!APT_PACKAGE.test(pkg)) throw new UsageError(`"${pkg}" is not a Debian package name`);
-  }
-  const noInstallPackages = raw.noInstallPackages ?? [];
-  for (const pkg of noInstallPackages) {
-    if (!PYTHON_PACKAGE.test(pkg)) throw new UsageError(`noInstallPackage: "${pkg}" is not a Python package name`);
-  }
-  if (!/^\d+\.\d+\.\d+$/.test(raw.uvVersion)) {
-    throw new UsageError(`uvVersion must be an exact version such as ${DEFAULTS.uvVersion}, got "${raw.uvVersion}"`);
-  }
-  return {
-    uid: checkId("uid", raw.uid),
-    gid: checkId("gid", raw.gid),
-    user: raw.user,
-    home: checkAbsolutePath("home", raw.home),
-    venv: checkAbsolutePath("venv", raw.venv),
-    appDir: checkAbsolutePath("appDir", raw.appDir),
-    pythonImage: checkImage("pythonImage", raw.pythonImage),
-    uvVersion: raw.uvVersion,
-    aptPackages,
-    noInstallPackages,
-    aptMirror: checkUrl("aptMirror", raw.aptMirror),
-    pythonIndex: checkUrl("pythonIndex", raw.pythonIndex),
-    postgresImage: checkImage("postgresImage", raw.postgresImage),
-    rabbitmqImage: checkImage("rabbitmqImage", raw.rabbitmqImage),
-    debianImage: checkImage("debianImage", raw.debianImage),
-  };
+  return checked as Settings;
 }
 
 /** `uid:gid` as Dagger's `owner` options want it. */

@@ -28,7 +28,7 @@ const COMPILE = "--compile-bytecode";
 
 /** The sync flags of a mode plus the packages the caller leaves out (`--no-install-package`). */
 function syncFlags(s: Settings, mode: SyncMode): string[] {
-  return [...SYNC_FLAGS[mode], ...s.noInstallPackages.flatMap((name) => ["--no-install-package", name])];
+  return [...SYNC_FLAGS[mode], ...s.noInstallPackage.flatMap((name) => ["--no-install-package", name])];
 }
 
 /** Fails with the fix when pyproject.toml does not parse (its Python half) or uv.lock is out of date. */

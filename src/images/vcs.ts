@@ -95,7 +95,7 @@ exit 1`;
  * the backend's reason and the fix when there is no version to be had.
  */
 export async function vcsVersions(s: Settings, source: Directory, vcs: Directory, project: Project): Promise<Project> {
-  const leftOut = new Set(s.noInstallPackages.map(normalizedName));
+  const leftOut = new Set(s.noInstallPackage.map(normalizedName));
   const wanted = project.vcsVersioned.filter((p) => !leftOut.has(normalizedName(p.name)));
   if (wanted.length === 0) return project;
   // On the engine's own platform, as the JS bundle: the version is the same for every platform.

@@ -1,4 +1,4 @@
-"""Receives live edits in an app container, and runs a command on demand (src/app/receiver.ts).
+"""Receives live edits in an app container, and runs a command on demand (src/live/receiver.ts).
 
 python pycroft-sync.py PORT APP_DIR [--ahead] [COMMAND...]
 """

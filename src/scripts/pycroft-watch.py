@@ -16,7 +16,7 @@ import time
 import urllib.parse
 
 # >>> settings: the module's own, written into the file it exports (`dagger call watcher`, see
-# src/app/watcher.ts; its source has stand-ins): this file's name, the stack's port for edits, what
+# src/live/watcher.ts; its source has stand-ins): this file's name, the stack's port for edits, what
 # never enters an image (as for --source) and the files that decide the dependencies.
 NAME = "pycroft-watch.py"
 PORT = 0

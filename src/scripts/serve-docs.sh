@@ -1,5 +1,5 @@
 #!/bin/sh
-# Serves the Sphinx docs of DOCS_DIR on PORT, rebuilt on every change (src/dev/environment.ts):
+# Serves the Sphinx docs of DOCS_DIR on PORT, rebuilt on every change (src/dev/servers.ts):
 #   serve-docs.sh DOCS_DIR PORT
 # Without sphinx-autobuild in the source, they are built once.
 docs=$1 port=$2

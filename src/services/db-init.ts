@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { Container, dag, Directory, File, Secret, Service } from "@dagger.io/dagger";
 
 import { dbInitOrder } from "../config.js";
+import { withSettings } from "../scripts/index.js";
 import { DATABASE, SUPERUSER } from "./postgres.js";
 
 /** Where the app container finds what the load said (`migrate` prints it before the migrations' output). */
@@ -15,38 +16,8 @@ const LOG = "/db-init.log";
 /** How a load is marked in the database: the comment on it starts so. */
 export const DB_INIT_MARK = "pycroft db-init";
 
-/**
- * Loads the SQL files (`$3`…) into the database in one transaction, unless the database already holds
- * a load (its comment says so): a dev volume is loaded once, and what a failed load did is rolled
- * back. The transaction's advisory lock keeps two loaders of one session from both loading. Files run
- * with psql's ON_ERROR_STOP, as Pycroft's `schema-import` runs them; notices are left out. `$1` is
- * the log, `$2` the files' names as given, for the messages.
- */
-export const LOAD_DB_INIT = `set -euo pipefail
-log=$1 list=$2; shift 2
-digest=$(for f in "$@"; do sha256sum < "$f"; done | sha256sum | cut -c1-16)
-script=$(mktemp)
-{
-  printf '%s\\n' 'BEGIN;' \\
-    "SELECT pg_advisory_xact_lock(hashtext('${DB_INIT_MARK}'));" \\
-    "SELECT coalesce(shobj_description(oid, 'pg_database'), '') AS held FROM pg_database WHERE datname = current_database() \\\\gset" \\
-    "SELECT :'held' LIKE '${DB_INIT_MARK} %' AS loaded \\\\gset" \\
-    '\\if :loaded' '\\echo held :held' '\\else'
-  for f in "$@"; do printf '\\\\i %s\\n' "$f"; done
-  printf '%s\\n' "COMMENT ON DATABASE :\\"DBNAME\\" IS :'mark';" '\\echo loaded' '\\endif' 'COMMIT;'
-} > "$script"
-mark="${DB_INIT_MARK} sha256:$digest ($list), loaded $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-if ! said=$(PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -v mark="$mark" -o /dev/null -f "$script"); then
-  echo "db-init: nothing of $list was loaded: psql stopped at the error above, and the transaction was rolled back" >&2
-  exit 1
-fi
-case $said in
-  loaded) message="db-init: loaded $list into the database $PGDATABASE, in one transaction" ;;
-  "held ${DB_INIT_MARK} sha256:$digest "*) message="db-init: not loaded again: the database already holds $list (\${said#held })" ;;
-  held\\ *) message="db-init: not loaded: the database already holds other init SQL (\${said#held }) and keeps it. To load $list instead, drop what that SQL made and its mark (COMMENT ON DATABASE $PGDATABASE IS NULL), then start again" ;;
-  *) echo "db-init: psql said neither loaded nor held: $said" >&2; exit 1 ;;
-esac
-printf '%s\\n' "$message" | tee "$log"`;
+/** The loader's script (src/scripts/load-db-init.sh), with the mark it looks for and sets. */
+export const LOAD_DB_INIT = withSettings("load-db-init.sh", [`MARK="${DB_INIT_MARK}"`]);
 
 /** One SQL file to load, with the name it was given by. */
 export interface InitFile {

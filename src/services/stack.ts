@@ -23,7 +23,7 @@ export interface StackOptions {
   project: Project;
   credentials: Credentials;
   /** Build context of the slapd image. */
-  ldapContext: Directory;
+  openldapContext: Directory;
   storage: Storage;
   keycloak?: boolean;
 }
@@ -39,7 +39,7 @@ export function specs(o: StackOptions): ServiceSpec[] {
       tuned: o.storage.kind === "tmpfs",
     }),
     openldap({
-      context: o.ldapContext,
+      context: o.openldapContext,
       baseImage: s.debianImage,
       aptMirror: s.aptMirror,
       domain: DEFAULTS.ldapDomain,

@@ -1,7 +1,7 @@
 import { Container, ReturnType, Secret, Service } from "@dagger.io/dagger";
 
 import { DEFAULTS, Settings } from "../config.js";
-import { receiver, withReceiver } from "../app/receiver.js";
+import { receiver, withReceiver } from "../live/receiver.js";
 import { script } from "../scripts/index.js";
 import { PYTEST_AHEAD_COMMAND, withPytestAhead } from "./ahead.js";
 

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { DEFAULTS } from "../../src/config.js";
+import { DEFAULTS, OPTIONS } from "../../src/config.js";
 import { PYTHON_IMAGE, tempDirUntilExit } from "../e2e/engine.js";
 import { FRESH_ENGINE, runTimed, Timed } from "./machine.js";
 
@@ -43,9 +43,9 @@ export function composeEnv(): NodeJS.ProcessEnv {
     ...process.env,
     ...tools,
     PYTHON_IMAGE: mirrored(PYTHON_IMAGE),
-    POSTGRES_IMAGE: mirrored(DEFAULTS.postgresImage),
-    RABBITMQ_IMAGE: mirrored(DEFAULTS.rabbitmqImage),
-    DEBIAN_IMAGE: mirrored(DEFAULTS.debianImage),
+    POSTGRES_IMAGE: mirrored(OPTIONS.postgresImage.default),
+    RABBITMQ_IMAGE: mirrored(OPTIONS.rabbitmqImage.default),
+    DEBIAN_IMAGE: mirrored(OPTIONS.debianImage.default),
     KEYCLOAK_IMAGE: mirrored(DEFAULTS.keycloakImage),
   };
 }

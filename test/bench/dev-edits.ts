@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 
-import { DEFAULTS } from "../../src/config.js";
+import { DEFAULTS, OPTIONS } from "../../src/config.js";
 import { PYTHON_IMAGE, scratchCopy } from "../e2e/engine.js";
 import { EditTimes, liveEdits, servedAfter, upInChild } from "../support/dev-stack.js";
 import { composeBuild, composeEnv, HERE, pruneSupersededImages, sh } from "./compose-peer.js";
@@ -37,14 +37,14 @@ async function composeStack(): Promise<{ dir: string; url: string; stop(): Promi
   const env = composeEnv();
   const dir = scratchCopy();
   // The app user's checkout, as on a developer's machine (the bind mount keeps the host's owner).
-  spawnSync("chown", ["-R", `${DEFAULTS.uid}:${DEFAULTS.gid}`, dir]);
+  spawnSync("chown", ["-R", `${OPTIONS.uid.default}:${OPTIONS.gid.default}`, dir]);
   composeBuild(dir, env);
   const name = `pycroft-bench-dev-${randomUUID().slice(0, 8)}`;
   const command = `npm run bundle -- --watch & exec flask run --debug --host=0.0.0.0 --port=${DEFAULTS.port}`;
   sh(
     "docker",
     ["compose", "-f", join(HERE, "compose.yaml"), "run", "-d", "--rm", "--no-deps", "--name", name, "--entrypoint", "sh",
-      "-p", `127.0.0.1:${COMPOSE_PORT}:${DEFAULTS.port}`, "-v", `${DEFAULTS.appDir}/node_modules`, "test", "-c", command],
+      "-p", `127.0.0.1:${COMPOSE_PORT}:${DEFAULTS.port}`, "-v", `${OPTIONS.appDir.default}/node_modules`, "test", "-c", command],
     { ...env, PYCROFT_SOURCE: dir, PYCROFT_COMPOSE_DIR: HERE },
   );
   const stop = async () => {

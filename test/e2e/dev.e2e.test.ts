@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { dag, ExecError } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
-import { DEFAULTS } from "../../src/config.js";
+import { OPTIONS } from "../../src/config.js";
 import { postgres } from "../../src/services/postgres.js";
 import { DATA_IN_USE, devVolume, JOIN_HINT, serve, startAll } from "../../src/services/service.js";
 import { liveEdits, servedAfter, upInChild } from "../support/dev-stack.js";
@@ -96,7 +96,7 @@ describe.skipIf(noEngine())("dev data on a real engine", () => {
       // its server ended: "shut down" after a clean shutdown, "in production" after a kill.
       const state = await dag
         .container()
-        .from(DEFAULTS.postgresImage)
+        .from(OPTIONS.postgresImage.default)
         .withMountedCache(PGDATA, dag.cacheVolume(devVolume("pycroft-example", "db", PGDATA)))
         .withEnvVariable("CACHE_BUST", randomUUID())
         .withExec(["sh", "-c", `for i in $(seq 60); do [ -e ${PGDATA}/postmaster.pid ] || break; sleep 0.5; done; pg_controldata ${PGDATA}`])
@@ -111,7 +111,7 @@ describe.skipIf(noEngine())("dev data on a real engine", () => {
 
   it("a second server on the dev database's volume is refused while the first runs, saying why", async () => {
     await session(async () => {
-      const spec = postgres({ image: DEFAULTS.postgresImage, password: dag.setSecret("e2e-dev-pw", "password"), tuned: false });
+      const spec = postgres({ image: OPTIONS.postgresImage.default, password: dag.setSecret("e2e-dev-pw", "password"), tuned: false });
       const first = serve(spec, { kind: "volumes", project: "e2e-dev" });
       // Another session's server: the same data, another service.
       const second = serve({ ...spec, container: spec.container.withEnvVariable("ANOTHER_SESSION", randomUUID()) }, { kind: "volumes", project: "e2e-dev" });
@@ -275,7 +275,7 @@ describe.skipIf(noEngine())("--db-init and --db-init-file on a real engine", () 
     await session(() =>
       dag
         .container()
-        .from(DEFAULTS.postgresImage)
+        .from(OPTIONS.postgresImage.default)
         .withMountedCache(PGDATA, dag.cacheVolume(devVolume(DUMPED, "db", PGDATA)))
         .withEnvVariable("CACHE_BUST", randomUUID())
         .withExec(["sh", "-c", `find ${PGDATA} -mindepth 1 -delete && ls -A ${PGDATA} | wc -l`])

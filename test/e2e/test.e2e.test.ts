@@ -119,7 +119,7 @@ describe.skipIf(noEngine())("the test stage on a real engine", () => {
       expect(String((error as { stderr?: string })?.stderr ?? error?.message)).toContain(
         "docs-theme: a git dependency that could not be fetched. Where its repository cannot be reached, leave it out with --no-install-package docs-theme",
       );
-      const dev = await pycroft("test/fixtures/git-dep", { noInstallPackages: ["docs-theme"] }).dev();
+      const dev = await pycroft("test/fixtures/git-dep", { noInstallPackage: ["docs-theme"] }).dev();
       const check = "import importlib.util as u; print(bool(u.find_spec('six')), bool(u.find_spec('docs_theme')), bool(u.find_spec('app')))";
       expect(await dev.withExec(["python", "-c", check]).stdout()).toBe("True False True\n");
     });

@@ -1,6 +1,6 @@
 // The host side of live edits in this repository's client sessions: the module's own watcher (`dagger
-// call watcher`, src/app/watcher.ts) run on a checkout against a dev or test stack started with
-// --sync-token (its receiver: src/app/receiver.ts), and a client of test-stack's runs for the bench
+// call watcher`, src/live/watcher.ts) run on a checkout against a dev or test stack started with
+// --sync-token (its receiver: src/live/receiver.ts), and a client of test-stack's runs for the bench
 // and test/pycroft, which time single edits.
 import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -8,7 +8,7 @@ import { join } from "node:path";
 
 import { dag } from "@dagger.io/dagger";
 
-import { WATCHER_NAME } from "../../src/app/watcher.js";
+import { WATCHER_NAME } from "../../src/live/watcher.js";
 import type { Pycroft } from "../../src/index.js";
 import { tempDirUntilExit } from "../e2e/engine.js";
 import type { StackFlags } from "./options.js";

@@ -15,8 +15,8 @@ import { dirname, join } from "node:path";
 
 import { connection, Container, dag, ExecError, ReturnType } from "@dagger.io/dagger";
 
-import { appEnvironment, withEnvironment } from "../../src/app/environment.js";
-import { DEFAULTS } from "../../src/config.js";
+import { appEnvironment, withEnvironment } from "../../src/services/app-environment.js";
+import { DEFAULTS, OPTIONS } from "../../src/config.js";
 import { hostDir, scratchCopy, tempDirUntilExit } from "../e2e/engine.js";
 import { readResult, runToEnd, send, startWatcher, upTestStack } from "../engine/sync.js";
 import { newPycroft, optionsFromEnv } from "../support/module.js";
@@ -115,7 +115,7 @@ function check(condition: boolean, message: string): void {
 function client(app: import("@dagger.io/dagger").Service): Container {
   return dag
     .container()
-    .from(process.env.PYCROFT_PYTHON_IMAGE ?? DEFAULTS.pythonImage)
+    .from(process.env.PYCROFT_PYTHON_IMAGE ?? OPTIONS.pythonImage.default)
     .withServiceBinding("app", app)
     .withEnvVariable("CACHE_BUST", String(Date.now()));
 }

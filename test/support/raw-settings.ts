@@ -1,16 +1,7 @@
-// The module's constructor options at their defaults, as `settings()` takes them raw.
-import { DEFAULTS } from "../../src/config.js";
+// The module's options at their defaults, as `settings()` takes them raw: what `dagger call` gives it
+// when no option is passed.
+import { Options, OPTIONS } from "../../src/config.js";
 
-export const RAW_DEFAULTS = {
-  uid: DEFAULTS.uid,
-  gid: DEFAULTS.gid,
-  user: DEFAULTS.user,
-  home: DEFAULTS.home,
-  venv: DEFAULTS.venv,
-  appDir: DEFAULTS.appDir,
-  pythonImage: DEFAULTS.pythonImage,
-  uvVersion: DEFAULTS.uvVersion,
-  postgresImage: DEFAULTS.postgresImage,
-  rabbitmqImage: DEFAULTS.rabbitmqImage,
-  debianImage: DEFAULTS.debianImage,
-};
+export const RAW_DEFAULTS: Options = Object.fromEntries(
+  Object.entries(OPTIONS).flatMap(([name, option]) => ("default" in option ? [[name, option.default]] : [])),
+);

@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import { Secret } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
-import { appEnvironment } from "../../src/app/environment.js";
-import { BUILD_PACKAGES, DEFAULTS, RUNTIME_PACKAGES, SOURCE_EXCLUDES } from "../../src/config.js";
+import { appEnvironment } from "../../src/services/app-environment.js";
+import { BUILD_PACKAGES, DEFAULTS, OPTIONS, RUNTIME_PACKAGES, SOURCE_EXCLUDES } from "../../src/config.js";
 import { CDS_TRAINING } from "../../src/services/keycloak.js";
 import { TEST_TUNING } from "../../src/services/postgres.js";
 import { healthCheck } from "../../src/services/service.js";
@@ -202,14 +202,14 @@ describe("the compose peer", () => {
   });
 
   it("uses the module's default images, uv and apt packages, and its installs in the same order", () => {
-    expect(defaultOf(value(service("db"), "image"))).toBe(DEFAULTS.postgresImage);
-    expect(defaultOf(value(service("mq"), "image"))).toBe(DEFAULTS.rabbitmqImage);
-    expect(defaultOf(value(block(block(service("ldap"), "build"), "args"), "BASE_IMAGE"))).toBe(DEFAULTS.debianImage);
+    expect(defaultOf(value(service("db"), "image"))).toBe(OPTIONS.postgresImage.default);
+    expect(defaultOf(value(service("mq"), "image"))).toBe(OPTIONS.rabbitmqImage.default);
+    expect(defaultOf(value(block(block(service("ldap"), "build"), "args"), "BASE_IMAGE"))).toBe(OPTIONS.debianImage.default);
     expect(defaultOf(value(block(block(service("keycloak"), "build"), "args"), "KEYCLOAK_IMAGE"))).toBe(DEFAULTS.keycloakImage);
-    expect(defaultOf(value(block(block(block(COMPOSE, "x-app"), "build"), "args"), "PYTHON_IMAGE"))).toBe(DEFAULTS.pythonImage);
-    expect(DOCKERFILE).toContain(`ARG PYTHON_IMAGE=${DEFAULTS.pythonImage}\n`);
+    expect(defaultOf(value(block(block(block(COMPOSE, "x-app"), "build"), "args"), "PYTHON_IMAGE"))).toBe(OPTIONS.pythonImage.default);
+    expect(DOCKERFILE).toContain(`ARG PYTHON_IMAGE=${OPTIONS.pythonImage.default}\n`);
     expect(DOCKERFILE).toContain(`ARG KEYCLOAK_IMAGE=${DEFAULTS.keycloakImage}\n`);
-    expect(DOCKERFILE).toContain(`ARG UV_VERSION=${DEFAULTS.uvVersion}\n`);
+    expect(DOCKERFILE).toContain(`ARG UV_VERSION=${OPTIONS.uvVersion.default}\n`);
 
     const installs = [...DOCKERFILE.replaceAll("\\\n", " ").matchAll(/apt-get install -y -q --no-install-recommends ([^\n]*)/g)].map((m) =>
       m[1]!.trim().split(/\s+/),

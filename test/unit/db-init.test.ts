@@ -7,7 +7,7 @@ import { basename, join } from "node:path";
 import { dag } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
-import { DEFAULTS, UsageError } from "../../src/config.js";
+import { OPTIONS, UsageError } from "../../src/config.js";
 import { DB_INIT_LOG, LOAD_DB_INIT } from "../../src/services/db-init.js";
 import { bound, Chain, FakeEngine, formatChain, serviceOf, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
@@ -131,7 +131,7 @@ describe("the loader's place", () => {
       const migration = engine.lastChain();
       const loader = loaderOf(migration);
       expect(loader[0]!.field, formatChain(loader)).toBe("container");
-      expect(step(loader, "from").args.address).toBe(DEFAULTS.postgresImage);
+      expect(step(loader, "from").args.address).toBe(OPTIONS.postgresImage.default);
       // Numbered in load order; a name that a path cannot take unquoted gets _ for the odd characters.
       expect(steps(loader, "withFile").map((s) => s.args.path)).toEqual([
         "/db-init/001-10-schema.sql",

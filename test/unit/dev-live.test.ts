@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 
 import { FORWARD } from "../../src/dev/ports.js";
-import { RECEIVE } from "../../src/app/receiver.js";
+import { RECEIVE } from "../../src/live/receiver.js";
 import { shardsOption, stackOptions } from "../engine/options.js";
 import { optionsFromEnv } from "../support/module.js";
 import { runThere, send } from "../engine/sync.js";
@@ -272,8 +272,8 @@ with tarfile.open(sys.argv[1], "w") as t:
     // And the module options it takes from the environment, as test/pycroft does.
     expect(optionsFromEnv({ PYCROFT_PYTHON_IMAGE: "python:3.12-slim", PYCROFT_NO_INSTALL_PACKAGES: " guzzle-sphinx-theme  other " })).toEqual({
       pythonImage: "python:3.12-slim",
-      noInstallPackages: ["guzzle-sphinx-theme", "other"],
+      noInstallPackage: ["guzzle-sphinx-theme", "other"],
     });
-    expect(optionsFromEnv({})).toEqual({ pythonImage: undefined, noInstallPackages: [] });
+    expect(optionsFromEnv({})).toEqual({ pythonImage: undefined, noInstallPackage: [] });
   });
 });

@@ -3,7 +3,7 @@ import { dag } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
 import { DEFAULTS } from "../../src/config.js";
-import { DOCS_SERVER } from "../../src/dev/environment.js";
+import { DOCS_SERVER } from "../../src/dev/servers.js";
 import { bound, serviceOf, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
 import { runScript } from "../support/run-script.js";

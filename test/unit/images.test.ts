@@ -99,7 +99,7 @@ describe("dev", () => {
   it("leaves out the packages asked for, in both installs, and names unreachable git dependencies on failure", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
-      await (await module({ noInstallPackages: ["guzzle-sphinx-theme", "other"] }).dev()).sync();
+      await (await module({ noInstallPackage: ["guzzle-sphinx-theme", "other"] }).dev()).sync();
       const chain = engine.lastChain();
       const leftOut = "--no-install-package guzzle-sphinx-theme --no-install-package other";
       expect(commands(chain)).toEqual(
@@ -113,7 +113,7 @@ describe("dev", () => {
 
   it("refuses a package name that is not one", async () => {
     await withFakeEngine(async () => {
-      expect(() => module({ noInstallPackages: ["guzzle sphinx"] })).toThrow('noInstallPackage: "guzzle sphinx" is not a Python package name');
+      expect(() => module({ noInstallPackage: ["guzzle sphinx"] })).toThrow('noInstallPackage: "guzzle sphinx" is not a Python package name');
     });
   });
 

@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { DEFAULTS, SOURCE_EXCLUDES } from "../../src/config.js";
-import { WATCH, WATCHER_NAME } from "../../src/app/watcher.js";
+import { WATCH, WATCHER_NAME } from "../../src/live/watcher.js";
 import { DEPENDENCY_MANIFESTS, PATH_DEPENDENCY_MANIFEST } from "../../src/images/project.js";
 import { script, withSettings } from "../../src/scripts/index.js";
 import { tempDir } from "../support/run-script.js";
@@ -41,7 +41,7 @@ describe("the scripts' files", () => {
     const entry = join(copy, "entry.ts");
     writeFileSync(
       entry,
-      'import { WATCH } from "./src/app/watcher.js";\nimport { script } from "./src/scripts/index.js";\nconsole.log(JSON.stringify([script("pytest.sh"), WATCH]));\n',
+      'import { WATCH } from "./src/live/watcher.js";\nimport { script } from "./src/scripts/index.js";\nconsole.log(JSON.stringify([script("pytest.sh"), WATCH]));\n',
     );
     const ran = spawnSync(resolve("node_modules/.bin/tsx"), [entry], { cwd: tempDir("elsewhere"), encoding: "utf8" });
     expect(ran.status, ran.stderr).toBe(0);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { DEFAULTS } from "../../src/config.js";
+import { OPTIONS } from "../../src/config.js";
 import { CDS_TRAINING } from "../../src/services/keycloak.js";
 import { AMQP_READY } from "../../src/services/rabbitmq.js";
 import { Chain, formatChain, serviceOf, step, steps, withFakeEngine } from "../support/fake-engine.js";
@@ -317,7 +317,7 @@ describe("the Python installs", () => {
   });
 
   it("with a Python index, checks the lock as if resolved from it, and installs exactly the locked files from it", async () => {
-    const chain = await devChain({ pythonIndex: "https://pypi.agdsn.de/simple", noInstallPackages: ["guzzle-sphinx-theme"] });
+    const chain = await devChain({ pythonIndex: "https://pypi.agdsn.de/simple", noInstallPackage: ["guzzle-sphinx-theme"] });
     const rewrite = execArgs(chain, "lock rewrite", (a) => a[0] === "python" && a[1] === "-c");
     const dir = project();
     const ran = runScript(rewrite, { dir, standIns: python, env: { UV_DEFAULT_INDEX: "https://pypi.agdsn.de/simple" } });
@@ -388,7 +388,7 @@ describe("migrate", () => {
       // Against a fresh database alone, as Pycroft's dev-migrate runs: nothing else is started.
       const bound = steps(engine.lastChain(), "withServiceBinding");
       expect(bound.map((b) => b.args.alias)).toEqual(["db"]);
-      expect(steps(bound[0]!.args.service, "from").map((f) => f.args.address)).toEqual([DEFAULTS.postgresImage]);
+      expect(steps(bound[0]!.args.service, "from").map((f) => f.args.address)).toEqual([OPTIONS.postgresImage.default]);
       return steps(engine.lastChain(), "withExec").at(-1)!.args.args as string[];
     });
     const ran = runScript(command, { standIns: { flask: { does: 'echo "INFO  [alembic] Running upgrade" >&2' } } });

@@ -81,16 +81,16 @@ describe("packages and versions", () => {
   });
 
   it("takes Python package names as uv.lock spells them", () => {
-    const noInstallPackages = ["guzzle-sphinx-theme", "Flask", "zope.interface", "a", "ab", "x_y", "A1"];
-    expect(settings({ ...raw, noInstallPackages }).noInstallPackages).toEqual(noInstallPackages);
+    const noInstallPackage = ["guzzle-sphinx-theme", "Flask", "zope.interface", "a", "ab", "x_y", "A1"];
+    expect(settings({ ...raw, noInstallPackage }).noInstallPackage).toEqual(noInstallPackage);
   });
 
   it.each(["guzzle sphinx", "-pkg", "pkg-", ".pkg", "pkg.", "", "pkg;id", "pkg\n"])("refuses the Python package %j", (pkg) => {
-    expect(() => settings({ ...raw, noInstallPackages: [pkg] })).toThrow(`noInstallPackage: "${pkg}" is not a Python package name`);
+    expect(() => settings({ ...raw, noInstallPackage: [pkg] })).toThrow(`noInstallPackage: "${pkg}" is not a Python package name`);
   });
 
   it("defaults both lists to empty", () => {
-    expect(settings(raw)).toMatchObject({ aptPackages: [], noInstallPackages: [] });
+    expect(settings(raw)).toMatchObject({ aptPackages: [], noInstallPackage: [] });
   });
 
   it.each(["0.9.28", "1.0.0", "10.20.30"])("takes the exact uv version %s", (uvVersion) => {
@@ -127,7 +127,7 @@ describe("images", () => {
   });
 
   it("reports a bad option as a UsageError", () => {
-    for (const bad of [{ uid: 0 }, { user: "X" }, { home: "x" }, { aptMirror: "x" }, { pythonImage: "" }, { uvVersion: "x" }, { aptPackages: ["X"] }, { noInstallPackages: ["-"] }]) {
+    for (const bad of [{ uid: 0 }, { user: "X" }, { home: "x" }, { aptMirror: "x" }, { pythonImage: "" }, { uvVersion: "x" }, { aptPackages: ["X"] }, { noInstallPackage: ["-"] }]) {
       expect(errorOf(() => settings({ ...raw, ...bad }))).toBeInstanceOf(UsageError);
     }
     expect(errorOf(() => settings({ ...raw, uid: 0 })).name).toBe("UsageError");

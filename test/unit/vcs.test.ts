@@ -179,7 +179,7 @@ describe("a path dependency's version from git", () => {
   it("is not needed for a package left out with --no-install-package", async () => {
     await withFakeEngine(async (engine) => {
       sourceOf(engine, SUBMODULE);
-      await (await module({ noInstallPackages: ["widgets-lib"] }).dev()).sync();
+      await (await module({ noInstallPackage: ["widgets-lib"] }).dev()).sync();
       expect(engine.queries.some((q) => COMPUTE(q.chain))).toBe(false);
       expect(execs(engine.lastChain()).join("\n")).toContain("--no-install-package widgets-lib");
       expect(steps(engine.lastChain(), "withNewFile").map((s) => s.args.path)).not.toContain("deps/w/PKG-INFO");

@@ -6,8 +6,8 @@ import { join } from "node:path";
 
 import { afterEach, describe, expect, it } from "vitest";
 
-import { RECEIVE } from "../../src/app/receiver.js";
-import { WATCH, WATCHER_NAME } from "../../src/app/watcher.js";
+import { RECEIVE } from "../../src/live/receiver.js";
+import { WATCH, WATCHER_NAME } from "../../src/live/watcher.js";
 import { spawnWatcher, Watcher } from "../engine/sync.js";
 import { freePort, listeningPython, tempDir } from "../support/run-script.js";
 

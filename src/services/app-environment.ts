@@ -3,8 +3,8 @@ import { createHash } from "node:crypto";
 import { Container, dag } from "@dagger.io/dagger";
 
 import { DEFAULTS } from "../config.js";
-import { baseDn } from "../services/openldap.js";
-import { Credentials } from "../services/stack.js";
+import { baseDn } from "./openldap.js";
+import { Credentials } from "./stack.js";
 
 /** An app environment: plain variables, and those holding a password, which go in as secrets. */
 export interface AppEnvironment {

@@ -1,9 +1,9 @@
 import { Container, Secret, Service } from "@dagger.io/dagger";
 
 import { Settings } from "../config.js";
-import { receiver, withReceiver } from "../app/receiver.js";
+import { receiver, withReceiver } from "./receiver.js";
 import { shellWords } from "../scripts/index.js";
-import { devServer } from "./environment.js";
+import { devServer } from "../dev/servers.js";
 import { Project } from "../images/project.js";
 
 /**
