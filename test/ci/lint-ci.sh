@@ -18,8 +18,11 @@ actionlint="$TOOLS/actionlint-$ACTIONLINT_VERSION/actionlint"
 yc_hash=$(cat test/ci/yamlcheck/go.mod test/ci/yamlcheck/go.sum test/ci/yamlcheck/*.go | sha256sum | cut -c1-16)
 yamlcheck="$TOOLS/yamlcheck-$yc_hash/yamlcheck"
 
-# Go only when something is built: one at least as new as their go.mod `go` lines (lib.sh: the
-# machine's, else one downloaded from the Go module proxy and checked against the checksum database).
+# Go only when something is built, one Go build at a time on $CACHE/go (lib.sh's go_lock): up.sh's
+# build-dagger.sh may be building beside this. Then a Go at least as new as their go.mod `go` lines
+# (lib.sh: the machine's, else one downloaded from the Go module proxy and checked against the
+# checksum database).
+if [ ! -x "$actionlint" ] || [ ! -x "$yamlcheck" ]; then go_lock; fi
 need_go=()
 [ -x "$actionlint" ] || need_go+=("$(go_mod_min github.com/rhysd/actionlint "$ACTIONLINT_VERSION")")
 [ -x "$yamlcheck" ] || need_go+=("$(sed -n 's/^go[[:space:]]\{1,\}\([^[:space:]]*\).*/\1/p' test/ci/yamlcheck/go.mod)")
@@ -35,6 +38,8 @@ if [ ! -x "$yamlcheck" ]; then
   (cd test/ci/yamlcheck && CGO_ENABLED=0 go build -trimpath -o "$yamlcheck" .)
   find "$TOOLS" -maxdepth 1 -name 'yamlcheck-*' ! -name "yamlcheck-$yc_hash" -exec rm -rf {} +
 fi
+
+go_unlock
 
 shopt -s nullglob
 workflows=(.github/workflows/*.yml .github/workflows/*.yaml ci/github/*.yml ci/github/*.yaml)

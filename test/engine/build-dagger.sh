@@ -14,7 +14,12 @@ MOD="$CACHE/gomod/dagger-$VERSION"
 STAMP="$BIN/.built"
 export GOTOOLCHAIN=local GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOFLAGS=-buildvcs=false
 want_stamp="$VERSION runc=$RUNC_VERSION cni=$CNI_VERSION $(cat "${BASH_SOURCE[0]}" "$ENGINE_DIR"/gostubs/*.go "$ENGINE_DIR"/gostubs/*/*.go "$ENGINE_DIR"/gostubs/*/*/*.go | sha256sum | cut -c1-16)"
-if [ "$(cat "$STAMP" 2>/dev/null)" = "$want_stamp" ] && [ -x "$BIN/dagger-engine" ]; then echo "dagger $VERSION binaries already built in $BIN" >&2; exit 0; fi
+built() { [ "$(cat "$STAMP" 2>/dev/null)" = "$want_stamp" ] && [ -x "$BIN/dagger-engine" ]; }
+if built; then echo "dagger $VERSION binaries already built in $BIN" >&2; exit 0; fi
+# One Go build at a time on $CACHE/go (lib.sh), held to the end; a build-dagger.sh we waited for may
+# have built everything.
+go_lock
+if built; then echo "dagger $VERSION binaries built in $BIN meanwhile" >&2; exit 0; fi
 # A Go at least as new as the go.mod `go` lines of what is built here (lib.sh: the machine's, else
 # one downloaded from the Go module proxy and checked against the Go checksum database).
 ensure_go "$(go_mod_min github.com/dagger/dagger "$VERSION")" \
@@ -29,20 +34,25 @@ ensure_go "$(go_mod_min github.com/dagger/dagger "$VERSION")" \
 #   github.com/vito/midterm@<unreleased commit>             -> v0.2.4 + gostubs/midterm_search.go
 #   github.com/vito/dang/v2 (Dang v2 module SDK)            -> core/sdk/dang/v2 replaced by gostubs/dangv2_sdk.go
 # Go refuses overlays inside GOMODCACHE, so dagger and midterm are copied from the module cache to
-# $MOD/src and patched there.
+# $MOD/src, checked against their zips (lib.sh) and patched there. The module is made in a new dir
+# and renamed to $MOD when complete; $MOD/.files lists the sources the build must find.
 gen_module() {
-  apt_install gcc libc6-dev libseccomp-dev pkg-config   # runc needs cgo + libseccomp
-  local info upmod updir mtdir
+  apt_install gcc libc6-dev libseccomp-dev pkg-config unzip   # runc needs cgo + libseccomp; unzip: copy_module_checked
+  local info upmod updir mtinfo new
   info=$(go mod download -json "github.com/dagger/dagger@$VERSION")
   upmod=$(jq -r .GoMod <<<"$info"); updir=$(jq -r .Dir <<<"$info")
-  mtdir=$(go mod download -json github.com/vito/midterm@v0.2.4 | jq -r .Dir)
-  rm -rf "$MOD"; mkdir -p "$MOD/src"
-  cp -a "$updir" "$MOD/src/dagger"; cp -a "$mtdir" "$MOD/src/midterm"; chmod -R u+w "$MOD/src"
-  rm "$MOD/src/dagger/core/sdk/dang/v2/"*.go
-  cp "$ENGINE_DIR/gostubs/dangv2_sdk.go" "$MOD/src/dagger/core/sdk/dang/v2/sdk.go"
-  cp "$ENGINE_DIR/gostubs/midterm_search.go" "$MOD/src/midterm/search_pycroft.go"
-  cp -r "$ENGINE_DIR/gostubs/tuist" "$ENGINE_DIR/gostubs/distconsts" "$MOD/src/"
-  cd "$MOD"
+  mtinfo=$(go mod download -json github.com/vito/midterm@v0.2.4)
+  mkdir -p "$(dirname "$MOD")"
+  rm -rf "$MOD".new.*   # leftovers of an interrupted run (no other build runs: go_lock)
+  new=$(mktemp -d "$MOD.new.XXXXXX"); mkdir "$new/src"
+  copy_module_checked "$updir" "$(jq -r .Zip <<<"$info")" "$new/src/dagger"
+  copy_module_checked "$(jq -r .Dir <<<"$mtinfo")" "$(jq -r .Zip <<<"$mtinfo")" "$new/src/midterm"
+  rm "$new/src/dagger/core/sdk/dang/v2/"*.go
+  cp "$ENGINE_DIR/gostubs/dangv2_sdk.go" "$new/src/dagger/core/sdk/dang/v2/sdk.go"
+  cp "$ENGINE_DIR/gostubs/midterm_search.go" "$new/src/midterm/search_pycroft.go"
+  cp -r "$ENGINE_DIR/gostubs/tuist" "$ENGINE_DIR/gostubs/distconsts" "$new/src/"
+  (cd "$new/src" && find . -type f | sed 's|^\./||' | LC_ALL=C sort) >"$new/.files"
+  cd "$new"
   go mod init pycroft.local/dagger-build >/dev/null 2>&1
   go mod edit -go="$(go mod edit -json "$upmod" | jq -r .Go)" -require="dagger.io/dagger@$VERSION" \
     -replace=github.com/dagger/dagger=./src/dagger -replace=github.com/vito/midterm=./src/midterm \
@@ -59,18 +69,23 @@ gen_module() {
   # pseudo-version); the few missing ones (dagger.io/dagger) are added by `go mod download`.
   cp "$updir/go.sum" go.sum; chmod u+w go.sum
   go mod download dagger.io/dagger
+  cd / && rm -rf "$MOD" && mv "$new" "$MOD"
 }
 
-build_dagger() {
-  cd "$MOD" && mkdir -p "$BIN/.tmp"
+# go_build_dagger: the build, failing as a whole (build_checked runs it where `set -e` does not apply).
+go_build_dagger() {
+  rm -rf "$BIN/.tmp" && mkdir -p "$BIN/.tmp" && cd "$MOD" || return 1
   # Release builds set engine.Version/Tag (else it calls itself a dev build, not v0.21.x);
   # dfexcludepatterns/dfparents enable COPY --exclude/--parents in the Dockerfile frontend.
   CGO_ENABLED=0 go build -trimpath -tags "dfexcludepatterns dfparents" -o "$BIN/.tmp/" \
     -ldflags "-s -w -X github.com/dagger/dagger/engine.Version=$VERSION -X github.com/dagger/dagger/engine.Tag=$VERSION" \
-    github.com/dagger/dagger/cmd/{dagger,engine,init,dialstdio,dnsname}
-  mv "$BIN/.tmp/dagger" "$BIN/dagger"; mv "$BIN/.tmp/engine" "$BIN/dagger-engine"
-  mv "$BIN/.tmp/init" "$BIN/dagger-init"; mv "$BIN/.tmp/dialstdio" "$BIN/dial-stdio"; mv "$BIN/.tmp/dnsname" "$BIN/dnsname"
+    github.com/dagger/dagger/cmd/{dagger,engine,init,dialstdio,dnsname} || return 1
+  mv "$BIN/.tmp/dagger" "$BIN/dagger" && mv "$BIN/.tmp/engine" "$BIN/dagger-engine" &&
+    mv "$BIN/.tmp/init" "$BIN/dagger-init" && mv "$BIN/.tmp/dialstdio" "$BIN/dial-stdio" && mv "$BIN/.tmp/dnsname" "$BIN/dnsname"
 }
+
+# A build that failed because sources were gone from $MOD/src says which, and runs once more on a new copy.
+build_dagger() { build_checked "$MOD/.files" "$MOD/src" gen_module go_build_dagger; }
 
 build_runc_cni() {
   # runc is hard-coded at /usr/local/bin/runc in the engine; Debian's 1.1.5 is older than what dagger

@@ -154,6 +154,82 @@ ensure_go() {
   echo "go: go$want at $root/bin/go ($(sed -n 1p "$root.verified") from the Go module proxy, $(sed -n 2p "$root.verified"))" >&2
 }
 
+# --- One Go build at a time -----------------------------------------------------------------------
+# The Go builds here (build-dagger.sh, test/ci/lint-ci.sh, the bench's compose/tools.sh) share $CACHE/go,
+# and build-dagger.sh replaces its source tree in $CACHE/gomod wholesale: they run one at a time, so no
+# build reads a tree that another is rewriting (test/run.sh starts up.sh beside lint-ci.sh).
+GO_LOCK_FILE="$CACHE/go/.lock"
+
+# go_lock: hold $GO_LOCK_FILE until go_unlock or the script ends, waiting (and saying for whom) while
+# another build holds it. A script started by the holder shares its hold (it inherits the descriptor).
+go_lock() {
+  if [ -n "${_PYCROFT_GO_LOCK_FD:-}" ] && [ "$(readlink "/proc/$BASHPID/fd/$_PYCROFT_GO_LOCK_FD")" = "$GO_LOCK_FILE" ]; then
+    return 0
+  fi
+  local fd
+  mkdir -p "$CACHE/go"
+  exec {fd}>>"$GO_LOCK_FILE"
+  if ! flock -n "$fd"; then
+    echo "go_lock: waiting for the Go build holding $GO_LOCK_FILE ($(cat "$GO_LOCK_FILE" 2>/dev/null)) to end" >&2
+    flock "$fd"
+  fi
+  echo "pid $$, ${0##*/}" >"$GO_LOCK_FILE"   # who holds it, for the message above
+  export _PYCROFT_GO_LOCK_FD="$fd"
+}
+
+# go_unlock: let the next Go build go on (the script's later steps need no Go).
+go_unlock() {
+  [ -n "${_PYCROFT_GO_LOCK_FD:-}" ] || return 0
+  exec {_PYCROFT_GO_LOCK_FD}>&-
+  unset _PYCROFT_GO_LOCK_FD
+}
+
+# tree_missing LIST DIR: the paths in the file LIST (one a line, relative to DIR) that are not files
+# under DIR.
+tree_missing() {
+  comm -23 <(grep -v -e '/$' -e '^$' "$1" | LC_ALL=C sort -u) <(cd "$2" && find . -type f | sed 's|^\./||' | LC_ALL=C sort)
+}
+
+# _say_missing WHAT MISSING: one line naming how many files are missing and the first few.
+_say_missing() {
+  echo "$1: $(wc -l <<<"$2") files missing ($(head -3 <<<"$2" | paste -sd ' ')$([ "$(wc -l <<<"$2")" -gt 3 ] && echo " …"))" >&2
+}
+
+# copy_module_checked DIR ZIP DEST: copy a module's directory from the module cache (DIR, extracted
+# from ZIP) to DEST, checked against the zip's listing: `go build` of a copy that lacks a file fails
+# with "open …: no such file or directory". A short copy is made again once, then refused.
+copy_module_checked() {
+  local src="$1" zip="$2" dest="$3" list missing try
+  list=$(mktemp)
+  # Module zips hold MODULE@VERSION/PATH entries, files only.
+  unzip -Z1 "$zip" | sed 's|^[^@]*@[^/]*/||' >"$list" || { rm -f "$list"; echo "cannot list $zip" >&2; return 1; }
+  for try in 1 2; do
+    rm -rf "$dest"
+    if ! { cp -a "$src" "$dest" && chmod -R u+w "$dest"; }; then rm -f "$list"; return 1; fi
+    missing=$(tree_missing "$list" "$dest")
+    [ -n "$missing" ] || { rm -f "$list"; return 0; }
+    _say_missing "copy of $src in $dest, against $zip" "$missing"
+    [ "$try" = 1 ] && echo "copying $src again" >&2
+  done
+  rm -f "$list"
+  echo "the module cache's $src lacks files of its zip: \`go clean -modcache\` (GOMODCACHE=${GOMODCACHE:-}) and run again" >&2
+  return 1
+}
+
+# build_checked LIST DIR REMAKE BUILD...: BUILD; if it fails and files that LIST names are gone from
+# DIR (the sources it read), say which, REMAKE them and BUILD once more. The first BUILD runs where
+# `set -e` does not apply (it must fail by itself); REMAKE and the second BUILD run where it does.
+build_checked() {
+  local list="$1" dir="$2" remake="$3" missing; shift 3
+  "$@" && return 0
+  missing=$(tree_missing "$list" "$dir")
+  [ -n "$missing" ] || return 1
+  _say_missing "the build failed, and its sources in $dir have" "$missing"
+  echo "making the sources again ($remake) and building once more" >&2
+  "$remake"
+  "$@"
+}
+
 # --- Linters and test tools of the module's scripts (src/scripts) ----------------------------------
 # Debian 12's ShellCheck, unpacked from its package into $CACHE/ci-tools rather than installed: the
 # machine's own tools stay as they were (actionlint, say, runs it only when given it).

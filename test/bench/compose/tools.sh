@@ -102,6 +102,7 @@ if [ "$(cat "$STAMP" 2>/dev/null)" = "$want_stamp" ] && [ -x "$PLUGINS/docker-co
    && [ -x "$CTX/bin/buildkitd" ] && [ -x "$CTX/bin/buildctl" ]; then
   echo "compose $COMPOSE_VERSION, buildx $BUILDX_VERSION, buildkit $BUILDKIT_VERSION already built in $OUT" >&2
 else
+  go_lock   # one Go build at a time on $CACHE/go (lib.sh)
   ensure_go "$(go_mod_min github.com/docker/compose/v2 "$COMPOSE_VERSION")" \
     "$(go_mod_min github.com/docker/buildx "$BUILDX_VERSION")" \
     "$(go_mod_min github.com/moby/buildkit "$BUILDKIT_VERSION")"
@@ -109,6 +110,7 @@ else
   phase "compose-peer: docker buildx $BUILDX_VERSION" build_buildx
   phase "compose-peer: buildkit $BUILDKIT_VERSION" build_buildkit
   echo "$want_stamp" > "$STAMP"
+  go_unlock
   DOCKER_CONFIG="$OUT/docker-config" docker compose version >&2
   DOCKER_CONFIG="$OUT/docker-config" docker buildx version >&2
 fi
