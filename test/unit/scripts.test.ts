@@ -173,15 +173,18 @@ describe("apt", () => {
 
   it("points Debian's main archive at the mirror, in both source formats, and leaves security updates upstream", async () => {
     const command = execArgs(await baseChain("http://ftp.agdsn.de/debian"), "mirror", (a) => a.at(-1) === "http://ftp.agdsn.de/debian");
+    expect(command.slice(3)).toEqual(["apt-mirror", "http://ftp.agdsn.de/debian"]);
     const dir = tempDir("apt");
     mkdirSync(join(dir, "sources.list.d"));
-    writeFileSync(join(dir, "sources.list"), "deb http://deb.debian.org/debian bookworm main\ndeb https://deb.debian.org/debian-security bookworm-security main\n");
+    // Only deb.debian.org's main archive: not its security archive, another host, or a host that merely looks alike.
+    const others = "deb https://deb.debian.org/debian-security bookworm-security main\ndeb http://mirror.example.org/debian bookworm main\ndeb http://debXdebian.org/debian bookworm main\n";
+    writeFileSync(join(dir, "sources.list"), `deb http://deb.debian.org/debian bookworm main\n${others}`);
     writeFileSync(join(dir, "sources.list.d", "debian.sources"), "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\n");
     const script = relocate(command[2]!, "/etc/apt/", `${dir}/`);
     const ran = runScript([command[0]!, command[1]!, script, ...command.slice(3)], { dir });
     expect(ran.status).toBe(0);
     expect(readFileSync(join(dir, "sources.list"), "utf8")).toBe(
-      "deb http://ftp.agdsn.de/debian bookworm main\ndeb https://deb.debian.org/debian-security bookworm-security main\n",
+      `deb http://ftp.agdsn.de/debian bookworm main\n${others}`,
     );
     expect(readFileSync(join(dir, "sources.list.d", "debian.sources"), "utf8")).toBe(
       "Types: deb\nURIs: http://ftp.agdsn.de/debian\nSuites: bookworm bookworm-updates\n",
@@ -396,6 +399,27 @@ describe("migrate", () => {
     expect(ran.calls).toEqual(["flask alembic upgrade head"]);
     expect(ran.stdout).toBe("INFO  [alembic] Running upgrade\n");
     expect(ran.stderr).toBe("");
+  });
+});
+
+describe("migrate after --db-init", () => {
+  it("prints what the load said first, then the migration's output, stderr included, with the migration's exit code", async () => {
+    const command = await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      engine.respond("stdout", "");
+      await module().migrate("flask db upgrade");
+      return steps(engine.lastChain(), "withExec").at(-1)!.args.args as string[];
+    });
+    expect(command.slice(3)).toEqual(["migrate", "/var/log/pycroft-db-init.log", "flask db upgrade"]);
+    const dir = tempDir("migrate");
+    writeFileSync(join(dir, "db-init.log"), "db-init: loaded schema.sql into the database pycroft, in one transaction\n");
+    const ran = runScript(command.with(4, join(dir, "db-init.log")), {
+      dir,
+      standIns: { flask: { does: 'echo "INFO  [alembic] Running upgrade" >&2; echo "upgraded"; exit 3' } },
+    });
+    expect(ran.calls).toEqual(["flask db upgrade"]);
+    expect(ran.stdout).toBe("db-init: loaded schema.sql into the database pycroft, in one transaction\nINFO  [alembic] Running upgrade\nupgraded\n");
+    expect([ran.status, ran.stderr]).toEqual([3, ""]);
   });
 });
 
