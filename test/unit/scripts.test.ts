@@ -413,7 +413,7 @@ describe("migrate after --db-init", () => {
     expect(command.slice(3)).toEqual(["migrate", "/var/log/pycroft-db-init.log", "flask db upgrade"]);
     const dir = tempDir("migrate");
     writeFileSync(join(dir, "db-init.log"), "db-init: loaded schema.sql into the database pycroft, in one transaction\n");
-    const ran = runScript(command.with(4, join(dir, "db-init.log")), {
+    const ran = runScript(command.map((arg, i) => (i === 4 ? join(dir, "db-init.log") : arg)), {
       dir,
       standIns: { flask: { does: 'echo "INFO  [alembic] Running upgrade" >&2; echo "upgraded"; exit 3' } },
     });

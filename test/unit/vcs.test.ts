@@ -202,7 +202,7 @@ describe("the version's script", () => {
       return computeChain(engine.queries)!.at(-1)!.args.args as string[];
     });
     expect(args[4]).toBe("/tmp/vcs-version");
-    return args.with(4, work);
+    return args.map((arg, i) => (i === 4 ? work : arg));
   }
   /** A temp dir laid out as the container's: deps/w's pyproject.toml, and `dotGit` as its .git (a file's text, or a repository). */
   function workDir(dotGit?: string | "repository", tag?: string): string {
