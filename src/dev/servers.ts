@@ -75,17 +75,20 @@ export function dummyWorker(image: Container, mq: Service, script: string, stora
  * `--db-init` said, if there was one; alembic logs to stderr, kept in stdout.
  */
 export function migration(app: Container, command: string): Container {
-  return app.withExec(["sh", "-c", `if [ -f ${DB_INIT_LOG} ]; then cat ${DB_INIT_LOG}; fi\n${command} 2>&1`]);
+  return app.withExec(["sh", "-c", MIGRATE, "migrate", DB_INIT_LOG, command]);
 }
+
+const MIGRATE = script("migrate.sh");
 
 /**
  * flask's dev server on all interfaces, after the migrations (compose's `dev-app`), with the given
  * commands running beside it in the same container (each seeing the same files).
  */
 export function devServer(app: Container, migrateCommand: string, beside: string[] = []): Service {
-  const script = [...beside.map((command) => `${command} &`), `${migrateCommand} && exec flask run --debug --host=0.0.0.0 --port=${DEFAULTS.port}`];
-  return app.withExposedPort(DEFAULTS.port).asService({ args: ["sh", "-c", script.join("\n")] });
+  return app.withExposedPort(DEFAULTS.port).asService({ args: ["sh", "-c", DEV_SERVER, "dev-server", String(DEFAULTS.port), migrateCommand, ...beside] });
 }
+
+const DEV_SERVER = script("dev-server.sh");
 
 /**
  * Serves the Sphinx docs on `DEFAULTS.docsPort` and rebuilds them on every change, as compose's

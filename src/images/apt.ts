@@ -5,17 +5,10 @@ import { script } from "../scripts/index.js";
 
 /** Points Debian's main archive at a mirror (Pycroft uses its own); security updates stay upstream. */
 export function aptMirror(s: Settings) {
-  return (c: Container): Container =>
-    s.aptMirror
-      ? c.withExec([
-          "sh",
-          "-c",
-          'sed -i -E "s#https?://deb.debian.org/debian([[:space:]]|$)#$1\\1#g" $(ls /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null)',
-          "sh",
-          s.aptMirror,
-        ])
-      : c;
+  return (c: Container): Container => (s.aptMirror ? c.withExec(["sh", "-c", APT_MIRROR, "apt-mirror", s.aptMirror]) : c);
 }
+
+const APT_MIRROR = script("apt-mirror.sh");
 
 /**
  * `apt-get install` as root with the package lists and archives on cache volumes, like the

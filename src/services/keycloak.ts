@@ -1,6 +1,6 @@
 import { dag, File } from "@dagger.io/dagger";
 
-import { script } from "../scripts/index.js";
+import { script, shellWords } from "../scripts/index.js";
 import { ServiceSpec } from "./service.js";
 
 export interface KeycloakOptions {
@@ -34,8 +34,11 @@ const CDS_ARCHIVE = "/opt/keycloak/data/keycloak.jsa";
 /** The service's command: what `start-dev` gives, from the optimized build. */
 const START = ["/opt/keycloak/bin/kc.sh", "start", "--optimized", ...START_OPTIONS];
 
-/** The image has no curl; bash's /dev/tcp asks the management port's readiness endpoint. */
-const READY = `bash -c 'exec 3<>/dev/tcp/127.0.0.1/9000 && printf "GET /health/ready HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n" >&3 && grep -q "200 OK" <&3'`;
+/** The port of keycloak's health endpoints (its management interface). */
+const MANAGEMENT_PORT = 9000;
+
+/** Ready once the management port's readiness endpoint says so (src/scripts/keycloak-ready.sh). */
+const READY = shellWords(["bash", "-c", script("keycloak-ready.sh"), "keycloak-ready", String(MANAGEMENT_PORT)]);
 
 /**
  * A start in a layer, as the service starts, stopped once it is ready: the JVM then writes the classes

@@ -2,11 +2,15 @@ import { dag, File } from "@dagger.io/dagger";
 
 import { DEFAULTS, Settings } from "../config.js";
 import { aptInstall, aptMirror } from "../images/apt.js";
+import { script, shellWords } from "../scripts/index.js";
 import { ServiceSpec } from "./service.js";
 
 /** The debugging mail server's packages, as Pycroft's mail.Dockerfile installs them. */
 const MAIL_PACKAGES = ["python3", "python3-aiosmtpd", "python3-termcolor"];
 const SCRIPT = "/opt/mail/mail.py";
+
+/** Ready once the server holds an SMTP conversation, not just an open port (src/scripts/smtp-ready.py). */
+const SMTP_READY = shellWords(["python3", "-c", script("smtp-ready.py"), String(DEFAULTS.mailPort)]);
 
 /**
  * Pycroft's dev `mail` service (docker/mail.Dockerfile): the source's debugging SMTP server
@@ -26,7 +30,6 @@ export function mail(s: Settings, script: File): ServiceSpec {
     command: ["python3", "-u", SCRIPT],
     port: DEFAULTS.mailPort,
     dataDirs: [],
-    // An SMTP conversation, not just an open port.
-    ready: `python3 -c "import smtplib; smtplib.SMTP('127.0.0.1', ${DEFAULTS.mailPort}, timeout=5).noop()"`,
+    ready: SMTP_READY,
   };
 }

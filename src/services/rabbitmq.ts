@@ -1,5 +1,6 @@
 import { dag, Secret } from "@dagger.io/dagger";
 
+import { script, shellWords } from "../scripts/index.js";
 import { ServiceSpec } from "./service.js";
 
 export interface RabbitmqOptions {
@@ -8,14 +9,15 @@ export interface RabbitmqOptions {
   password: Secret;
 }
 
+/** The port of AMQP, the port Celery's broker URIs name. */
+const AMQP_PORT = 5672;
+
 /**
- * Ready once the broker answers an AMQP 0-9-1 protocol header with Connection.Start (a method frame on
- * channel 0: 01 00 00, the size, then class 10 method 10). RabbitMQ opens its listeners last in its
- * boot, after it has made the default user, so this is the moment a client can log in. Asked through
- * bash's /dev/tcp: `rabbitmq-diagnostics` boots an Erlang VM per call, two a second, which took CPU
- * from the broker's own boot (and keycloak's) on two cores.
+ * Ready once the broker answers AMQP's protocol header with Connection.Start (src/scripts/amqp-ready.sh).
+ * RabbitMQ opens its listeners last in its boot, after it has made the default user, so this is the
+ * moment a client can log in.
  */
-export const AMQP_READY = `bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672 && printf "AMQP\\x00\\x00\\x09\\x01" >&3 && [[ $(od -An -tx1 -N11 <&3 | tr -d " \\n") == 010000????????000a000a ]]'`;
+export const AMQP_READY = shellWords(["bash", "-c", script("amqp-ready.sh"), "amqp-ready", String(AMQP_PORT)]);
 
 /** RabbitMQ as Pycroft's `mq` service, the Celery broker. */
 export function rabbitmq(o: RabbitmqOptions): ServiceSpec {
@@ -27,7 +29,7 @@ export function rabbitmq(o: RabbitmqOptions): ServiceSpec {
       .withEnvVariable("RABBITMQ_DEFAULT_USER", "celery")
       .withSecretVariable("RABBITMQ_DEFAULT_PASS", o.password),
     command: ["docker-entrypoint.sh", "rabbitmq-server"],
-    port: 5672,
+    port: AMQP_PORT,
     dataDirs: ["/var/lib/rabbitmq"],
     ready: AMQP_READY,
   };

@@ -78,7 +78,7 @@ export function serve(spec: ServiceSpec, storage: Storage): Service {
   const busy = locked ? `${spec.host} ${DATA_IN_USE}: stop that one first, or join a running dev-stack: ${JOIN_HINT}` : "";
   const withLock = locked ? fresh.withMountedCache(DEV_LOCK_DIR, dag.cacheVolume("pycroft-dev-locks")) : fresh;
   return (spec.port ? withLock.withExposedPort(spec.port) : withLock)
-    .withDockerHealthcheck(["sh", "-c", healthCheck(spec.ready)], {
+    .withDockerHealthcheck(healthCheck(spec.ready), {
       interval: "1s",
       timeout: "10s",
       startPeriod: `${spec.startSeconds ?? DEFAULTS.serviceStartSeconds}s`,
@@ -90,18 +90,16 @@ export function serve(spec: ServiceSpec, storage: Storage): Service {
 /** How many times one health check asks whether the service is ready, and how long it waits in between. */
 const POLLS = 50;
 const POLL_SECONDS = 0.1;
+const HEALTH_CHECK = script("health-check.sh");
 
 /**
- * One health check: asks every 0.1 s, quietly, until the service is ready; the 50th time (5 s on)
- * with its error shown, then fails with the log's tail. The engine runs the first check at once and
- * each next one an interval after a failure: a check that asked only once saw a ready service up to
- * an interval late, and each probe as an exec of its own cost more than it saved.
+ * One health check (src/scripts/health-check.sh): asks every 0.1 s, quietly, until the service is
+ * ready; the 50th time (5 s on) with its error shown, then fails with the log's tail. The engine runs
+ * the first check at once and each next one an interval after a failure: a check that asked only once
+ * saw a ready service up to an interval late, and each probe as an exec of its own cost more than it saved.
  */
-export function healthCheck(ready: string): string {
-  return [
-    `i=1; while [ $i -lt ${POLLS} ]; do { ${ready}; } 2>/dev/null && exit 0; i=$((i + 1)); sleep ${POLL_SECONDS}; done`,
-    `${ready} || { tail -n ${LOG_TAIL_LINES} ${SERVICE_LOG} >&2; exit 1; }`,
-  ].join("\n");
+export function healthCheck(ready: string): string[] {
+  return ["sh", "-c", HEALTH_CHECK, "health-check", ready, SERVICE_LOG, String(LOG_TAIL_LINES), String(POLLS), String(POLL_SECONDS)];
 }
 
 /** The cache volume that keeps a dev service's data directory across sessions (Pycroft's: `pycroft-dev-db-…`). */

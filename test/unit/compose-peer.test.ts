@@ -96,13 +96,33 @@ function serviceArgs(services: { args: string[] }[], word: string): string[] {
   return found.args.slice(found.args.indexOf("run-service") + 5);
 }
 
-/** What the module's health check of a service asks (its poll loop and log-tail fallback around it). */
+/** What the module's health check of a service asks (the poll loop's READY argument), every 0.1 s as compose's loop. */
 function ready(services: { container: Chain; args: string[] }[], word: string): string {
   const found = services.find((s) => s.args.includes(word))!;
-  const check = (step(found.container, "withDockerHealthcheck").args.args as string[])[2]!;
-  const asked = check.match(/\{ (.*); \} 2>\/dev\/null/s)?.[1];
-  expect(check).toBe(healthCheck(asked!));
-  return asked!;
+  const check = step(found.container, "withDockerHealthcheck").args.args as string[];
+  const asked = check[4]!;
+  expect(check).toEqual(healthCheck(asked));
+  expect(check[8]).toBe("0.1");
+  return asked;
+}
+
+/** The words of a command written by `shellWords` (each single-quoted). */
+function unquoted(command: string): string[] {
+  const words = command.match(/'(?:[^']|'\\'')*'/g) ?? [];
+  expect(words.join(" ")).toBe(command);
+  return words.map((w) => w.slice(1, -1).replaceAll("'\\''", "'"));
+}
+
+/**
+ * What a probe script run as `bash -c SCRIPT NAME ARG` does, as one would write it inline: its code
+ * without the comments, with its argument in place of "$1".
+ */
+function inline(ready: string): string {
+  const [bash, c, script, , arg, ...rest] = unquoted(ready);
+  expect([bash, c, rest]).toEqual(["bash", "-c", []]);
+  const code = script!.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("#")).join("\n");
+  expect(code).toContain("$1");
+  return `bash -c '${code.replace(/"([^"\s$]*)\$1([^"\s$]*)"/g, (_, before: string, after: string) => `${before}${arg}${after}`)}'`;
 }
 
 /** What a compose health check asks; it asks as the module's checks do, every 0.1 s until it passes. */
@@ -174,7 +194,7 @@ describe("the compose peer", () => {
       const keycloak = service("keycloak");
       const kcArgs = [...(value(keycloak, "entrypoint") as string[]), ...(value(keycloak, "command") as string[])];
       expect(kcArgs).toEqual(serviceArgs(services, "--optimized"));
-      expect(composeAsked(value(block(keycloak, "healthcheck"), "test"))).toBe(ready(services, "--optimized"));
+      expect(composeAsked(value(block(keycloak, "healthcheck"), "test"))).toBe(inline(ready(services, "--optimized")));
       // The optimized build and the realm import happen in image layers, as the module's, with its JVM options.
       const kc = services.find((s) => s.args.includes("--optimized"))!;
       const jvm = steps(kc.container, "withEnvVariable").filter((s) => s.args.name === "JAVA_OPTS_APPEND").map((s) => s.args.value as string);
@@ -189,7 +209,7 @@ describe("the compose peer", () => {
       expect(training > envLines[1]! && training < envLines[2]!, String(training)).toBe(true);
 
       const mq = service("mq");
-      expect(uninterpolated(composeAsked(value(block(mq, "healthcheck"), "test")))).toBe(ready(services, "rabbitmq-server"));
+      expect(uninterpolated(composeAsked(value(block(mq, "healthcheck"), "test")))).toBe(inline(ready(services, "rabbitmq-server")));
       expect(value(block(mq, "environment"), "RABBITMQ_DEFAULT_USER")).toBe("celery");
       expect(sequence(block(mq, "tmpfs"))).toEqual(["/var/lib/rabbitmq"]);
 

@@ -8,6 +8,7 @@ import { dag } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
 import { OPTIONS, UsageError } from "../../src/config.js";
+import { script } from "../../src/scripts/index.js";
 import { DB_INIT_LOG, LOAD_DB_INIT } from "../../src/services/db-init.js";
 import { bound, Chain, FakeEngine, formatChain, serviceOf, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
@@ -158,9 +159,7 @@ describe("the loader's place", () => {
       // The db the migrations run against, which it reaches under the same name.
       expect(JSON.stringify(bound(loader).db)).toBe(JSON.stringify(bound(migration).db));
       // The migration prints what the load said, then migrates.
-      expect((steps(migration, "withExec").at(-1)!.args.args as string[])[2]).toBe(
-        `if [ -f ${DB_INIT_LOG} ]; then cat ${DB_INIT_LOG}; fi\nflask alembic upgrade head 2>&1`,
-      );
+      expect(steps(migration, "withExec").at(-1)!.args.args).toEqual(["sh", "-c", script("migrate.sh"), "migrate", DB_INIT_LOG, "flask alembic upgrade head"]);
     });
   });
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 
 import { DEFAULTS } from "../../src/config.js";
 import { DOCS_SERVER } from "../../src/dev/servers.js";
+import { script } from "../../src/scripts/index.js";
 import { bound, serviceOf, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
 import { runScript } from "../support/run-script.js";
@@ -23,13 +24,16 @@ describe("dev-stack", () => {
       const rules = forwarder.args.slice(2);
       expect(rules).toEqual(["5000=app:5000", "55432=db:5432", "389=ldap:389", "5672=mq:5672", "15672=mq:15672", "8080=keycloak:8080", "2500=mail:2500", "5001=app:8000"]);
       // The docs are served from the app container (where live edits land), on compose's dev-docs port.
-      expect(services.app!.args.join(" ")).toContain(`${DOCS_SERVER} &`);
+      const app = services.app!.args;
+      expect(app.slice(0, 4)).toEqual(["sh", "-c", script("dev-server.sh"), "dev-server"]);
+      // Beside flask: the docs server alone.
+      expect(app.slice(6)).toEqual([DOCS_SERVER]);
       // It runs sphinx-autobuild on the docs, on that port.
       const docs = runScript(["sh", "-c", DOCS_SERVER], { standIns: { "sphinx-autobuild": {} } });
       expect([docs.status, docs.calls]).toEqual([0, ["sphinx-autobuild -v doc doc/_build/html --host 0.0.0.0 --port 8000"]]);
 
       // The app migrates, then serves; the Celery worker runs the app's Celery app; both use the same db.
-      expect(services.app!.args.join(" ")).toMatch(/flask alembic upgrade head && exec flask run --debug --host=0\.0\.0\.0 --port=5000/);
+      expect(app.slice(4, 6)).toEqual(["5000", "flask alembic upgrade head"]);
       expect(services["celery-worker"]!.args).toEqual(expect.arrayContaining(["celery", "-A", DEFAULTS.celeryApp, "worker"]));
       const dbOf = (name: string) => JSON.stringify(bound(services[name]!.container).db);
       expect(dbOf("app")).toBe(JSON.stringify(services.db));
@@ -39,9 +43,27 @@ describe("dev-stack", () => {
       expect(Object.keys(dummy)).toEqual(["mq"]);
       expect(JSON.stringify(dummy.mq)).toBe(JSON.stringify(services.mq));
       // Live edits only when asked: no receiver, no sync port.
-      expect(services.app!.args.join(" ")).not.toMatch(/pycroft-sync/);
+      expect(app.join(" ")).not.toMatch(/pycroft-sync/);
       expect(exposed).not.toContain(DEFAULTS.syncPort);
     });
+  });
+
+  it("starts the commands beside flask, migrates, then serves; no server when the migration fails", async () => {
+    const app = await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().devStack()).sync();
+      return bound(serviceOf(engine.lastChain()).container).app!.args;
+    });
+    const standIns = (migration: string) => ({ flask: { does: `[ "$1" = alembic ] && ${migration}; exit 0` }, "sphinx-autobuild": {} });
+    const docs = "sphinx-autobuild -v doc doc/_build/html --host 0.0.0.0 --port 8000";
+    const served = runScript(app, { standIns: standIns("true") });
+    expect(served.status).toBe(0);
+    // The docs server runs in the background: its place among flask's calls is not fixed.
+    expect(served.calls.filter((c) => c !== docs)).toEqual(["flask alembic upgrade head", "flask run --debug --host=0.0.0.0 --port=5000"]);
+    expect(served.calls).toContain(docs);
+    const failed = runScript(app, { standIns: standIns("exit 3") });
+    expect(failed.status).toBe(3);
+    expect(failed.calls.sort()).toEqual(["flask alembic upgrade head", docs]);
   });
 
   it("with a sync token, the app runs the receiver (token as a secret) and the bundler in watch mode, and 5099 is published", async () => {
@@ -50,10 +72,12 @@ describe("dev-stack", () => {
       await (await module().devStack(undefined, undefined, undefined, dag.setSecret("token", "t0ken"))).sync();
       const forwarder = serviceOf(engine.lastChain());
       const app = bound(forwarder.container).app!;
-      const script = app.args.join(" ");
-      expect(script).toMatch(/'python' '\/usr\/local\/bin\/pycroft-sync\.py' '5099' '\/opt\/pycroft\/app' &/);
-      expect(script).toMatch(/'npm' 'run' 'bundle' '--' '--watch' &/);
-      expect(script).toMatch(/flask alembic upgrade head && exec flask run --debug/);
+      // Migrates, then serves; beside flask: the receiver, the bundler in watch mode and the docs.
+      expect(app.args.slice(0, 6)).toEqual(["sh", "-c", script("dev-server.sh"), "dev-server", "5000", "flask alembic upgrade head"]);
+      const [receiver, bundler, ...rest] = app.args.slice(6);
+      expect(receiver).toMatch(/^'python' '\/usr\/local\/bin\/pycroft-sync\.py' '5099' '\/opt\/pycroft\/app'( |$)/);
+      expect(bundler).toBe("'npm' 'run' 'bundle' '--' '--watch'");
+      expect(rest).toEqual([DOCS_SERVER]);
       expect(steps(app.container, "withSecretVariable").map((s) => s.args.name)).toContain("PYCROFT_SYNC_TOKEN");
       expect(steps(app.container, "withEnvVariable").map((s) => s.args.name)).not.toContain("PYCROFT_SYNC_TOKEN");
       expect(steps(forwarder.container, "withExposedPort").map((s) => s.args.port)).toContain(5099);

@@ -9,8 +9,9 @@ import { describe, expect, it } from "vitest";
 
 import { OPTIONS } from "../../src/config.js";
 import { CDS_TRAINING } from "../../src/services/keycloak.js";
+import { script } from "../../src/scripts/index.js";
 import { AMQP_READY } from "../../src/services/rabbitmq.js";
-import { Chain, formatChain, serviceOf, step, steps, withFakeEngine } from "../support/fake-engine.js";
+import { bound, Chain, formatChain, serviceOf, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
 import { freePort, runScript, tempDir } from "../support/run-script.js";
 
@@ -172,15 +173,18 @@ describe("apt", () => {
 
   it("points Debian's main archive at the mirror, in both source formats, and leaves security updates upstream", async () => {
     const command = execArgs(await baseChain("http://ftp.agdsn.de/debian"), "mirror", (a) => a.at(-1) === "http://ftp.agdsn.de/debian");
+    expect(command.slice(3)).toEqual(["apt-mirror", "http://ftp.agdsn.de/debian"]);
     const dir = tempDir("apt");
     mkdirSync(join(dir, "sources.list.d"));
-    writeFileSync(join(dir, "sources.list"), "deb http://deb.debian.org/debian bookworm main\ndeb https://deb.debian.org/debian-security bookworm-security main\n");
+    // Only deb.debian.org's main archive: not its security archive, another host, or a host that merely looks alike.
+    const others = "deb https://deb.debian.org/debian-security bookworm-security main\ndeb http://mirror.example.org/debian bookworm main\ndeb http://debXdebian.org/debian bookworm main\n";
+    writeFileSync(join(dir, "sources.list"), `deb http://deb.debian.org/debian bookworm main\n${others}`);
     writeFileSync(join(dir, "sources.list.d", "debian.sources"), "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\n");
     const script = relocate(command[2]!, "/etc/apt/", `${dir}/`);
     const ran = runScript([command[0]!, command[1]!, script, ...command.slice(3)], { dir });
     expect(ran.status).toBe(0);
     expect(readFileSync(join(dir, "sources.list"), "utf8")).toBe(
-      "deb http://ftp.agdsn.de/debian bookworm main\ndeb https://deb.debian.org/debian-security bookworm-security main\n",
+      `deb http://ftp.agdsn.de/debian bookworm main\n${others}`,
     );
     expect(readFileSync(join(dir, "sources.list.d", "debian.sources"), "utf8")).toBe(
       "Types: deb\nURIs: http://ftp.agdsn.de/debian\nSuites: bookworm bookworm-updates\n",
@@ -398,9 +402,30 @@ describe("migrate", () => {
   });
 });
 
+describe("migrate after --db-init", () => {
+  it("prints what the load said first, then the migration's output, stderr included, with the migration's exit code", async () => {
+    const command = await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      engine.respond("stdout", "");
+      await module().migrate("flask db upgrade");
+      return steps(engine.lastChain(), "withExec").at(-1)!.args.args as string[];
+    });
+    expect(command.slice(3)).toEqual(["migrate", "/var/log/pycroft-db-init.log", "flask db upgrade"]);
+    const dir = tempDir("migrate");
+    writeFileSync(join(dir, "db-init.log"), "db-init: loaded schema.sql into the database pycroft, in one transaction\n");
+    const ran = runScript(command.map((arg, i) => (i === 4 ? join(dir, "db-init.log") : arg)), {
+      dir,
+      standIns: { flask: { does: 'echo "INFO  [alembic] Running upgrade" >&2; echo "upgraded"; exit 3' } },
+    });
+    expect(ran.calls).toEqual(["flask db upgrade"]);
+    expect(ran.stdout).toBe("db-init: loaded schema.sql into the database pycroft, in one transaction\nINFO  [alembic] Running upgrade\nupgraded\n");
+    expect([ran.status, ran.stderr]).toEqual([3, ""]);
+  });
+});
+
 describe("health checks", () => {
   /** A service's health check, its log moved into a temp dir holding `log`. */
-  async function healthCheck(fn: "postgres" | "rabbitmq", log: string): Promise<{ command: string[]; dir: string }> {
+  async function healthCheck(fn: "postgres" | "rabbitmq" | "worker", log: string): Promise<{ command: string[]; dir: string }> {
     const args = await withFakeEngine(async (engine) => {
       exampleSource(engine);
       await (await module()[fn]()).sync();
@@ -409,8 +434,14 @@ describe("health checks", () => {
     expect([args.interval, args.timeout, args.retries]).toEqual(["1s", "10s", 3]);
     const dir = tempDir("health");
     writeFileSync(join(dir, "service.log"), log);
-    const command = args.args as string[];
-    return { command: [command[0]!, command[1]!, relocate(command[2]!, "/tmp/service.log", join(dir, "service.log"))], dir };
+    return { command: logMoved(args.args as string[], dir), dir };
+  }
+  /** The health check's command (`sh -c SCRIPT health-check READY LOG …`) with LOG in `dir`. */
+  function logMoved(command: string[], dir: string): string[] {
+    expect(command.slice(0, 4)).toEqual(["sh", "-c", script("health-check.sh"), "health-check"]);
+    expect(command[5]).toBe("/tmp/service.log");
+    // A ready command may read the log too (a worker's).
+    return command.map((arg, i) => (i >= 4 ? arg.replaceAll("/tmp/service.log", join(dir, "service.log")) : arg));
   }
 
   it("passes once the service answers, and prints nothing", async () => {
@@ -444,7 +475,8 @@ describe("health checks", () => {
 
   it("rabbitmq: ready once the port answers AMQP's protocol header with Connection.Start, not merely once it listens", async () => {
     const { command } = await healthCheck("rabbitmq", "");
-    expect(command[2]).toContain(AMQP_READY);
+    expect(command[4]).toBe(AMQP_READY);
+    expect(AMQP_READY.endsWith(" 'amqp-ready' '5672'")).toBe(true);
     // A broker on a free port of this machine: what it answers to the 8 bytes of the header.
     const probe = (answer: string | undefined) => {
       const server = `import socket, sys
@@ -456,7 +488,7 @@ if sys.argv[1] != "-" and got == b"AMQP\\x00\\x00\\x09\\x01":
     c.sendall(bytes.fromhex(sys.argv[1]))
 c.close()`;
       const script = `python3 -c '${server}' ${answer ?? "-"} > port & for i in $(seq 50); do [ -s port ] && break; sleep 0.1; done
-${AMQP_READY.replace("127.0.0.1/5672", "127.0.0.1/$(cat port)")}`;
+${relocate(AMQP_READY, "'5672'", '"$(cat port)"')}`;
       return spawnSync("bash", ["-c", script], { cwd: tempDir("amqp"), encoding: "utf8", timeout: 20_000 }).status;
     };
     // RabbitMQ 3's Connection.Start: type 1, channel 0, a size, class 10, method 10, then its arguments.
@@ -467,18 +499,44 @@ ${AMQP_READY.replace("127.0.0.1/5672", "127.0.0.1/$(cat port)")}`;
     expect(probe("0100000000019c000a0014")).not.toBe(0);
   });
 
+  it("mail: ready once the server holds an SMTP conversation, not merely once it listens", async () => {
+    const ready = await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module().devEnv()).sync();
+      const mail = bound(serviceOf(engine.lastChain()).container).mail!;
+      return (step(mail.container, "withDockerHealthcheck").args.args as string[])[4]!;
+    });
+    expect(ready.endsWith(" '2500'")).toBe(true);
+    // A server on a free port of this machine: each reply after a line from the client, until it hangs up.
+    const probe = (...replies: string[]) => {
+      const server = `import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+f = c.makefile("rwb")
+for reply in sys.argv[1:]:
+    if reply == "hang up":
+        break
+    f.write(reply.encode() + b"\\r\\n"); f.flush()
+    if not f.readline():
+        break
+c.close()`;
+      const script = `python3 -c '${server}' ${replies.map((r) => `'${r}'`).join(" ")} > port & for i in $(seq 50); do [ -s port ] && break; sleep 0.1; done
+${relocate(ready, "'2500'", '"$(cat port)"')}`;
+      return spawnSync("bash", ["-c", script], { cwd: tempDir("smtp"), encoding: "utf8", timeout: 20_000 }).status;
+    };
+    expect(probe("220 mail ESMTP", "250 OK")).toBe(0);
+    // No greeting, a refusal, or a server that hangs up on the NOOP.
+    expect(probe("hang up")).not.toBe(0);
+    expect(probe("554 no service")).not.toBe(0);
+    expect(probe("220 mail ESMTP", "hang up")).not.toBe(0);
+  });
+
   it("waits for a worker's ready line", async () => {
-    const healthOf = async () =>
-      withFakeEngine(async (engine) => {
-        exampleSource(engine);
-        await (await module().worker()).sync();
-        return step(engine.lastChain(), "withDockerHealthcheck").args.args as string[];
-      });
-    const command = await healthOf();
+    const { command, dir } = await healthCheck("worker", "");
     const check = (log: string) => {
-      const dir = tempDir("worker-health");
       writeFileSync(join(dir, "service.log"), log);
-      return runScript([command[0]!, command[1]!, relocate(command[2]!, "/tmp/service.log", join(dir, "service.log"))], { dir, standIns: { sleep: {} } }).status;
+      return runScript(command, { dir, standIns: { sleep: {} } }).status;
     };
     expect(check("[2026-01-01 10:00:00,000: INFO/MainProcess] Connected to amqp://celery:**@mq:5672//\n")).toBe(1);
     expect(check("[2026-01-01 10:00:01,000: INFO/MainProcess] celery-worker@b1f2 ready.\n")).toBe(0);
@@ -499,7 +557,7 @@ describe("keycloak's class archive", () => {
     });
     const [bash, c, script, name, limit, archive, ready, kc, ...start] = command;
     expect([limit, archive, kc]).toEqual(["300", "/opt/keycloak/data/keycloak.jsa", "/opt/keycloak/bin/kc.sh"]);
-    return [bash!, c!, script!, name!, String(deadline), join(dir, "keycloak.jsa"), relocate(ready!, "127.0.0.1/9000", `127.0.0.1/${port}`), "kc.sh", ...start];
+    return [bash!, c!, script!, name!, String(deadline), join(dir, "keycloak.jsa"), relocate(ready!, "'keycloak-ready' '9000'", `'keycloak-ready' '${port}'`), "kc.sh", ...start];
   }
 
   /** A stand-in keycloak on `port`: answers `status` to every request; on TERM, writes the archive if asked, and exits as the JVM does (143). */

@@ -6,9 +6,10 @@ import { describe, expect, it, vi } from "vitest";
 
 import { Chain, execError, execs, formatChain, serviceOf as serviceChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
+import { script, shellWords } from "../../src/scripts/index.js";
 import { CDS_TRAINING } from "../../src/services/keycloak.js";
 import { AMQP_READY } from "../../src/services/rabbitmq.js";
-import { DATA_IN_USE, JOIN_HINT, RUN_SERVICE } from "../../src/services/service.js";
+import { DATA_IN_USE, healthCheck, JOIN_HINT, RUN_SERVICE } from "../../src/services/service.js";
 
 /** Index of the first step matching `predicate`, failing with the readable pipeline when none does. */
 function indexOf(chain: Chain, what: string, predicate: (s: Chain[number]) => boolean): number {
@@ -112,11 +113,12 @@ describe("services", () => {
       // Its limit, the archive, the service's readiness check, and the service's own start.
       const trainingArgs = container[training]!.args.args as string[];
       expect(trainingArgs.slice(3, 6)).toEqual(["cds-training", "300", archive]);
-      expect(trainingArgs[6]).toContain("/dev/tcp/127.0.0.1/9000");
+      const ready = shellWords(["bash", "-c", script("keycloak-ready.sh"), "keycloak-ready", "9000"]);
+      expect(trainingArgs[6]).toBe(ready);
       expect(trainingArgs.slice(7)).toEqual(args.slice(-6));
       const order = [imported, container.indexOf(jvm[1]!), training, container.indexOf(jvm[2]!)];
       expect(order.every((at, i) => i === 0 || at > order[i - 1]!), String(order)).toBe(true);
-      expect(step(container, "withDockerHealthcheck").args.args.join(" ")).toContain("/dev/tcp/127.0.0.1/9000");
+      expect(step(container, "withDockerHealthcheck").args.args).toEqual(healthCheck(ready));
       expect(args.slice(-6)).toEqual(["/opt/keycloak/bin/kc.sh", "start", "--optimized", "--http-enabled=true", "--hostname-strict=false", "--cache=local"]);
     });
   });
@@ -128,7 +130,8 @@ describe("services", () => {
       const { container, args } = serviceChain(engine.lastChain());
       // The wrapper, its log, rabbitmq's stop signal and no lock (tmpfs data), then the service's command.
       expect(args.slice(0, 9)).toEqual(["bash", "-c", RUN_SERVICE, "run-service", "/tmp/service.log", "TERM", "", "", "docker-entrypoint.sh"]);
-      expect(step(container, "withDockerHealthcheck").args.args.at(-1)).toMatch(/\|\| \{ tail -n 40 \/tmp\/service.log >&2; exit 1; \}$/);
+      // The health check gets the log and how many of its last lines to print (scripts.test.ts runs it).
+      expect(step(container, "withDockerHealthcheck").args.args).toEqual(["sh", "-c", script("health-check.sh"), "health-check", AMQP_READY, "/tmp/service.log", "40", "50", "0.1"]);
     });
   });
 

@@ -1,5 +1,9 @@
 // Versions a build takes from git: which projects have one, where a submodule's git data is, what
 // goes up with --source, and where the computed version enters the pipelines (as a PKG-INFO file).
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
 import { describe, expect, it } from "vitest";
 
 import { SOURCE_EXCLUDES, UPLOAD_EXCLUDES, VCS_DATA } from "../../src/config.js";
@@ -7,6 +11,7 @@ import { normalizedName, pkgInfo, projectName, rawProjectName, vcsPlugin } from 
 import { gitdirOf } from "../../src/images/vcs.js";
 import { Chain, execs, steps, withFakeEngine } from "../support/fake-engine.js";
 import { module, sourceOf } from "../support/example.js";
+import { runScript, tempDir } from "../support/run-script.js";
 
 const HATCH_VERSIONINGIT = `[build-system]
 requires = [
@@ -115,7 +120,7 @@ describe("a path dependency's version from git", () => {
       await (await module().dev()).sync();
       const compute = computeChain(engine.queries)!;
       expect(compute, "no version computed").toBeDefined();
-      expect((compute.at(-1)!.args.args as string[]).slice(-4)).toEqual(["compute-version", "deps/w", "Widgets_Lib", "versioningit"]);
+      expect((compute.at(-1)!.args.args as string[]).slice(-5)).toEqual(["compute-version", "/tmp/vcs-version", "deps/w", "Widgets_Lib", "versioningit"]);
       const [git, files] = steps(compute, "withDirectory").slice(-2);
       expect(git!.args.path).toBe("/tmp/vcs-version");
       expect((git!.args.source as Chain).at(-1)).toEqual({ field: "filter", args: { include: ["deps/w/.git", ".git/modules/deps/w/**"] } });
@@ -184,5 +189,71 @@ describe("a path dependency's version from git", () => {
       expect(execs(engine.lastChain()).join("\n")).toContain("--no-install-package widgets-lib");
       expect(steps(engine.lastChain(), "withNewFile").map((s) => s.args.path)).not.toContain("deps/w/PKG-INFO");
     });
+  });
+});
+
+describe("the version's script", () => {
+  /** The module's command computing deps/w's version, with its git data and files under `work`. */
+  async function computeCommand(work: string): Promise<string[]> {
+    const args = await withFakeEngine(async (engine) => {
+      sourceOf(engine, SUBMODULE);
+      engine.respond("stdout", ({ parent }) => (COMPUTE(parent) ? "1.2.3" : ""));
+      await (await module().dev()).sync();
+      return computeChain(engine.queries)!.at(-1)!.args.args as string[];
+    });
+    expect(args[4]).toBe("/tmp/vcs-version");
+    return args.map((arg, i) => (i === 4 ? work : arg));
+  }
+  /** A temp dir laid out as the container's: deps/w's pyproject.toml, and `dotGit` as its .git (a file's text, or a repository). */
+  function workDir(dotGit?: string | "repository", tag?: string): string {
+    const work = tempDir("vcs-version");
+    const project = join(work, "deps/w");
+    mkdirSync(project, { recursive: true });
+    writeFileSync(join(project, "pyproject.toml"), HATCH_VERSIONINGIT);
+    if (dotGit === "repository") {
+      const git = (...args: string[]) => expect(spawnSync("git", ["-C", project, "-c", "user.name=t", "-c", "user.email=t@example.org", ...args]).status).toBe(0);
+      git("init", "-q");
+      git("add", ".");
+      git("commit", "-qm", "w");
+      if (tag) git("tag", tag);
+    } else if (dotGit !== undefined) {
+      writeFileSync(join(project, ".git"), dotGit);
+    }
+    return work;
+  }
+  /** A uv whose sdist says Version: 1.2.3.post4+gabcdef0. */
+  const builds = {
+    does: 'd=$(mktemp -d); mkdir "$d/w-1"; printf "Metadata-Version: 2.1\\nName: w\\nVersion: 1.2.3.post4+gabcdef0\\n" > "$d/w-1/PKG-INFO"; tar -czf "$4/w-1.tar.gz" -C "$d" w-1',
+  };
+  /** A uv whose build backend raises, naming the project's path in the container. */
+  const fails = (work: string) => ({
+    does: `echo "  × Failed to build \\\`${work}/deps/w\\\`"; echo "      LookupError: versioningit could not find a version for ${work}/deps/w." >&2; exit 1`,
+  });
+
+  it("prints the version of the sdist the project's backend builds, from the project's own dir", async () => {
+    const work = workDir("repository", "v1.2.3");
+    const ran = runScript(await computeCommand(work), { standIns: { uv: builds } });
+    expect([ran.status, ran.stdout, ran.stderr]).toEqual([0, "1.2.3.post4+gabcdef0", ""]);
+    expect(ran.calls).toEqual([expect.stringMatching(/^uv build --sdist --out-dir \S+ \.$/)]);
+  });
+
+  it("fails with the backend's reason, paths as in the source, and the fix for the git data the project lacks", async () => {
+    const message = async (work: string) => {
+      const ran = runScript(await computeCommand(work), { standIns: { uv: fails(work) } });
+      expect([ran.status, ran.stdout]).toEqual([1, ""]);
+      return ran.stderr;
+    };
+    const start = "Widgets_Lib (deps/w) takes its version from git through versioningit, and its build could not compute one: "
+      + "LookupError: versioningit could not find a version for deps/w. Fix: ";
+    expect(await message(workDir())).toBe(
+      `${start}deps/w has no .git: pass a git checkout as --source (submodules checked out with 'git submodule update --init'), or put a PKG-INFO file with its version there\n`,
+    );
+    expect(await message(workDir("gitdir: ../../.git/modules/deps/w\n"))).toBe(
+      `${start}deps/w/.git leads to no git data within the directory passed as --source (gitdir: ../../.git/modules/deps/w): pass the whole checkout that holds it (a submodule's is in its superproject's .git/modules)\n`,
+    );
+    expect(await message(workDir("repository"))).toMatch(
+      new RegExp(`^${start.replace(/[.()]/g, "\\$&")}no tag is reachable from its commit [0-9a-f]{7,} \\(a shallow clone, or tags not fetched\\): fetch them with 'git fetch --tags' in deps/w\\n$`),
+    );
+    expect(await message(workDir("repository", "v1.2.3"))).toBe(`${start}see the backend's configuration in deps/w/pyproject.toml\n`);
   });
 });
