@@ -13,7 +13,15 @@ const LIB = join(REPO, "test/engine/lib.sh");
 const dirs: string[] = [];
 const started: ChildProcess[] = [];
 afterAll(() => {
-  for (const p of started) if (p.exitCode === null && p.signalCode === null) process.kill(-p.pid!, "SIGKILL");
+  for (const p of started) {
+    if (p.exitCode !== null || p.signalCode !== null) continue;
+    try {
+      process.kill(-p.pid!, "SIGKILL");
+    } catch (err) {
+      // The group ended between its last output and this kill, before its exit was reported.
+      if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+    }
+  }
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
