@@ -25,7 +25,9 @@ DEBCONF
   dc_string=""
   IFS=. read -ra parts <<<"$SLAPD_DOMAIN"
   for part in "${parts[@]}"; do dc_string="$dc_string,dc=$part"; done
-  sed -i "s/^#BASE.*/BASE ${dc_string:1}/" /etc/ldap/ldap.conf
+  # The clients' default base (ldap.conf comes with libldap-common, a recommendation not installed).
+  if [[ -f /etc/ldap/ldap.conf ]]; then sed -i "s/^#BASE.*/BASE ${dc_string:1}/" /etc/ldap/ldap.conf
+  else echo "BASE ${dc_string:1}" > /etc/ldap/ldap.conf; fi
   if [[ -n "${SLAPD_ADDITIONAL_SCHEMAS:-}" ]]; then
     IFS=, read -ra schemas <<<"$SLAPD_ADDITIONAL_SCHEMAS"
     for schema in "${schemas[@]}"; do
