@@ -4,7 +4,7 @@
 # registry (the builders' mirror of docker.io, ghcr.io and quay.io) for what its Dockerfiles build FROM.
 #   dinkel/openldap:2.4.44         standins/openldap (bullseye's slapd 2.4.57, dinkel's interface)
 #   rabbitmq:3.8-management        standins/rabbitmq (bullseye's rabbitmq-server 3.8.9)
-#   quay.io/keycloak/keycloak:latest  the keycloak 26.0 stand-in (test/engine/standins/keycloak)
+#   quay.io/keycloak/keycloak:latest  standins/keycloak: the keycloak 26.0 stand-in with /bin/sh as bash
 #   ghcr.io/astral-sh/uv:0.9.28    standins/uv (uv and uvx from the 0.9.28 wheel)
 #   debian:stable-slim             the Debian trixie rootfs (stable is trixie), for mail.Dockerfile
 #   python:3.12-slim-bookworm, postgres:15, debian:bookworm-slim: up.sh's and build.sh's stand-ins.
@@ -27,7 +27,8 @@ build_image pycroft-bench/openldap:bullseye "$HERE/standins/openldap" pycroft-st
 docker tag pycroft-bench/openldap:bullseye dinkel/openldap:2.4.44
 build_image pycroft-bench/rabbitmq:bullseye "$HERE/standins/rabbitmq" pycroft-standin/debian-rootfs:bullseye
 docker tag pycroft-bench/rabbitmq:bullseye rabbitmq:3.8-management
-docker tag 127.0.0.1:5000/keycloak/keycloak:26.0 quay.io/keycloak/keycloak:latest
+build_image pycroft-bench/keycloak:latest "$HERE/standins/keycloak" "$REGISTRY/keycloak/keycloak:26.0"
+docker tag pycroft-bench/keycloak:latest quay.io/keycloak/keycloak:latest
 
 # uv from its wheel (pip, the ordinary client), the binaries into the build context.
 UV_CTX="$OUT/uv"
