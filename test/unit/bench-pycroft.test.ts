@@ -26,6 +26,15 @@ const FIXTURE: Record<string, string> = {
       dockerfile: ../db.Dockerfile
     environment:
       - TZ=Etc/UTC
+  mq:
+    healthcheck:
+      start_period: 30s
+  keycloak:
+    image: quay.io/keycloak/keycloak:latest
+    healthcheck:
+      test: [ "CMD-SHELL", "true" ]
+      start_period: 30s
+    command: [ "start-dev" ]
 `,
   "docker/base/etc/apt/sources.list": `deb http://far.invalid/debian bookworm main
 deb-src http://far.invalid/debian bookworm main
@@ -66,10 +75,9 @@ COPY --chmod=755 --from=bunzipper /opt/bun /usr/local/bin/bun
 
 /** The fixture as prepare.sh must leave it: only these files differ, and only so. */
 const EXPECTED: Record<string, string> = {
-  "docker-compose.base.yml": FIXTURE["docker-compose.base.yml"]!.replace(
-    "      dockerfile: ../db.Dockerfile\n",
-    "      dockerfile: ../db.Dockerfile\n      args:\n        - POSTGRES_TAG=15\n",
-  ),
+  "docker-compose.base.yml": FIXTURE["docker-compose.base.yml"]!
+    .replace("      dockerfile: ../db.Dockerfile\n", "      dockerfile: ../db.Dockerfile\n      args:\n        - POSTGRES_TAG=15\n")
+    .replace('true" ]\n      start_period: 30s\n', 'true" ]\n      start_period: 120s\n'),
   "docker/base/etc/apt/sources.list": `deb ${MIRROR} bookworm main
 deb-src ${MIRROR} bookworm main
 
@@ -158,6 +166,7 @@ describe("prepare.sh", () => {
     ["docker/db.Dockerfile", FIXTURE["docker/db.Dockerfile"]!.replace(/^# syntax=.*\n/, ""), /db\.Dockerfile: no match/],
     ["docker/dev/container/hooks/init/10_venv", "#!/bin/bash\nuv sync --frozen\n", /10_venv: no match/],
     ["docker-compose.base.yml", "services: {}\n", /docker-compose\.base\.yml: no match/],
+    ["docker-compose.base.yml", FIXTURE["docker-compose.base.yml"]!.replace(/(keycloak:[^]*)start_period: 30s/, "$1start_period: 20s"), /docker-compose\.base\.yml: no match/],
   ])("refuses a checkout where %s has nothing to change", (path, text, why) => {
     const run = prepare({ ...FIXTURE, [path]: text });
     expect(run.status).not.toBe(0);

@@ -16,7 +16,10 @@
 #      debian:bookworm-slim with curl, instead of the GitHub release on alpine with apk;
 #   5. docker/dev/container/hooks/init/10_venv: `uv sync` leaves out guzzle-sphinx-theme (a docs-only
 #      git dependency on GitHub), as the module's --no-install-package does;
-#   6. docker-compose.base.yml: db is built with POSTGRES_TAG=15, the major the module runs.
+#   6. docker-compose.base.yml: db is built with POSTGRES_TAG=15, the major the module runs;
+#   7. docker-compose.base.yml: keycloak's health check has a start period of 120 s instead of 30 s
+#      (its start-dev takes 53 s and more on this 2-core machine, past 30 s and the 5 retries 10 s
+#      apart); failures in the start period do not count, a passing check counts at once.
 # Env: PYCROFT_APT_MIRROR (default: the first non-security URI of this machine's apt sources),
 #   PYCROFT_BUN_TARBALL (default: what `npm view` gives for the package's dist.tarball).
 set -euo pipefail
@@ -77,4 +80,6 @@ edit docker/dev.Dockerfile 's/^FROM alpine\S* AS bunzipper\n.*?\nEOF\n/$ENV{STAG
 edit docker/dev/container/hooks/init/10_venv 's/^(\s*uv sync --active --locked)$/$1 --no-install-package guzzle-sphinx-theme/m'
 # 6
 edit docker-compose.base.yml 's/^(      dockerfile: \.\.\/db\.Dockerfile\n)/$1      args:\n        - POSTGRES_TAG=15\n/m'
+# 7
+edit docker-compose.base.yml 's/(^  keycloak:\n(?:(?!  \S).*\n)*?      start_period: )30s$/${1}120s/m'
 echo "prepare.sh: $DEST"
