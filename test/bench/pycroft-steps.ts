@@ -98,7 +98,8 @@ export async function pycroftSteps(path: string, samples: number, steps: string[
   console.error(`pycroft bench: logs in ${logs}`);
   sh("bash", [join(HERE, "images.sh")]);
   const env = { ...tools, BUILDX_BUILDER: BUILDER };
-  createBuilder(BUILDER, env, MIRRORED);
+  // The builder a developer keeps (its cache with it); made once.
+  if (spawnSync("docker", ["buildx", "inspect", BUILDER], { env, stdio: "ignore" }).status !== 0) createBuilder(BUILDER, env, MIRRORED);
   const result: PycroftResult = { samples: [], failed: [] };
   // What runs now, once the CPU is idle, is not the bench's (others' sessions on a shared engine).
   await waitIdle({ execs: Infinity, containers: Infinity });
