@@ -26,6 +26,9 @@ const FIXTURE: Record<string, string> = {
       dockerfile: ../db.Dockerfile
     environment:
       - TZ=Etc/UTC
+    healthcheck:
+      test: pg_isready -U postgres
+      interval: 2s
   mq:
     healthcheck:
       start_period: 30s
@@ -77,7 +80,8 @@ COPY --chmod=755 --from=bunzipper /opt/bun /usr/local/bin/bun
 const EXPECTED: Record<string, string> = {
   "docker-compose.base.yml": FIXTURE["docker-compose.base.yml"]!
     .replace("      dockerfile: ../db.Dockerfile\n", "      dockerfile: ../db.Dockerfile\n      args:\n        - POSTGRES_TAG=15\n")
-    .replace('true" ]\n      start_period: 30s\n', 'true" ]\n      start_period: 120s\n'),
+    .replace('true" ]\n      start_period: 30s\n', 'true" ]\n      start_period: 120s\n')
+    .replace("      test: pg_isready -U postgres\n", "      test: pg_isready -U postgres\n      start_period: 60s\n"),
   "docker/base/etc/apt/sources.list": `deb ${MIRROR} bookworm main
 deb-src ${MIRROR} bookworm main
 

@@ -19,7 +19,8 @@
 #   6. docker-compose.base.yml: db is built with POSTGRES_TAG=15, the major the module runs;
 #   7. docker-compose.base.yml: keycloak's health check has a start period of 120 s instead of 30 s
 #      (its start-dev takes 53 s and more on this 2-core machine, past 30 s and the 5 retries 10 s
-#      apart); failures in the start period do not count, a passing check counts at once.
+#      apart), db's one of 60 s instead of none (its initdb, beside keycloak's start, took longer than
+#      3 checks 2 s apart); failures in a start period do not count, a passing check counts at once.
 # Env: PYCROFT_APT_MIRROR (default: the first non-security URI of this machine's apt sources),
 #   PYCROFT_BUN_TARBALL (default: what `npm view` gives for the package's dist.tarball).
 set -euo pipefail
@@ -82,4 +83,5 @@ edit docker/dev/container/hooks/init/10_venv 's/^(\s*uv sync --active --locked)$
 edit docker-compose.base.yml 's/^(      dockerfile: \.\.\/db\.Dockerfile\n)/$1      args:\n        - POSTGRES_TAG=15\n/m'
 # 7
 edit docker-compose.base.yml 's/(^  keycloak:\n(?:(?!  \S).*\n)*?      start_period: )30s$/${1}120s/m'
+edit docker-compose.base.yml 's/^(      test: pg_isready -U postgres\n)/$1      start_period: 60s\n/m'
 echo "prepare.sh: $DEST"
