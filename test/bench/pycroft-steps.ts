@@ -95,7 +95,7 @@ export async function pycroftSteps(path: string, samples: number, steps: string[
   const want = (step: (typeof PYCROFT_STEPS)[number]) => steps.length === 0 || steps.includes(step);
   const tools = composeEnv();
   const logs = mkdtempSync(join(tmpdir(), "pycroft-bench-pycroft-"));
-  console.error(`pycroft bench: logs in ${logs}`);
+  console.error(`pycroft bench: logs (both sides' output) in ${logs}`);
   sh("bash", [join(HERE, "images.sh")]);
   const env = { ...tools, BUILDX_BUILDER: BUILDER };
   // The builder a developer keeps (its cache with it); made once.
