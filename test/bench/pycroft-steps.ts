@@ -76,13 +76,17 @@ function composeCopy(path: string): string {
   return dir;
 }
 
-/** The module's `test` with CI's selection, as its own process (what `dagger call test --args=…` runs). */
-async function moduleTest(dir: string, runnerHost?: string): Promise<Run> {
+/**
+ * The module's `test` with CI's selection, as its own process (what `dagger call test --args=…` runs);
+ * its output goes to `log` too (pytest's verdicts on each test, when the counts differ).
+ */
+async function moduleTest(dir: string, log: string, runnerHost?: string): Promise<Run> {
   const run = await runTimed(process.execPath, ["--import", "tsx", "test/engine/call.ts", "test", ...CI_PYTEST_ARGS], {
     cwd: ROOT,
     env: { ...process.env, ...MODULE_ENV, PYCROFT_SOURCE: dir, ...(runnerHost ? { _EXPERIMENTAL_DAGGER_RUNNER_HOST: runnerHost } : {}) },
   });
-  return { seconds: run.seconds, output: finished("the module's test", run), lingering: run.lingering };
+  writeFileSync(log, `${run.stderr}\n--- stdout ---\n${run.stdout}`);
+  return { seconds: run.seconds, output: finished(`the module's test (log ${log})`, run), lingering: run.lingering };
 }
 
 export interface PycroftResult {
@@ -113,6 +117,8 @@ export async function pycroftSteps(path: string, samples: number, steps: string[
     for (const dir of [moduleDir, composeDir]) appendFileSync(join(dir, file), line(edits));
   };
   let n = 0;
+  const logPath = (label: string) => join(logs, `${++n}-${label.replace(/\W+/g, "-")}.log`);
+  const module = (label: string, runnerHost?: string) => moduleTest(moduleDir, logPath(`module-${label}`), runnerHost);
   const compose = async (label: string, args: string[], extra: NodeJS.ProcessEnv = {}, kept = false): Promise<Run> => {
     const run = await runTimed("bash", [join(HERE, "compose.sh"), ...args], {
       cwd: composeDir,
@@ -120,7 +126,7 @@ export async function pycroftSteps(path: string, samples: number, steps: string[
       // Kept services stay up: the run's end is its processes'.
       ...(kept ? { leftovers: () => [] } : {}),
     });
-    const log = join(logs, `${++n}-${label.replace(/\W+/g, "-")}.log`);
+    const log = logPath(label);
     writeFileSync(log, `${run.stderr}\n--- stdout ---\n${run.stdout}`);
     return { seconds: run.seconds, output: finished(`compose.sh ${args[0]} (log ${log})`, run), lingering: run.lingering };
   };
@@ -176,7 +182,7 @@ export async function pycroftSteps(path: string, samples: number, steps: string[
               await startEngine();
               const started = (performance.now() - start) / 1000;
               try {
-                const run = await moduleTest(moduleDir, `docker-container://${FRESH_ENGINE.container}`);
+                const run = await module("cold", `docker-container://${FRESH_ENGINE.container}`);
                 return { ...run, seconds: started + run.seconds };
               } finally {
                 dropEngine();
@@ -202,17 +208,17 @@ export async function pycroftSteps(path: string, samples: number, steps: string[
       }
     }
     // Both sides warm, as after an earlier run: one untimed run each (images, venv, JS deps there).
-    const warm = countMismatch("warm-up", (await moduleTest(moduleDir)).output, (await composeCi("warm-up")).output);
+    const warm = countMismatch("warm-up", (await module("warm-up")).output, (await composeCi("warm-up")).output);
     if (warm) throw new Error(`the two sides do not run the same tests: ${warm}`);
     await waitIdle({ execs: Infinity, containers: Infinity });
     limits = { execs: execs().length, containers: composeContainers().length };
 
     if (want("ci")) {
-      await step("CI test job, warm", "fresh", () => {}, { module: () => moduleTest(moduleDir), compose: () => composeCi("ci") });
+      await step("CI test job, warm", "fresh", () => {}, { module: () => module("ci"), compose: () => composeCi("ci") });
     }
     if (want("edit")) {
       await step("CI test job after a one-line Python edit", "fresh", () => appendBoth(EDITED_MODULE, (k) => `\n# bench edit ${stamp}-${k}\n`), {
-        module: () => moduleTest(moduleDir),
+        module: () => module("edit"),
         compose: () => composeCi("edit"),
       });
     }
@@ -242,7 +248,7 @@ export async function pycroftSteps(path: string, samples: number, steps: string[
     }
     if (want("deps")) {
       await step("CI test job after a dependency change (uv.lock)", "fresh", () => appendBoth("uv.lock", (k) => lockEdit(`${stamp}-${k}`)), {
-        module: () => moduleTest(moduleDir),
+        module: () => module("deps"),
         compose: () => composeCi("deps"),
       });
     }
