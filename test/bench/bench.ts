@@ -9,7 +9,9 @@
 // times per step, 3 by default; `--steps edit,kept` picks steps), with the medians' ratio module /
 // compose. The default run is services, shards, compose (which has the module's test steps) and
 // build-prod. `-- dev` (only when asked) times edit -> served in the dev stack beside compose's
-// bind-mounted dev setup (dev-edits.ts), also `--samples` rounds in turns.
+// bind-mounted dev setup (dev-edits.ts), also `--samples` rounds in turns. `-- pycroft PATH` (only
+// when asked) runs a Pycroft checkout beside Pycroft's own docker compose setup (pycroft-steps.ts;
+// `--steps` cold,ci,edit,kept,deps).
 //
 // Each step is its own session, like a separate `dagger call`. "Cold" is a copy of the example whose
 // pyproject is new to the engine; apt and base layers are only truly cold on a fresh engine
@@ -23,6 +25,7 @@ import { hostDir, pycroftOn, scratchCopy } from "../e2e/engine.js";
 import { pruneSupersededImages } from "./compose-peer.js";
 import { COMPOSE_STEPS, ComposeResult, composeSteps } from "./compose-steps.js";
 import { devEditRows, printDevEdits } from "./dev-edits.js";
+import { PYCROFT_STEPS, pycroftSteps } from "./pycroft-steps.js";
 import { formatPeerRows, median, parseBenchArgs, peerRows, pytestResult } from "./fair.js";
 
 interface Row {
@@ -117,9 +120,19 @@ async function bench(groups: string[], samples: number, steps: string[]): Promis
   return { rows, compose };
 }
 
-const args = parseBenchArgs(process.argv.slice(2), { groups: ["services", "test", "shards", "compose", "build-prod", "dev"], steps: COMPOSE_STEPS });
+const args = parseBenchArgs(process.argv.slice(2), {
+  groups: ["services", "test", "shards", "compose", "build-prod", "dev", "pycroft"],
+  steps: [...new Set([...COMPOSE_STEPS, ...PYCROFT_STEPS])],
+  pathGroups: ["pycroft"],
+});
+// dev and pycroft run only when asked; asked alone, nothing else runs.
+const onlyAsked = ["dev", "pycroft"];
 const groups = args.groups;
-const { rows, compose } = groups.length === 1 && groups[0] === "dev" ? { rows: [], compose: undefined } : await bench(groups, args.samples, args.steps);
+const { rows, compose } =
+  groups.length > 0 && groups.every((g) => onlyAsked.includes(g))
+    ? { rows: [], compose: undefined }
+    : await bench(groups.filter((g) => !onlyAsked.includes(g)), args.samples, args.steps);
+const pycroft = groups.includes("pycroft") ? await pycroftSteps(args.path!, args.samples, args.steps) : undefined;
 // Edit -> served in the dev stack and in compose's dev setup: only when asked (`-- dev`).
 if (groups.includes("dev")) printDevEdits(await devEditRows(args.samples));
 if (rows.length > 0) {
@@ -136,16 +149,17 @@ if (shardRows.length > 0) {
     (median(shardRows.map((r) => pick(r) ?? NaN)) / median(single.map((r) => pick(r) ?? NaN))).toFixed(2);
   console.log(`\n--shards 2 / 1 process: call ${ratio((r) => r.seconds)}, pytest ${ratio((r) => r.pytestSeconds)} (medians of ${shardRows.length} rounds)`);
 }
-if (compose) {
+for (const result of [compose, pycroft]) {
+  if (!result) continue;
   // Seconds: median (min-max) of each side's samples; the ratio is of the medians (below 1: the module is faster).
-  if (compose.samples.length > 0) console.log(`\n${formatPeerRows(peerRows(compose.samples))}`);
-  const unclean = compose.samples.filter((s) => s.unclean);
+  if (result.samples.length > 0) console.log(`\n${formatPeerRows(peerRows(result.samples))}`);
+  const unclean = result.samples.filter((s) => s.unclean);
   if (unclean.length > 0) {
     console.log(`[N unclean]: samples that began before the machine was idle (PYCROFT_BENCH_IDLE_MAX_S) or left something running; not clean measurements:`);
     for (const s of unclean) console.log(`  ${s.step.trim()}, ${s.side}: ${s.unclean}`);
   }
-  if (compose.failed.length > 0) {
-    console.log(`\nfailed steps (not in the table):\n${compose.failed.map((f) => `  ${f}`).join("\n")}`);
+  if (result.failed.length > 0) {
+    console.log(`\nfailed steps (not in the table):\n${result.failed.map((f) => `  ${f}`).join("\n")}`);
     process.exitCode = 1;
   }
 }

@@ -102,13 +102,22 @@ export function removeBuiltImages(env: NodeJS.ProcessEnv): void {
   spawnSync("docker", ["rmi", "--force", ...BUILT_IMAGES], { env });
 }
 
+/** buildkitd.toml: the local registry over plain HTTP, as the mirror of each of `mirrored` (registry hosts). */
+export function buildkitdConfig(mirrored: string[] = []): string {
+  return [
+    `[registry."${REGISTRY}"]\n  http = true\n  insecure = true\n`,
+    ...mirrored.map((host) => `[registry."${host}"]\n  mirrors = ["${REGISTRY}"]\n`),
+  ].join("\n");
+}
+
 /**
  * A new docker-container builder (BuildKit in a container, empty state, the registry over plain
- * HTTP), as a CI runner makes with setup-buildx; ready when this returns.
+ * HTTP, and as the mirror of the `mirrored` registries), as a CI runner makes with setup-buildx;
+ * ready when this returns.
  */
-export function createBuilder(name: string, env: NodeJS.ProcessEnv): void {
+export function createBuilder(name: string, env: NodeJS.ProcessEnv, mirrored: string[] = []): void {
   const config = join(tempDirUntilExit("pycroft-buildkitd-"), "buildkitd.toml");
-  writeFileSync(config, `[registry."${REGISTRY}"]\n  http = true\n  insecure = true\n`);
+  writeFileSync(config, buildkitdConfig(mirrored));
   removeBuilder(name, env);
   sh(
     "docker",

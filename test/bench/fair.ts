@@ -269,10 +269,15 @@ export interface BenchArgs {
   samples: number;
   /** The compose group's steps to run; all when empty. */
   steps: string[];
+  /** The checkout a group that takes one (`pycroft PATH`) runs on. */
+  path?: string;
 }
 
-/** `npm run bench -- [GROUP…] [--samples N] [--steps a,b]`. */
-export function parseBenchArgs(argv: string[], known: { groups: readonly string[]; steps: readonly string[] }): BenchArgs {
+/**
+ * `npm run bench -- [GROUP…] [--samples N] [--steps a,b]`; a group of `known.pathGroups` takes the
+ * path that follows it (`pycroft PATH`).
+ */
+export function parseBenchArgs(argv: string[], known: { groups: readonly string[]; steps: readonly string[]; pathGroups?: readonly string[] }): BenchArgs {
   const args: BenchArgs = { groups: [], samples: 3, steps: [] };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
@@ -291,6 +296,11 @@ export function parseBenchArgs(argv: string[], known: { groups: readonly string[
       if (unknown.length > 0) throw new Error(`unknown step ${unknown.join(", ")}: use ${known.steps.join(", ")}`);
     } else if (known.groups.includes(flag)) {
       args.groups.push(flag);
+      if (known.pathGroups?.includes(flag)) {
+        const path = argv[++i];
+        if (path === undefined || path.startsWith("--")) throw new Error(`${flag} needs the path of a checkout: ${flag} PATH`);
+        args.path = path;
+      }
     } else {
       throw new Error(`unknown argument "${argv[i]}": groups ${known.groups.join(", ")}, --samples N, --steps ${known.steps.join(",")}`);
     }

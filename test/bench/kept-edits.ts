@@ -12,6 +12,7 @@ import { join } from "node:path";
 
 import { connection } from "@dagger.io/dagger";
 
+import type { Pycroft } from "../../src/index.js";
 import { hostDir, pycroftOn } from "../e2e/engine.js";
 import { readResult, startWatcher, upTestStack } from "../engine/sync.js";
 import { composeDown } from "./compose-peer.js";
@@ -37,6 +38,14 @@ export interface KeptStep {
   /** The peer's test.sh in keep mode on the compose copy: pytest's output once its process has ended. */
   composeRun: (label: string) => Promise<string>;
   env: NodeJS.ProcessEnv;
+  /** The module on a source directory (default: the e2e images' module, for the example). */
+  module?: (dir: string) => Pycroft;
+  /** The file each edit appends a line to, relative to the copies (default web/app.py). */
+  editFile?: string;
+  /** pytest's arguments in the module's stack (default: what compose.yaml's `test` service passes). */
+  pytestArgs?: string[];
+  /** Ends compose's services kept up (default: the peer's compose.yaml, `down`). */
+  composeDown?: () => void;
 }
 
 /**
@@ -47,10 +56,10 @@ export async function keptEdits(k: KeptStep): Promise<{ samples: Sample[]; misma
   const samples: Sample[] = [];
   const mismatches: string[] = [];
   await connection(async () => {
-    const m = pycroftOn(hostDir(k.moduleDir));
+    const m = k.module ? k.module(k.moduleDir) : pycroftOn(hostDir(k.moduleDir));
     const stack = await upTestStack(m, { ahead: k.ahead });
     try {
-      const watcher = await startWatcher(m, k.moduleDir, stack.target, PYTEST_ARGS);
+      const watcher = await startWatcher(m, k.moduleDir, stack.target, k.pytestArgs ?? PYTEST_ARGS);
       try {
         // The first runs start the services (untimed).
         await watcher.result(1);
@@ -65,7 +74,7 @@ export async function keptEdits(k: KeptStep): Promise<{ samples: Sample[]; misma
             await readResult();
             const busy = await waitIdle(limits);
             const start = performance.now();
-            appendFileSync(join(side === "module" ? k.moduleDir : k.composeDir, "web/app.py"), editLine(side, i));
+            appendFileSync(join(side === "module" ? k.moduleDir : k.composeDir, k.editFile ?? "web/app.py"), editLine(side, i));
             const output = side === "module" ? (await watcher.result(++runs)).output : await k.composeRun(`kept-${i + 1}`);
             const seconds = (performance.now() - start) / 1000;
             outputs[side] = output;
@@ -80,7 +89,8 @@ export async function keptEdits(k: KeptStep): Promise<{ samples: Sample[]; misma
       }
     } finally {
       await stack.stop();
-      composeDown(k.composeDir, k.env);
+      if (k.composeDown) k.composeDown();
+      else composeDown(k.composeDir, k.env);
     }
   });
   return { samples, mismatches };

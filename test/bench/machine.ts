@@ -43,10 +43,15 @@ export function execs(): number[] {
   return runningExecs(processes(), execRoots());
 }
 
-/** The compose project's containers (compose.yaml's `name`), running or not yet removed. */
-export function composeContainers(project = "pycroft-test"): string[] {
-  const ps = spawnSync("docker", ["ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`], { encoding: "utf8" });
-  return (ps.stdout ?? "").split("\n").filter(Boolean);
+/** The bench's compose projects: the example's peer (compose.yaml's `name`) and the Pycroft copy's (pycroft-steps.ts). */
+export const COMPOSE_PROJECTS = ["pycroft-test", "pycroft-bench"];
+
+/** A compose project's containers (all the bench's without one), running or not yet removed. */
+export function composeContainers(project?: string): string[] {
+  return (project ? [project] : COMPOSE_PROJECTS).flatMap((p) => {
+    const ps = spawnSync("docker", ["ps", "-aq", "--filter", `label=com.docker.compose.project=${p}`], { encoding: "utf8" });
+    return (ps.stdout ?? "").split("\n").filter(Boolean);
+  });
 }
 
 /** CPU use over `ms`, with the execs and containers running at its end. */
