@@ -9,7 +9,7 @@ import { checkCeleryApp, checkWorker, DEFAULTS, parseWorkers, WorkerSpec } from 
 import { Context } from "../context.js";
 import { base } from "../images/base.js";
 import { withDbInit } from "../services/db-init.js";
-import { Storage } from "../services/service.js";
+import { startAll, Storage } from "../services/service.js";
 import { bindAll } from "../services/stack.js";
 import { liveDevServer } from "../live/dev-server.js";
 import { atPort, publishPorts } from "./ports.js";
@@ -48,9 +48,17 @@ export async function worker(ctx: Context, celeryApp: string, spec: WorkerSpec):
 /** The migrations on a fresh PostgreSQL on tmpfs, the only service started; their output. */
 export async function migrate(ctx: Context, command: string, init: DbInit): Promise<string> {
   // The database alone, as Pycroft's dev-migrate depends on dev-db alone: no broker or ldap to wait for.
-  const { services, image } = await ctx.appStack(ctx.tmpfs(), false);
+  const storage = ctx.tmpfs();
+  const { services, image } = await ctx.appStack(storage, false);
   const db = services.db!;
-  return migration(image.with(bindAll({ db })).with(await dbInitStep(ctx, db, init)), command).stdout();
+  // Kept up from the load to the migrations' end: a service no container uses may be stopped between
+  // the two, and on tmpfs it would start again empty (the migrations then miss what was loaded).
+  const stop = await startAll({ db }, storage);
+  try {
+    return await migration(image.with(bindAll({ db })).with(await dbInitStep(ctx, db, init)), command).stdout();
+  } finally {
+    await stop();
+  }
 }
 
 /** flask's dev server after the migrations, with db, ldap and mq on the dev volumes. */

@@ -124,12 +124,29 @@ function loaderOf(app: Chain): Chain {
 }
 
 describe("the loader's place", () => {
+  it("migrate keeps its db up from before the load until after the migrations (on tmpfs, a restart in between would lose the load)", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      hostFiles(engine, { "db-init": ["10-schema.sql"] });
+      await module().migrate(undefined, dag.host().directory("db-init"));
+      const all = engine.chains();
+      const [start, stop, migration] = [engine.chains("start").at(-1)!, engine.chains("stop").at(-1)!, engine.chains("stdout").at(-1)!];
+      expect(start, "no service was started").toBeDefined();
+      expect(stop, "no service was stopped").toBeDefined();
+      // The service started and stopped is the db the migration and the loader are bound to.
+      expect(JSON.stringify(serviceOf(start))).toBe(JSON.stringify(bound(migration).db));
+      expect(JSON.stringify(serviceOf(stop))).toBe(JSON.stringify(bound(migration).db));
+      expect(all.indexOf(start)).toBeLessThan(all.indexOf(migration));
+      expect(all.indexOf(migration)).toBeLessThan(all.indexOf(stop));
+    });
+  });
+
   it("migrate loads the directory's .sql files in name order, then the files, into its db, before the migrations", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
       hostFiles(engine, { "db-init": ["20-data.sql", "README", "10-schema.sql"] });
       await module().migrate(undefined, dag.host().directory("db-init"), [dag.host().file("more/extra data.sql"), dag.host().file("last.sql")]);
-      const migration = engine.lastChain();
+      const migration = engine.chains("stdout").at(-1)!;
       const loader = loaderOf(migration);
       expect(loader[0]!.field, formatChain(loader)).toBe("container");
       expect(step(loader, "from").args.address).toBe(OPTIONS.postgresImage.default);

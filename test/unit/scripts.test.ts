@@ -390,10 +390,10 @@ describe("migrate", () => {
       engine.respond("stdout", "INFO  [alembic.runtime.migration] Running upgrade -> abc\n");
       expect(await module().migrate()).toContain("Running upgrade");
       // Against a fresh database alone, as Pycroft's dev-migrate runs: nothing else is started.
-      const bound = steps(engine.lastChain(), "withServiceBinding");
+      const bound = steps(engine.chains("stdout").at(-1)!, "withServiceBinding");
       expect(bound.map((b) => b.args.alias)).toEqual(["db"]);
       expect(steps(bound[0]!.args.service, "from").map((f) => f.args.address)).toEqual([OPTIONS.postgresImage.default]);
-      return steps(engine.lastChain(), "withExec").at(-1)!.args.args as string[];
+      return steps(engine.chains("stdout").at(-1)!, "withExec").at(-1)!.args.args as string[];
     });
     const ran = runScript(command, { standIns: { flask: { does: 'echo "INFO  [alembic] Running upgrade" >&2' } } });
     expect(ran.calls).toEqual(["flask alembic upgrade head"]);
@@ -408,7 +408,7 @@ describe("migrate after --db-init", () => {
       exampleSource(engine);
       engine.respond("stdout", "");
       await module().migrate("flask db upgrade");
-      return steps(engine.lastChain(), "withExec").at(-1)!.args.args as string[];
+      return steps(engine.chains("stdout").at(-1)!, "withExec").at(-1)!.args.args as string[];
     });
     expect(command.slice(3)).toEqual(["migrate", "/var/log/pycroft-db-init.log", "flask db upgrade"]);
     const dir = tempDir("migrate");
