@@ -30,9 +30,9 @@ import {
   sh,
   startEngine,
 } from "./compose-peer.js";
-import { countMismatch, Kind, pytestResult, Sample, sampleOrder, Side } from "./fair.js";
+import { countMismatch, Sample } from "./fair.js";
 import { keptEdits } from "./kept-edits.js";
-import { composeContainers, execs, FRESH_ENGINE, IDLE, runTimed, waitIdle } from "./machine.js";
+import { composeContainers, execs, FRESH_ENGINE, IDLE, runTimed, sideBySide, SideRun, waitIdle } from "./machine.js";
 
 /** The steps, in the order they run (`--steps` picks some). */
 export const COMPOSE_STEPS = ["deps", "rerun", "edit", "kept", "kept-plain", "new-machine"] as const;
@@ -40,7 +40,7 @@ export const COMPOSE_STEPS = ["deps", "rerun", "edit", "kept", "kept-plain", "ne
 const ROOT = join(import.meta.dirname, "../..");
 
 /** One side's run: its time, pytest's output, and what it left running past the wait for its end. */
-type Run = { seconds: number; output: string; lingering?: string[] };
+type Run = SideRun;
 
 /**
  * The module's `test` as its own process (`npm run call -- test`, what `dagger call test` runs), on
@@ -105,34 +105,7 @@ export async function composeSteps(samples: number, steps: string[]): Promise<Co
     const run = await composeTest(composeDir, { ...env, ...extra }, log(label), build);
     return { seconds: run.seconds, output: run.stdout, lingering: run.lingering };
   };
-  // Each step starts with the other side than the one before.
-  let begun = 0;
-  const startWith = (): Side => (begun++ % 2 === 0 ? "module" : "compose");
-
-  /** A step's samples, the sides in turns, each after `before(i)` (the edits of sample i) and an idle wait. */
-  const step = async (name: string, kind: Kind, before: (i: number) => void, run: Record<Side, () => Promise<Run>>) => {
-    const own: Sample[] = [];
-    try {
-      for (const [i, pair] of sampleOrder(samples, startWith()).entries()) {
-        before(i);
-        const outputs: Partial<Record<Side, string>> = {};
-        for (const side of pair) {
-          const busy = await waitIdle(limits);
-          const { seconds, output, lingering } = await run[side]();
-          outputs[side] = output;
-          const unclean = [busy && `busy start: ${busy}`, lingering && `left ${lingering.join(", ")}`].filter(Boolean).join("; ") || undefined;
-          own.push({ step: name, kind, side, seconds, pytestSeconds: pytestResult(output)?.seconds, unclean });
-          console.error(`${name} (${i + 1}/${samples}), ${side}: ${seconds.toFixed(1)} s`);
-        }
-        const mismatch = countMismatch(`${name}, sample ${i + 1}`, outputs.module!, outputs.compose!);
-        if (mismatch) throw new Error(mismatch);
-      }
-      result.samples.push(...own);
-    } catch (err) {
-      result.failed.push(`${name}: ${(err as Error).message}`);
-      console.error(`compose peer: step failed: ${name}: ${(err as Error).message}`);
-    }
-  };
+  const { step, startWith } = sideBySide({ who: "compose peer", samples, limits: () => limits, result });
 
   // Both sides warm, as a developer's machine is: one untimed run each of the unedited source.
   const warm = countMismatch("warm-up", (await moduleTest(moduleDir)).output, (await composeRun("warm-up", true)).output);

@@ -3,7 +3,10 @@
 import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
-import { busyFraction, CpuTimes, groupMembers, IdleLimits, MachineState, newSince, notIdle, parseCpuTimes, parseProcStat, Proc, runningExecs } from "./fair.js";
+import {
+  busyFraction, countMismatch, CpuTimes, groupMembers, IdleLimits, Kind, MachineState, newSince, notIdle, parseCpuTimes, parseProcStat, Proc, pytestResult,
+  runningExecs, Sample, sampleOrder, Side,
+} from "./fair.js";
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
@@ -139,4 +142,47 @@ export async function runTimed(
   const seconds = (performance.now() - start) / 1000;
   if (left.length > 0) console.error(`bench: ${cmd} left ${left.join(", ")} for more than ${LEFTOVER_MAX_S} s`);
   return { code, stdout, stderr, seconds, lingering: left.length > 0 ? left : undefined };
+}
+
+/** One side's timed run: its wall time to its end, pytest's output, and what it left running. */
+export interface SideRun {
+  seconds: number;
+  output: string;
+  lingering?: string[];
+}
+
+/**
+ * The step runner of a side-by-side bench: a step's samples with the sides in turns (each step begins
+ * with the other side than the one before), each sample after `before(i)` (its edits), each side after
+ * an idle wait (`limits()` as they are then), pytest's counts compared per sample. A step's samples go
+ * to `result.samples` only when all of it ran; a failed step goes to `result.failed`, and `who` says
+ * whose on stderr. `startWith` takes the next turn for a step timed elsewhere (keptEdits).
+ */
+export function sideBySide(o: { who: string; samples: number; limits: () => Partial<IdleLimits>; result: { samples: Sample[]; failed: string[] } }) {
+  let begun = 0;
+  const startWith = (): Side => (begun++ % 2 === 0 ? "module" : "compose");
+  const step = async (name: string, kind: Kind, before: (i: number) => void, run: Record<Side, () => Promise<SideRun>>): Promise<void> => {
+    const own: Sample[] = [];
+    try {
+      for (const [i, pair] of sampleOrder(o.samples, startWith()).entries()) {
+        before(i);
+        const outputs: Partial<Record<Side, string>> = {};
+        for (const side of pair) {
+          const busy = await waitIdle(o.limits());
+          const { seconds, output, lingering } = await run[side]();
+          outputs[side] = output;
+          const unclean = [busy && `busy start: ${busy}`, lingering && `left ${lingering.join(", ")}`].filter(Boolean).join("; ") || undefined;
+          own.push({ step: name, kind, side, seconds, pytestSeconds: pytestResult(output)?.seconds, unclean });
+          console.error(`${name} (${i + 1}/${o.samples}), ${side}: ${seconds.toFixed(1)} s`);
+        }
+        const mismatch = countMismatch(`${name}, sample ${i + 1}`, outputs.module!, outputs.compose!);
+        if (mismatch) throw new Error(mismatch);
+      }
+      o.result.samples.push(...own);
+    } catch (err) {
+      o.result.failed.push(`${name}: ${(err as Error).message}`);
+      console.error(`${o.who}: step failed: ${name}: ${(err as Error).message}`);
+    }
+  };
+  return { step, startWith };
 }

@@ -15,9 +15,9 @@ import { join } from "node:path";
 import { hostDir, tempDirUntilExit } from "../e2e/engine.js";
 import { newPycroft, optionsFromEnv } from "../support/module.js";
 import { composeEnv, createBuilder, dropEngine, noFreshEngine, removeBuilder, sh, startEngine } from "./compose-peer.js";
-import { countMismatch, Kind, pytestResult, Sample, sampleOrder, Side } from "./fair.js";
+import { countMismatch, pytestResult, Sample } from "./fair.js";
 import { keptEdits } from "./kept-edits.js";
-import { composeContainers, execs, FRESH_ENGINE, runTimed, waitIdle } from "./machine.js";
+import { composeContainers, execs, FRESH_ENGINE, runTimed, sideBySide, SideRun, waitIdle } from "./machine.js";
 
 /** The steps, in the order they run (`--steps` picks some). */
 export const PYCROFT_STEPS = ["cold", "ci", "edit", "kept", "deps"] as const;
@@ -50,7 +50,7 @@ export const BUILT_IMAGES = ["agdsn/pycroft-base:latest", "agdsn/pycroft-dev:lat
 export const lockEdit = (stamp: string) => `# bench dependency change ${stamp}\n`;
 
 /** One side's run: its time, pytest's output, and what it left running past the wait for its end. */
-type Run = { seconds: number; output: string; lingering?: string[] };
+type Run = SideRun;
 
 /** The output of a run that may have failed: pytest's summary is what is compared, failed or not. */
 function finished(what: string, run: { code: number | null; stdout: string; stderr: string }): string {
@@ -131,33 +131,7 @@ export async function pycroftSteps(path: string, samples: number, steps: string[
     return { seconds: run.seconds, output: finished(`compose.sh ${args[0]} (log ${log})`, run), lingering: run.lingering };
   };
   const composeCi = (label: string, extra: NodeJS.ProcessEnv = {}) => compose(label, ["ci"], extra);
-  let begun = 0;
-  const startWith = (): Side => (begun++ % 2 === 0 ? "module" : "compose");
-
-  /** A step's samples, the sides in turns, each after `before(i)` and an idle wait; counts compared per sample. */
-  const step = async (name: string, kind: Kind, before: (i: number) => void, run: Record<Side, () => Promise<Run>>) => {
-    const own: Sample[] = [];
-    try {
-      for (const [i, pair] of sampleOrder(samples, startWith()).entries()) {
-        before(i);
-        const outputs: Partial<Record<Side, string>> = {};
-        for (const side of pair) {
-          const busy = await waitIdle(limits);
-          const { seconds, output, lingering } = await run[side]();
-          outputs[side] = output;
-          const unclean = [busy && `busy start: ${busy}`, lingering && `left ${lingering.join(", ")}`].filter(Boolean).join("; ") || undefined;
-          own.push({ step: name, kind, side, seconds, pytestSeconds: pytestResult(output)?.seconds, unclean });
-          console.error(`${name} (${i + 1}/${samples}), ${side}: ${seconds.toFixed(1)} s`);
-        }
-        const mismatch = countMismatch(`${name}, sample ${i + 1}`, outputs.module!, outputs.compose!);
-        if (mismatch) throw new Error(mismatch);
-      }
-      result.samples.push(...own);
-    } catch (err) {
-      result.failed.push(`${name}: ${(err as Error).message}`);
-      console.error(`pycroft bench: step failed: ${name}: ${(err as Error).message}`);
-    }
-  };
+  const { step, startWith } = sideBySide({ who: "pycroft bench", samples, limits: () => limits, result });
 
   try {
     if (want("cold")) {
