@@ -76,6 +76,11 @@ export const DEFAULTS = {
   workerName: "celery-worker",
   /** The most processes one worker may fork (`--concurrency`): each is a copy of the app, on the engine's cores. */
   maxWorkerConcurrency: 64,
+  /**
+   * How long uv waits for its cache's lock, in seconds (its default is 300): builds share one uv cache
+   * volume, and on a busy engine another build's compile of an sdist (uwsgi) can hold it longer.
+   */
+  uvLockTimeout: 1800,
   /** Keycloak's test realm; `test` starts keycloak for the OIDC tests when the source has it. */
   keycloakRealm: "docker/keycloak/test-realm.json",
   /** The packages Pycroft's CI measures coverage of (those the source has). */

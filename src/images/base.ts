@@ -1,6 +1,6 @@
 import { CacheVolume, Container, dag } from "@dagger.io/dagger";
 
-import { owner, RUNTIME_PACKAGES, Settings, UsageError } from "../config.js";
+import { DEFAULTS, owner, RUNTIME_PACKAGES, Settings, UsageError } from "../config.js";
 import { script } from "../scripts/index.js";
 import { aptInstall, aptMirror } from "./apt.js";
 
@@ -66,6 +66,8 @@ export function base(s: Settings): Container {
       .withEnvVariable("UV_LINK_MODE", "copy")
       // Trust the system CA store (corporate proxies add theirs there), not uv's bundled roots.
       .withEnvVariable("UV_NATIVE_TLS", "1")
+      // Builds on one engine share the uv cache: wait for another's lock rather than fail after 5 min.
+      .withEnvVariable("UV_LOCK_TIMEOUT", String(DEFAULTS.uvLockTimeout))
       .withEnvVariable("PATH", `${s.venv}/bin:$PATH`, { expand: true })
       .withMountedCache(`${s.home}/.cache/uv`, uvCache(), { owner: owner(s) })
       .withExec(["uv", "venv", s.venv])
@@ -86,6 +88,7 @@ export const BUILD_ONLY_ENV = [
   "UV_PROJECT_ENVIRONMENT",
   "UV_LINK_MODE",
   "UV_NATIVE_TLS",
+  "UV_LOCK_TIMEOUT",
 ] as const;
 
 /**

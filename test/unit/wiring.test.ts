@@ -127,6 +127,7 @@ describe("the layers", () => {
         UV_PROJECT_ENVIRONMENT: "/srv/app/venv",
         UV_LINK_MODE: "copy",
         UV_NATIVE_TLS: "1",
+        UV_LOCK_TIMEOUT: "1800",
         PATH: "/srv/app/venv/bin:$PATH",
       });
       expect(step(chain, "withWorkdir").args.path).toBe("/srv/app");
@@ -154,7 +155,7 @@ describe("the layers", () => {
       await (await module({ pythonIndex: "http://pypi.local/simple" }).buildProd(undefined, undefined, "", "abc", undefined, "2026-01-01T00:00:00Z")).sync();
       const chain = engine.lastChain();
       expect(steps(chain, "withoutEnvVariable").map((s) => s.args.name).sort()).toEqual(
-        ["DEBIAN_FRONTEND", "PIP_INDEX_URL", "PIP_TRUSTED_HOST", "UV_DEFAULT_INDEX", "UV_LINK_MODE", "UV_NATIVE_TLS", "UV_PROJECT_ENVIRONMENT"],
+        ["DEBIAN_FRONTEND", "PIP_INDEX_URL", "PIP_TRUSTED_HOST", "UV_DEFAULT_INDEX", "UV_LINK_MODE", "UV_LOCK_TIMEOUT", "UV_NATIVE_TLS", "UV_PROJECT_ENVIRONMENT"],
       );
       // Each removed after base set it: none reaches the image.
       const lastSet = (name: string) => chain.map((s) => (s.field === "withEnvVariable" && s.args.name === name ? 1 : 0)).lastIndexOf(1);
