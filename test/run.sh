@@ -23,6 +23,8 @@ use_engine() {
   wait "$engine_job" || status=$?
   cat "$up_log" >&2
   [ "$status" -eq 0 ] || { echo "the engine did not start (exit code $status): see above" >&2; return "$status"; }
+  # up.sh's output, the client's settings: nothing to follow.
+  # shellcheck source=/dev/null
   . "$env_file"
 }
 if engine_given; then

@@ -37,7 +37,7 @@ install_config() {
     elif pid=$(pidof dockerd); then
       # Not ours to restart: runtimes/default-runtime reload on SIGHUP; mtu waits for a restart.
       echo "daemon.json changed: reloading dockerd ($pid); mtu applies on its next restart" >&2
-      kill -HUP $pid
+      kill -HUP "$pid"
     fi
   fi
 }

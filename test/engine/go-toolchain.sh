@@ -82,7 +82,7 @@ download() {
 unpack_and_verify() {
   local rc=0 start=$SECONDS
   stage=$(mktemp -d "$DIR/.unpack.XXXXXX")
-  unzip -Z1 "$ZIP" >"$stage.names" 2>/dev/null && unzip -q "$ZIP" -d "$stage" 2>"$stage.err" || {
+  { unzip -Z1 "$ZIP" >"$stage.names" 2>/dev/null && unzip -q "$ZIP" -d "$stage" 2>"$stage.err"; } || {
     say "$ZIP cannot be unpacked: $(tail -3 "$stage.err" 2>/dev/null | tr '\n' ' ')"; return 1; }
   PYCROFT_GOPROXY="$proxies" PYCROFT_GOSUMDB="$gosumdb" PYCROFT_GOSUM_CHECK="$check" \
     PYCROFT_SUMDB_CACHE="$DIR/sumdb" node - "$MODULE" "$MODVER" "$stage.names" "$stage" <<'JS' >"$stage.result" || rc=$?

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the test/engine provisioning scripts (sourced, not run).
 # Everything built or downloaded lives outside the repo, in $CACHE, so reruns reuse it.
 CACHE="${PYCROFT_ENGINE_CACHE:-/var/cache/pycroft-engine}"
@@ -113,6 +114,8 @@ go_version_ge() {
 go_mod_min() {
   local - esc p mod="" IFS=',|'
   set -f
+  # Go's module cache escapes each capital as ! and the lower case letter (GNU sed's \L).
+  # shellcheck disable=SC2001
   esc=$(sed 's/[A-Z]/!\L&/g' <<<"$1")
   local cached="${GOMODCACHE:-$CACHE/go/mod}/cache/download/$esc/@v/$2.mod"
   if [ -f "$cached" ]; then mod=$(cat "$cached")
@@ -136,7 +139,7 @@ ensure_go() {
   done
   need="${need:-$GO_VERSION}"
   for g in "$(command -v go)" "${GO_LOCAL_ROOT:+$GO_LOCAL_ROOT/bin/go}"; do
-    [ -n "$g" ] && [ -x "$g" ] || continue
+    { [ -n "$g" ] && [ -x "$g" ]; } || continue
     v=$(cd / && GOTOOLCHAIN=local "$g" env GOVERSION 2>/dev/null) || v="?"
     if go_version_ge "${v%% *}" "$need"; then
       PATH="$(dirname "$g"):$PATH"

@@ -9,7 +9,7 @@
 # Module options: PYCROFT_PYTHON_IMAGE, PYCROFT_NO_INSTALL_PACKAGES (e.g. guzzle-sphinx-theme, on a
 # runner that cannot reach GitHub), PYCROFT_REPORTS (where test-report's files go).
 set -euo pipefail
-[ $# -ge 1 ] && [ -f "$1/pyproject.toml" ] || { echo "usage: bash test/pycroft/run.sh PATH_TO_PYCROFT [STEP…]" >&2; exit 64; }
+{ [ $# -ge 1 ] && [ -f "$1/pyproject.toml" ]; } || { echo "usage: bash test/pycroft/run.sh PATH_TO_PYCROFT [STEP…]" >&2; exit 64; }
 source_dir=$(cd "$1" && pwd); shift
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 . test/engine/lib.sh
@@ -20,6 +20,8 @@ phase "npm ci" npm ci --no-audit --no-fund --prefer-offline --loglevel=error
 if ! engine_given; then
   env_file="$CACHE/client.env"
   phase "engine" bash -c "bash test/engine/up.sh > '$env_file'"
+  # up.sh's output, the client's settings: nothing to follow.
+  # shellcheck source=/dev/null
   . "$env_file"
   # The engine made here has no official images. Pycroft's own is python:3.12-slim-bookworm: its
   # stand-in needs a CPython 3.12.1 build on this machine (standins/python312/prepare.sh). Without

@@ -23,6 +23,8 @@
 #      3 checks 2 s apart); failures in a start period do not count, a passing check counts at once.
 # Env: PYCROFT_APT_MIRROR (default: the first non-security URI of this machine's apt sources),
 #   PYCROFT_BUN_TARBALL (default: what `npm view` gives for the package's dist.tarball).
+# The edits below are Perl expressions, in single quotes so that the shell leaves their $1 alone.
+# shellcheck disable=SC2016
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: prepare.sh PYCROFT_CHECKOUT DEST" >&2; exit 64; }
 SRC=$1 DEST=$2
@@ -46,6 +48,7 @@ cp -a "$SRC" "$DEST"
 cd "$DEST"
 
 # edit FILE PERL_EXPR: applies the substitution to FILE; fails when it changed nothing (Pycroft moved on).
+# edit FILE PERL_EXPR
 edit() {
   local file=$1 expr=$2 before
   before=$(sha256sum "$file")

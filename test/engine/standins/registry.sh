@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Registry API helpers for the stand-in scripts (sourced, not run). REGISTRY: host:port, plain HTTP.
 REGISTRY=${REGISTRY:-127.0.0.1:5000}
 # Every manifest kind: the registry hands a list to a client that accepts none by picking one entry.

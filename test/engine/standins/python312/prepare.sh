@@ -16,7 +16,7 @@ VERSION=$(sed -n 's/^ENV PYTHON_VERSION=//p' "$HERE/Dockerfile")
 OUT=$HERE/cpython
 STAMP=$HERE/cpython.stamp
 
-[ -x "$SRC/bin/python3.12" ] && [ -f "$SRC/lib/libpython3.12.so.1.0" ] || {
+{ [ -x "$SRC/bin/python3.12" ] && [ -f "$SRC/lib/libpython3.12.so.1.0" ]; } || {
   echo "prepare.sh: the python312 stand-in needs a CPython 3.12 (--enable-shared) at $SRC (set PYCROFT_PYTHON312_HOME to use another)" >&2
   exit 1; }
 grep -q "^#define PY_VERSION *\"$VERSION\"" "$SRC/include/python3.12/patchlevel.h" || {
