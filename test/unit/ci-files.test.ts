@@ -208,13 +208,52 @@ describe("what the CI files run", () => {
     expect([...called("ci/github/pycroft.yml")].sort()).toEqual(["build-prod", "bundle", "dev", "docs", "docs-log", "lint", "publish", "test-report", "typecheck"]);
   });
 
-  it("ci/gitlab/pycroft.gitlab-ci.yml runs every job of Pycroft's CI", () => {
-    expect([...called("ci/gitlab/pycroft.gitlab-ci.yml")].sort()).toEqual(["build-prod", "bundle", "docs", "lint", "publish", "test-report", "typecheck"]);
+  it("ci/gitlab/pycroft.gitlab-ci.yml runs every job of Pycroft's CI, with the outdated JS report in the dev image", () => {
+    expect([...called("ci/gitlab/pycroft.gitlab-ci.yml")].sort()).toEqual(["build-prod", "bundle", "dev", "docs", "lint", "publish", "test-report", "typecheck"]);
   });
 
   it("this repository's workflow lists the functions, runs the tests and every check", () => {
     const commands = daggerCommands(read(".github/workflows/ci.yml")).commands.map((c) => c.args.join(" "));
     expect(commands).toEqual(["functions", "call test", "check", "call watcher export --path pycroft-watch.py", "call test-stack --sync-token env://PYCROFT_SYNC_TOKEN up --ports 5099:5099"]);
+  });
+});
+
+describe("the submodules' tags (versions from git tags)", () => {
+  /** A line that fetches the submodules' tags. */
+  const FETCH = /git submodule foreach --recursive .*git fetch[^|]*--tags/;
+
+  it("ci/github/pycroft.yml: every job that calls the module fetches them after its checkout and before its first call", () => {
+    const text = read("ci/github/pycroft.yml");
+    const lines = text.split("\n");
+    const calls = daggerCommands(text).commands;
+    const jobs = ciJobs(text).filter((j) => calls.some((c) => c.line >= j.line && c.line <= j.endLine));
+    expect(jobs.length).toBeGreaterThanOrEqual(4);
+    for (const job of jobs) {
+      const at = (test: (l: string) => boolean) => lines.findIndex((l, i) => i + 1 >= job.line && i + 1 <= job.endLine && test(l)) + 1;
+      const checkout = at((l) => /uses:\s*actions\/checkout@/.test(l));
+      const fetch = at((l) => FETCH.test(l));
+      const first = Math.min(...calls.filter((c) => c.line >= job.line && c.line <= job.endLine).map((c) => c.line));
+      expect(checkout, `${job.name}: a checkout`).toBeGreaterThan(0);
+      expect(fetch, `${job.name}: the tag fetch, after the checkout`).toBeGreaterThan(checkout);
+      expect(first, `${job.name}: its first call after the tag fetch`).toBeGreaterThan(fetch);
+    }
+  });
+
+  it("ci/gitlab/pycroft.gitlab-ci.yml: every job that calls the module extends the template whose before_script fetches them", () => {
+    const text = read("ci/gitlab/pycroft.gitlab-ci.yml");
+    const lines = text.split("\n");
+    const template = lines.findIndex((l) => l === ".dagger:");
+    const end = lines.findIndex((l, i) => i > template && /^\S/.test(l));
+    const body = lines.slice(template, end);
+    const before = body.findIndex((l) => /^\s+before_script:/.test(l));
+    expect(before).toBeGreaterThan(0);
+    expect(body.slice(before).some((l) => FETCH.test(l))).toBe(true);
+    // git is in the job's image: the template installs it.
+    expect(body.some((l) => /apk add .*\bgit\b/.test(l))).toBe(true);
+    const calls = daggerCommands(text).commands;
+    const jobs = ciJobs(text).filter((j) => calls.some((c) => c.line >= j.line && c.line <= j.endLine));
+    expect(jobs.map((j) => j.name).sort()).toEqual(["build", "checks", "docs", "publish", "test"]);
+    for (const job of jobs) expect(lines.slice(job.line, job.endLine).some((l) => /^\s+extends:\s*\.dagger\s*$/.test(l)), job.name).toBe(true);
   });
 });
 
