@@ -9,7 +9,8 @@
 //     or containers running than after the warm-up), so neither side pays for the other's leftovers;
 //   - the sides take turns (AB BA AB …, the first side alternating from step to step), `samples`
 //     times per step; the table has each side's median and spread and the ratio of the medians;
-//   - both sides' pytest counts are compared in every round: a mismatch fails the step;
+//   - both sides' numbers of tests are compared in every round: a mismatch fails the step (outcomes
+//     that differ on the same tests mark the round's samples instead);
 //   - a row only compares like with like: fresh services with fresh, kept with kept, a new machine
 //     with a new machine (no cache restored on either side).
 // Compose is run as a competent user runs it: a code-only edit rebuilds nothing (the source is

@@ -166,17 +166,53 @@ export function pytestResult(output: string): PytestResult | undefined {
 const countsText = (c: Record<string, number>) =>
   Object.entries(c).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${v} ${k}`).join(", ") || "no tests";
 
+/** The outcomes that each stand for one test run (an error in a test's set-up stands for the test). */
+const RUN_OUTCOMES = ["passed", "failed", "skipped", "xfailed", "xpassed", "error"];
+
 /**
- * Why the two sides' pytest runs do not count the same tests (each outcome's number), or undefined
- * when they do. A run without a summary line is a mismatch too.
+ * How many tests a run selected: pytest's collection line ("collected 1392 items / 1 deselected /
+ * 1391 selected"), or, without exactly one such line, the summary's outcomes added up.
+ */
+export function selectedTests(output: string): number | undefined {
+  const collected = [...output.matchAll(/^collected (\d+) items?(?: \/ (\d+) deselected)?(?: \/ (\d+) selected)?/gm)];
+  if (collected.length === 1) {
+    const [, all, deselected, selected] = collected[0]!;
+    return selected !== undefined ? Number(selected) : Number(all) - Number(deselected ?? 0);
+  }
+  const result = pytestResult(output);
+  return result && RUN_OUTCOMES.reduce((n, k) => n + (result.counts[k] ?? 0), 0);
+}
+
+/**
+ * Why the two sides' pytest runs did not run the same number of tests, or undefined when they did.
+ * A run without a summary line is a mismatch too. (Outcomes that differ on the same tests, such as
+ * a flaky test failing on one side, are `outcomeDifference`'s.)
  */
 export function countMismatch(step: string, module: string, compose: string): string | undefined {
   const m = pytestResult(module);
   const c = pytestResult(compose);
   if (!m || !c) return `${step}: no pytest summary line in the ${[!m && "module's", !c && "compose's"].filter(Boolean).join(" and ")} output`;
-  const keys = new Set([...Object.keys(m.counts), ...Object.keys(c.counts)]);
-  const same = [...keys].every((k) => (m.counts[k] ?? 0) === (c.counts[k] ?? 0));
-  return same ? undefined : `${step}: the module ran ${countsText(m.counts)}, compose ${countsText(c.counts)}`;
+  return selectedTests(module) === selectedTests(compose)
+    ? undefined
+    : `${step}: the module ran ${selectedTests(module)} tests (${countsText(m.counts)}), compose ${selectedTests(compose)} (${countsText(c.counts)})`;
+}
+
+/**
+ * How the outcomes of two runs of the same tests differ ("module 1381 passed, 4 error; compose 1385
+ * passed"), or undefined when they do not: the samples stay, marked, since a test that failed on one
+ * side did not cost that side the same time.
+ */
+export function outcomeDifference(module: string, compose: string): string | undefined {
+  const m = pytestResult(module)?.counts ?? {};
+  const c = pytestResult(compose)?.counts ?? {};
+  const same = [...new Set([...Object.keys(m), ...Object.keys(c)])].every((k) => (m[k] ?? 0) === (c[k] ?? 0));
+  return same ? undefined : `outcomes differ: module ${countsText(m)}; compose ${countsText(c)}`;
+}
+
+/** Marks the samples of a round whose two runs' outcomes differ (`outcomeDifference`), in place. */
+export function markDifference(round: Sample[], module: string, compose: string): void {
+  const differ = outcomeDifference(module, compose);
+  if (differ) for (const s of round) s.unclean = [s.unclean, differ].filter(Boolean).join("; ");
 }
 
 // --- the table

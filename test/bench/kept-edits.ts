@@ -16,7 +16,7 @@ import type { Pycroft } from "../../src/index.js";
 import { hostDir, pycroftOn } from "../e2e/engine.js";
 import { readResult, startWatcher, upTestStack } from "../engine/sync.js";
 import { composeDown } from "./compose-peer.js";
-import { countMismatch, pytestResult, Sample, sampleOrder, Side } from "./fair.js";
+import { countMismatch, markDifference, pytestResult, Sample, sampleOrder, Side } from "./fair.js";
 import { composeContainers, execs, waitIdle } from "./machine.js";
 
 /**
@@ -83,6 +83,7 @@ export async function keptEdits(k: KeptStep): Promise<{ samples: Sample[]; misma
           }
           const mismatch = countMismatch(`${k.step}, sample ${i + 1}`, outputs.module!, outputs.compose!);
           if (mismatch) mismatches.push(mismatch);
+          markDifference(samples.slice(-pair.length), outputs.module!, outputs.compose!);
         }
       } finally {
         await watcher.stop();

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
 import {
-  busyFraction, countMismatch, CpuTimes, groupMembers, IdleLimits, Kind, MachineState, newSince, notIdle, parseCpuTimes, parseProcStat, Proc, pytestResult,
+  busyFraction, countMismatch, CpuTimes, groupMembers, IdleLimits, Kind, markDifference, MachineState, newSince, notIdle, parseCpuTimes, parseProcStat, Proc, pytestResult,
   runningExecs, Sample, sampleOrder, Side,
 } from "./fair.js";
 
@@ -177,6 +177,7 @@ export function sideBySide(o: { who: string; samples: number; limits: () => Part
         }
         const mismatch = countMismatch(`${name}, sample ${i + 1}`, outputs.module!, outputs.compose!);
         if (mismatch) throw new Error(mismatch);
+        markDifference(own.slice(-pair.length), outputs.module!, outputs.compose!);
       }
       o.result.samples.push(...own);
     } catch (err) {

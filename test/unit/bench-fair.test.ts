@@ -8,9 +8,11 @@ import {
   descendants,
   formatPeerRows,
   groupMembers,
+  markDifference,
   median,
   newSince,
   notIdle,
+  outcomeDifference,
   parseBenchArgs,
   parseCpuTimes,
   parseProcStat,
@@ -20,9 +22,10 @@ import {
   runningExecs,
   Sample,
   sampleOrder,
+  selectedTests,
   summarize,
 } from "../bench/fair.js";
-import { runTimed, waitIdle } from "../bench/machine.js";
+import { runTimed, sideBySide, waitIdle } from "../bench/machine.js";
 
 describe("sampleOrder", () => {
   it("alternates which side goes first, AB BA AB …", () => {
@@ -172,12 +175,48 @@ describe("pytest's counts on both sides", () => {
     expect(pytestResult("collected 0 items\nno summary here\n")).toBeUndefined();
   });
 
-  it("accepts the same counts and names the difference otherwise", () => {
+  it("accepts the same number of tests and names the difference otherwise", () => {
     const a = summary("11 passed, 1 warning in 4.2s");
     expect(countMismatch("edit", a, summary("11 passed in 7.9s"))).toBeUndefined();
-    expect(countMismatch("edit", a, summary("10 passed, 1 skipped in 7.9s"))).toBe("edit: the module ran 11 passed, compose 10 passed, 1 skipped");
+    expect(countMismatch("edit", a, summary("10 passed in 7.9s"))).toBe("edit: the module ran 11 tests (11 passed), compose 10 (10 passed)");
+    // The same tests with other outcomes (a flaky one): not a mismatch, an outcome difference.
+    expect(countMismatch("edit", a, summary("9 passed, 2 errors in 7.9s"))).toBeUndefined();
+    expect(countMismatch("edit", a, summary("10 passed, 1 skipped in 7.9s"))).toBeUndefined();
     expect(countMismatch("rerun", "crashed", a)).toBe("rerun: no pytest summary line in the module's output");
     expect(countMismatch("rerun", a, "")).toBe("rerun: no pytest summary line in the compose's output");
+  });
+
+  it("counts the tests pytest selected from its collection line, else from the summary's outcomes", () => {
+    expect(selectedTests(`collected 1392 items / 1 deselected / 1391 selected\n${summary("1390 passed, 1 xfailed, 1 deselected in 50s")}`)).toBe(1391);
+    expect(selectedTests(`collected 142 items\n${summary("141 passed, 1 failed in 4s")}`)).toBe(142);
+    expect(selectedTests(`collected 18 items / 14 deselected\n${summary("4 passed, 14 deselected in 2s")}`)).toBe(4);
+    expect(selectedTests(summary("5 passed, 1 failed, 2 skipped, 1 xfailed, 1 xpassed, 3 errors, 7 deselected, 4 warnings in 9s"))).toBe(13);
+    // Two collection lines (two sessions in one output): the summary decides.
+    expect(selectedTests(`collected 3 items\ncollected 4 items\n${summary("6 passed in 1s")}`)).toBe(6);
+    expect(selectedTests("no summary")).toBeUndefined();
+    const module = `collected 1391 items\n${summary("1387 passed, 4 errors in 52s")}`;
+    const compose = `collected 1392 items / 1 deselected / 1391 selected\n${summary("1391 passed, 1 deselected in 49s")}`;
+    expect(countMismatch("ci", module, compose)).toBeUndefined();
+    expect(countMismatch("ci", module, compose.replace("1391 selected", "1390 selected"))).toBe(
+      "ci: the module ran 1391 tests (4 error, 1387 passed), compose 1390 (1 deselected, 1391 passed)",
+    );
+  });
+
+  it("marks a round's samples whose outcomes differ, and leaves alike rounds unmarked", () => {
+    const round = (): Sample[] => [
+      { step: "ci", kind: "fresh", side: "module", seconds: 60 },
+      { step: "ci", kind: "fresh", side: "compose", seconds: 90, unclean: "busy start: CPU 30 % busy" },
+    ];
+    expect(outcomeDifference(summary("11 passed in 1s"), summary("11 passed, 2 warnings in 2s"))).toBeUndefined();
+    const alike = round();
+    markDifference(alike, summary("11 passed in 1s"), summary("11 passed in 2s"));
+    expect(alike.map((s) => s.unclean)).toEqual([undefined, "busy start: CPU 30 % busy"]);
+    const differing = round();
+    markDifference(differing, summary("9 passed, 2 errors in 1s"), summary("11 passed in 2s"));
+    expect(differing.map((s) => s.unclean)).toEqual([
+      "outcomes differ: module 2 error, 9 passed; compose 11 passed",
+      "busy start: CPU 30 % busy; outcomes differ: module 2 error, 9 passed; compose 11 passed",
+    ]);
   });
 });
 
@@ -248,4 +287,24 @@ describe("the bench's command line", () => {
     expect(() => parseBenchArgs(["--steps", "edit,cold"], known)).toThrow(/unknown step cold/);
     expect(() => parseBenchArgs(["shards"], known)).toThrow(/unknown argument "shards"/);
   });
+});
+
+describe("sideBySide", () => {
+  // Never busy, any execs and containers: the idle wait takes its two readings and goes on.
+  const limits = () => ({ maxBusy: 1.01, execs: Infinity, containers: Infinity });
+  const run = (collected: number, outcomes: string) => async () => ({ seconds: 1, output: `collected ${collected} items\n===== ${outcomes} in 1.0s =====\n` });
+
+  it("keeps a round whose outcomes differ, marked, and fails a step whose sides ran different numbers of tests", async () => {
+    const result = { samples: [] as Sample[], failed: [] as string[] };
+    const { step } = sideBySide({ who: "test", samples: 1, limits, result });
+    await step("flaky", "fresh", () => {}, { module: run(11, "9 passed, 2 errors"), compose: run(11, "11 passed") });
+    expect(result.failed).toEqual([]);
+    expect(result.samples.map((s) => [s.side, s.unclean]).sort()).toEqual([
+      ["compose", "outcomes differ: module 2 error, 9 passed; compose 11 passed"],
+      ["module", "outcomes differ: module 2 error, 9 passed; compose 11 passed"],
+    ]);
+    await step("other selection", "fresh", () => {}, { module: run(11, "11 passed"), compose: run(10, "10 passed") });
+    expect(result.failed).toEqual(["other selection: other selection, sample 1: the module ran 11 tests (11 passed), compose 10 (10 passed)"]);
+    expect(result.samples).toHaveLength(2);
+  }, 30_000);
 });
