@@ -13,8 +13,8 @@ import { inspect, Project } from "./images/project.js";
 import { ProdCommands, prod, ReleaseInfo } from "./images/prod.js";
 import { vcsVersions } from "./images/vcs.js";
 import { appEnvironment, withEnvironment } from "./services/app-environment.js";
-import { serve, Storage } from "./services/service.js";
-import { bindAll, Credentials, specs, stack, StackOptions } from "./services/stack.js";
+import { serve, ServiceSpec, Storage } from "./services/service.js";
+import { bindAll, Credentials, serveAll, specs, StackOptions } from "./services/stack.js";
 import { withDevState } from "./dev/servers.js";
 
 /** What the module object carries between the calls of a chain. */
@@ -29,8 +29,9 @@ export interface State {
   mqPassword?: Secret;
 }
 
-/** The services, the app image, and the image with the services bound: what a stack runs in. */
+/** The services (and their specs), the app image, and the image with the services bound: what a stack runs in. */
 export interface AppStack {
+  specs: ServiceSpec[];
   services: Record<string, Service>;
   image: Container;
   app: Container;
@@ -92,10 +93,11 @@ export class Context {
    */
   async appStack(storage: Storage, keycloak: boolean): Promise<AppStack> {
     const options = this.stackOptions(storage, keycloak, await this.project());
-    const services = stack(options);
+    const list = specs(options);
+    const services = serveAll(list, storage);
     const built = await this.appImage(options.project);
     const image = storage.kind === "volumes" ? built.with(withDevState(this.settings, storage.project)) : built;
-    return { services, image, app: image.with(bindAll(services)) };
+    return { specs: list, services, image, app: image.with(bindAll(services)) };
   }
 
   /** One service of the stack alone, fresh on tmpfs. */

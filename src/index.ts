@@ -189,7 +189,7 @@ export class Pycroft {
    * @param withWorker Start the dummy worker (default: when the source has it); false leaves it out.
    * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
    * @param shards Split the test files over this many pytest processes, each with its own services, and merge their results: worth it with a core per shard.
-   * @param worker Also start a Celery worker of the app as NAME:QUEUE[+QUEUE…][:CONCURRENCY] (repeatable), e.g. --worker signer:timestamp+snapshot:2, ready before pytest starts.
+   * @param worker Also start a Celery worker of the app as NAME:QUEUE[+QUEUE…][:CONCURRENCY] (repeatable), e.g. --worker signer:timestamp+snapshot:2, ready before the first test runs.
    */
   @func({ cache: "never" })
   @check()

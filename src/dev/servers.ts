@@ -3,12 +3,24 @@ import { Container, dag, Service } from "@dagger.io/dagger";
 import { DEFAULTS, owner, Settings, WorkerSpec } from "../config.js";
 import { script, shellWords } from "../scripts/index.js";
 import { DB_INIT_LOG } from "../services/db-init.js";
-import { serve, SERVICE_LOG, Storage } from "../services/service.js";
+import { serve, SERVICE_LOG, ServiceSpec, Storage } from "../services/service.js";
+import { AMQP_PORT } from "../services/rabbitmq.js";
 import { bindAll } from "../services/stack.js";
 
 /** Healthy once the worker's node (`NODE@HOST`) reports ready: connected to the broker and consuming. */
 function workerReady(node: string): string {
   return `grep -q "^\\[.*\\] ${node}@.* ready\\.$" ${SERVICE_LOG}`;
+}
+
+const AFTER_BROKER = script("after-broker.sh");
+
+/**
+ * A worker's command, which on a run that waits for its services itself (`awaitedByRun`: the worker
+ * starts beside its broker, not after it) first waits until mq answers (src/scripts/after-broker.sh).
+ */
+export function afterBroker(storage: Storage, command: string[]): string[] {
+  if (storage.kind !== "tmpfs" || !storage.awaitedByRun) return command;
+  return ["bash", "-c", AFTER_BROKER, "after-broker", script("amqp-ready.sh"), "mq", String(AMQP_PORT), ...command];
 }
 
 /** The Celery worker `worker` and the dev stack start when none is asked for: the app's default queue. */
@@ -31,16 +43,20 @@ export function workerCommand(celeryApp: string, w: WorkerSpec): string[] {
  * broker URI, a secret, which health checks do not get.)
  */
 export function celeryWorker(app: Container, celeryApp: string, storage: Storage, w: WorkerSpec = DEFAULT_WORKER): Service {
-  return serve(
-    {
-      host: w.name,
-      container: app,
-      command: workerCommand(celeryApp, w),
-      dataDirs: [],
-      ready: workerReady(w.name),
-    },
-    storage,
-  );
+  return serve(celeryWorkerSpec(app, celeryApp, storage, w), storage);
+}
+
+/** `celeryWorker`'s spec. */
+export function celeryWorkerSpec(app: Container, celeryApp: string, storage: Storage, w: WorkerSpec): ServiceSpec {
+  return {
+    host: w.name,
+    // A worker serves nothing: without the app image's port, which a start without a health check would wait for.
+    container: app.withoutExposedPort(DEFAULTS.port),
+    command: afterBroker(storage, workerCommand(celeryApp, w)),
+    dataDirs: [],
+    ready: workerReady(w.name),
+    probe: { kind: "celery", node: w.name, brokerEnv: "PYCROFT_CELERY_BROKER_URI" },
+  };
 }
 
 /**
@@ -57,17 +73,20 @@ export const DUMMY_WORKER_ALONE = ["--without-mingle", "--without-gossip"];
  * alone, as compose's depends only on mq: it starts as soon as mq is ready, not after keycloak.
  */
 export function dummyWorker(image: Container, mq: Service, script: string, storage: Storage): Service {
-  return serve(
-    {
-      host: "dummy-worker",
-      container: image.with(bindAll({ mq })),
-      command: ["python", script, "worker", "--loglevel=info", `--concurrency=${DEFAULTS.dummyWorkerConcurrency}`, ...DUMMY_WORKER_ALONE],
-      dataDirs: [],
-      // Celery's default node name: the script names none.
-      ready: workerReady("celery"),
-    },
-    storage,
-  );
+  return serve(dummyWorkerSpec(image, mq, script, storage), storage);
+}
+
+/** `dummyWorker`'s spec. */
+export function dummyWorkerSpec(image: Container, mq: Service, script: string, storage: Storage): ServiceSpec {
+  return {
+    host: "dummy-worker",
+    container: image.withoutExposedPort(DEFAULTS.port).with(bindAll({ mq })),
+    command: afterBroker(storage, ["python", script, "worker", "--loglevel=info", `--concurrency=${DEFAULTS.dummyWorkerConcurrency}`, ...DUMMY_WORKER_ALONE]),
+    dataDirs: [],
+    // Celery's default node name: the script names none.
+    ready: workerReady("celery"),
+    probe: { kind: "celery", node: "celery", brokerEnv: "TEST_HADES_BROKER_URI" },
+  };
 }
 
 /**

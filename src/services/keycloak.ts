@@ -85,6 +85,7 @@ export function keycloak(o: KeycloakOptions): ServiceSpec {
     port: 8080,
     dataDirs: [],
     ready: READY,
+    probe: { kind: "http", port: MANAGEMENT_PORT, path: "/health/ready" },
     startSeconds: START_SECONDS,
   };
 }

@@ -50,5 +50,7 @@ export function openldap(o: OpenldapOptions): ServiceSpec {
     dataDirs: ["/var/lib/ldap", "/etc/ldap/slapd.d"],
     // A real bind as the admin, not just an open port.
     ready: `ldapwhoami -x -H ldap://127.0.0.1 -D cn=admin,${baseDn(o.domain)} -y ${PASSWORD_FILE}`,
+    // A client has no password file: any answer to an anonymous bind (slapd opens its port once configured).
+    probe: { kind: "ldap", port: 389 },
   };
 }

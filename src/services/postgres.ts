@@ -44,5 +44,6 @@ export function postgres(o: PostgresOptions): ServiceSpec {
     stopSignal: "INT",
     // Over TCP: the entrypoint's init-time server listens on the socket only, so this waits for the real one.
     ready: `pg_isready -q -h 127.0.0.1 -U ${SUPERUSER} -d ${DATABASE}`,
+    probe: { kind: "postgres", port: 5432, user: SUPERUSER },
   };
 }

@@ -10,7 +10,7 @@ export interface RabbitmqOptions {
 }
 
 /** The port of AMQP, the port Celery's broker URIs name. */
-const AMQP_PORT = 5672;
+export const AMQP_PORT = 5672;
 
 /**
  * Ready once the broker answers AMQP's protocol header with Connection.Start (src/scripts/amqp-ready.sh).
@@ -32,5 +32,6 @@ export function rabbitmq(o: RabbitmqOptions): ServiceSpec {
     port: AMQP_PORT,
     dataDirs: ["/var/lib/rabbitmq"],
     ready: AMQP_READY,
+    probe: { kind: "amqp", port: AMQP_PORT },
   };
 }

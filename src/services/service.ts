@@ -8,7 +8,18 @@ import { script } from "../scripts/index.js";
  * `volumes` for the dev environment: named cache volumes, so data survives restarts, named after the
  * project as compose names its volumes, so two applications never share dev data.
  */
-export type Storage = { kind: "tmpfs"; runId: string } | { kind: "volumes"; project: string };
+export type Storage = { kind: "tmpfs"; runId: string; awaitedByRun?: boolean } | { kind: "volumes"; project: string };
+
+/**
+ * How a client on the network asks whether the service answers: what a test run's pytest asks
+ * itself (src/testing/ready.ts) when its services start with it, unchecked by the engine.
+ */
+export type Probe =
+  | { kind: "postgres"; port: number; user: string }
+  | { kind: "ldap" | "amqp"; port: number }
+  | { kind: "http"; port: number; path: string }
+  /** A Celery worker named `node@…` that answers a ping on the broker in the app's variable `brokerEnv`. */
+  | { kind: "celery"; node: string; brokerEnv: string };
 
 /** Everything that differs between the backing services; the rest is `serve`'s business. */
 export interface ServiceSpec {
@@ -24,6 +35,8 @@ export interface ServiceSpec {
   dataDirs: string[];
   /** A shell command that exits 0 once the service really answers (not merely listens). */
   ready: string;
+  /** The same question asked by a client (see `Probe`); without one, the engine always checks `ready`. */
+  probe?: Probe;
   /** How long it may take to get ready; defaults to `DEFAULTS.serviceStartSeconds`. */
   startSeconds?: number;
   /**
@@ -61,7 +74,9 @@ export const RUN_SERVICE = script("run-service.sh");
 /**
  * Turns a spec into a Dagger service: data on tmpfs or volumes, output kept in a log file as well as
  * streamed, and a Docker health check that — when it fails — prints the log's tail, so a service that
- * never gets ready fails with its own last words rather than a bare timeout.
+ * never gets ready fails with its own last words rather than a bare timeout. A run that waits for
+ * the service itself (`awaitedByRun`, and the spec has a probe) gets it without the check: it counts
+ * as started once its process runs.
  */
 export function serve(spec: ServiceSpec, storage: Storage): Service {
   const withData = spec.dataDirs.reduce(
@@ -77,14 +92,18 @@ export function serve(spec: ServiceSpec, storage: Storage): Service {
   const lock = locked ? `${DEV_LOCK_DIR}/${storage.project}-${spec.host}.lock` : "";
   const busy = locked ? `${spec.host} ${DATA_IN_USE}: stop that one first, or join a running dev-stack: ${JOIN_HINT}` : "";
   const withLock = locked ? fresh.withMountedCache(DEV_LOCK_DIR, dag.cacheVolume("pycroft-dev-locks")) : fresh;
-  return (spec.port ? withLock.withExposedPort(spec.port) : withLock)
-    .withDockerHealthcheck(healthCheck(spec.ready), {
-      interval: "1s",
-      timeout: "10s",
-      startPeriod: `${spec.startSeconds ?? DEFAULTS.serviceStartSeconds}s`,
-      retries: 3,
-    })
-    .asService({ args: ["bash", "-c", RUN_SERVICE, "run-service", SERVICE_LOG, spec.stopSignal ?? "TERM", lock, busy, ...spec.command] });
+  const unchecked = storage.kind === "tmpfs" && storage.awaitedByRun === true && spec.probe !== undefined;
+  const exposed = !spec.port ? withLock : unchecked ? withLock.withExposedPort(spec.port, { experimentalSkipHealthcheck: true }) : withLock.withExposedPort(spec.port);
+  // Unchecked also drops what the image's own HEALTHCHECK would have the engine wait for (the slapd image has one).
+  const checked = unchecked
+    ? exposed.withoutDockerHealthcheck()
+    : exposed.withDockerHealthcheck(healthCheck(spec.ready), { interval: "1s", timeout: "10s", startPeriod: `${startSeconds(spec)}s`, retries: 3 });
+  return checked.asService({ args: ["bash", "-c", RUN_SERVICE, "run-service", SERVICE_LOG, spec.stopSignal ?? "TERM", lock, busy, ...spec.command] });
+}
+
+/** How long the service may take to get ready. */
+export function startSeconds(spec: ServiceSpec): number {
+  return spec.startSeconds ?? DEFAULTS.serviceStartSeconds;
 }
 
 /** How many times one health check asks whether the service is ready, and how long it waits in between. */

@@ -55,9 +55,9 @@ export function specs(o: StackOptions): ServiceSpec[] {
     : [...list, ...dev];
 }
 
-/** The running services of a stack, by hostname. */
-export function stack(o: StackOptions): Record<string, Service> {
-  return Object.fromEntries(specs(o).map((spec) => [spec.host, serve(spec, o.storage)]));
+/** The services of these specs, by hostname. */
+export function serveAll(list: ServiceSpec[], storage: Storage): Record<string, Service> {
+  return Object.fromEntries(list.map((spec) => [spec.host, serve(spec, storage)]));
 }
 
 /** Binds every service under its hostname, as compose's network aliases did. */

@@ -5,6 +5,9 @@ import { receiver, withReceiver } from "../live/receiver.js";
 import { script } from "../scripts/index.js";
 import { PYTEST_AHEAD_COMMAND, withPytestAhead } from "./ahead.js";
 
+/** Where the module's pytest plugins live in the test container; on PYTHONPATH so pytest can load them by name. */
+export const PLUGIN_DIR = "/usr/local/lib/pycroft-pytest";
+
 /** Where a run leaves junit.xml, coverage.xml, htmlcov/, pytest.log and exit-code. */
 export function reportDir(s: Settings): string {
   return `${s.home}/reports`;

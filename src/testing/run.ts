@@ -9,9 +9,10 @@ import { checkShards, DEFAULTS, parseWorkers, Settings, UsageError, WorkerSpec }
 import { Context } from "../context.js";
 import { Project } from "../images/project.js";
 import { startAll, Storage } from "../services/service.js";
-import { bindAll } from "../services/stack.js";
-import { celeryWorker, dummyWorker, shellInto } from "../dev/servers.js";
+import { bindAll, serveAll } from "../services/stack.js";
+import { celeryWorkerSpec, dummyWorkerSpec, shellInto } from "../dev/servers.js";
 import { pytest, pytestOnDemand, reportDir, summary } from "./pytest.js";
+import { awaitingServices, NOT_READY } from "./ready.js";
 import { inShard, mergeShards, Shard } from "./shards.js";
 
 /** What a caller asks of a test run: `test`'s, `test-report`'s, `test-stack`'s and `test-shell`'s arguments. */
@@ -90,15 +91,18 @@ export async function suite(ctx: Context, o: SuiteOptions): Promise<Suite> {
 /**
  * The app image with what Pycroft's test compose starts bound: its services and, when the suite
  * wants them, the dummy worker (bound to mq alone: it starts before keycloak is ready) and the
- * app's named workers (`extra`).
+ * app's named workers (`extra`). On storage `awaitedByRun`, pytest waits for them itself (ready.ts).
  */
 export async function testApp(ctx: Context, suite: Suite, storage: Storage) {
   const run = await ctx.appStack(storage, suite.keycloak);
-  const extra: Record<string, Service> = {
-    ...(suite.worker ? { "dummy-worker": dummyWorker(run.image, run.services.mq!, DEFAULTS.dummyWorker, storage) } : {}),
-    ...Object.fromEntries(suite.workers.map((w) => [w.name, celeryWorker(run.app, DEFAULTS.celeryApp, storage, w)])),
-  };
-  return { run, extra, app: run.app.with(bindAll(extra)) };
+  const workers = [
+    ...(suite.worker ? [dummyWorkerSpec(run.image, run.services.mq!, DEFAULTS.dummyWorker, storage)] : []),
+    ...suite.workers.map((w) => celeryWorkerSpec(run.app, DEFAULTS.celeryApp, storage, w)),
+  ];
+  const extra: Record<string, Service> = serveAll(workers, storage);
+  const bound = run.app.with(bindAll(extra));
+  const awaited = storage.kind === "tmpfs" && storage.awaitedByRun === true;
+  return { run, extra, app: awaited ? bound.with(awaitingServices([...run.specs, ...workers])) : bound };
 }
 
 /**
@@ -115,13 +119,14 @@ async function runShards(ctx: Context, suite: Suite, count: number): Promise<Tes
 }
 
 /**
- * Starts what Pycroft's test compose starts (named errors if one never gets ready), runs pytest
- * (all of it, or one shard), reads the result, kills them.
+ * Starts what Pycroft's test compose starts, runs pytest (all of it, or one shard), reads the result,
+ * kills them. The services start unchecked beside the image's build and pytest waits for them after
+ * its collection (ready.ts); if one never answers, they start again checked, for named errors.
  */
 async function runShard(ctx: Context, suite: Suite, shard?: Shard): Promise<TestRun> {
-  const storage = ctx.tmpfs();
+  const storage = { ...ctx.tmpfs(), awaitedByRun: true };
   const { run, extra, app: bound } = await testApp(ctx, suite, storage);
-  // The image builds while the services start (keycloak alone takes most of a minute).
+  // The image builds while the services' processes start.
   const [started, built] = await Promise.allSettled([startAll({ ...run.services, ...extra }, storage), run.image.sync()]);
   if (started.status === "rejected") throw started.reason;
   const stop = started.value;
@@ -132,12 +137,36 @@ async function runShard(ctx: Context, suite: Suite, shard?: Shard): Promise<Test
   const s = ctx.settings;
   const app = shard ? bound.with(inShard(s, shard)) : bound;
   try {
-    return await readRun(app.with(pytest(s, suite.coverage, suite.args, storage.runId)), s);
+    const ran = await readRun(app.with(pytest(s, suite.coverage, suite.args, storage.runId)), s).catch(async (err: unknown) => {
+      throw SERVICE_EXITED.test(err instanceof Error ? err.message : String(err)) ? await notReady(ctx, suite, err as Error) : err;
+    });
+    const line = ran.output.split("\n").find((l) => l.includes(NOT_READY));
+    if (line) throw await notReady(ctx, suite, new Error(line));
+    return ran;
   } finally {
     // Killed without waiting: the result is read, and the kill took 1.7-2.3 s here (whatever is
     // left when the session ends, the engine kills too).
     void stop();
   }
+}
+
+/** How the engine ends an exec when one of its bound services exits: `bound service HOST ([db]) exited: …`. */
+const SERVICE_EXITED = /bound service \S+ \(.*\) exited/;
+
+/**
+ * The error of a run whose services did not all come up (one exited, or never answered pytest's
+ * wait): they start again, checked by the engine, so that each one that fails is named with its
+ * log's tail; `why` if they all start this time.
+ */
+async function notReady(ctx: Context, suite: Suite, why: Error): Promise<Error> {
+  const storage = ctx.tmpfs();
+  const { run, extra } = await testApp(ctx, suite, storage);
+  try {
+    void (await startAll({ ...run.services, ...extra }, storage))();
+  } catch (err) {
+    return err as Error;
+  }
+  return why;
 }
 
 /** Reads a run while its services are still up: nothing is left to run again once they are gone. */

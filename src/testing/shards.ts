@@ -2,7 +2,7 @@ import { Container, Directory, ReturnType } from "@dagger.io/dagger";
 
 import { Settings } from "../config.js";
 import { script } from "../scripts/index.js";
-import { reportDir } from "./pytest.js";
+import { PLUGIN_DIR, reportDir } from "./pytest.js";
 
 /** One of N pytest processes, each with its own stack of services: index counts from 1. */
 export interface Shard {
@@ -10,8 +10,6 @@ export interface Shard {
   count: number;
 }
 
-/** Where the shard plugin lives in the test container; on PYTHONPATH so `PYTEST_PLUGINS` can load it. */
-const PLUGIN_DIR = "/usr/local/lib/pycroft-shard";
 
 /**
  * A pytest plugin that keeps this shard's test files and deselects the rest. Every shard collects the

@@ -145,8 +145,13 @@ export function notIdle(state: MachineState, limits: IdleLimits): string | undef
 export interface PytestResult {
   /** Tests by outcome (passed, failed, skipped, xfailed, xpassed, error, deselected); warnings are not tests. */
   counts: Record<string, number>;
-  /** pytest's own wall time. */
+  /**
+   * pytest's own wall time, less what it spent waiting for the module's services after collecting
+   * (`waited`): compose's pytest starts with its services up, or does not wait for them.
+   */
   seconds: number;
+  /** The module's wait for its services inside pytest (its `pycroft-ready: … answered N s` line), else 0. */
+  waited: number;
 }
 
 /** pytest's last summary line: "===== 11 passed, 1 skipped, 2 warnings in 4.21s (0:00:04) =====". */
@@ -160,7 +165,8 @@ export function pytestResult(output: string): PytestResult | undefined {
     counts[key] = (counts[key] ?? 0) + Number(n);
   }
   if (Object.keys(counts).length === 0 && !/no tests ran/.test(last[1]!)) return undefined;
-  return { counts, seconds: Number(last[2]) };
+  const waited = Number(/^pycroft-ready: .* answered (\d+(?:\.\d+)?) s after collection$/m.exec(output)?.[1] ?? 0);
+  return { counts, seconds: Number(last[2]) - waited, waited };
 }
 
 const countsText = (c: Record<string, number>) =>
@@ -192,9 +198,8 @@ export function countMismatch(step: string, module: string, compose: string): st
   const m = pytestResult(module);
   const c = pytestResult(compose);
   if (!m || !c) return `${step}: no pytest summary line in the ${[!m && "module's", !c && "compose's"].filter(Boolean).join(" and ")} output`;
-  return selectedTests(module) === selectedTests(compose)
-    ? undefined
-    : `${step}: the module ran ${selectedTests(module)} tests (${countsText(m.counts)}), compose ${selectedTests(compose)} (${countsText(c.counts)})`;
+  const [ms, cs] = [selectedTests(module), selectedTests(compose)];
+  return ms === cs ? undefined : `${step}: the module ran ${ms} tests (${countsText(m.counts)}), compose ${cs} (${countsText(c.counts)})`;
 }
 
 /**
@@ -213,6 +218,16 @@ export function outcomeDifference(module: string, compose: string): string | und
 export function markDifference(round: Sample[], module: string, compose: string): void {
   const differ = outcomeDifference(module, compose);
   if (differ) for (const s of round) s.unclean = [s.unclean, differ].filter(Boolean).join("; ");
+}
+
+/**
+ * A round's two runs compared: why they did not run the same number of tests (`countMismatch`: the
+ * step fails), or undefined, the round's samples marked if their outcomes differ (`markDifference`).
+ */
+export function compareRound(step: string, round: Sample[], module: string, compose: string): string | undefined {
+  const mismatch = countMismatch(step, module, compose);
+  if (!mismatch) markDifference(round, module, compose);
+  return mismatch;
 }
 
 // --- the table

@@ -16,7 +16,7 @@ import type { Pycroft } from "../../src/index.js";
 import { hostDir, pycroftOn } from "../e2e/engine.js";
 import { readResult, startWatcher, upTestStack } from "../engine/sync.js";
 import { composeDown } from "./compose-peer.js";
-import { countMismatch, markDifference, pytestResult, Sample, sampleOrder, Side } from "./fair.js";
+import { compareRound, pytestResult, Sample, sampleOrder, Side } from "./fair.js";
 import { composeContainers, execs, waitIdle } from "./machine.js";
 
 /**
@@ -81,9 +81,8 @@ export async function keptEdits(k: KeptStep): Promise<{ samples: Sample[]; misma
             samples.push({ step: k.step, kind: "kept", side, seconds, pytestSeconds: pytestResult(output)?.seconds, unclean: busy && `busy start: ${busy}` });
             console.error(`${k.step} (${i + 1}/${k.samples}), ${side}: ${seconds.toFixed(1)} s`);
           }
-          const mismatch = countMismatch(`${k.step}, sample ${i + 1}`, outputs.module!, outputs.compose!);
+          const mismatch = compareRound(`${k.step}, sample ${i + 1}`, samples.slice(-pair.length), outputs.module!, outputs.compose!);
           if (mismatch) mismatches.push(mismatch);
-          markDifference(samples.slice(-pair.length), outputs.module!, outputs.compose!);
         }
       } finally {
         await watcher.stop();

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
 import {
-  busyFraction, countMismatch, CpuTimes, groupMembers, IdleLimits, Kind, markDifference, MachineState, newSince, notIdle, parseCpuTimes, parseProcStat, Proc, pytestResult,
+  busyFraction, compareRound, CpuTimes, groupMembers, IdleLimits, Kind, MachineState, newSince, notIdle, parseCpuTimes, parseProcStat, Proc, pytestResult,
   runningExecs, Sample, sampleOrder, Side,
 } from "./fair.js";
 
@@ -175,9 +175,8 @@ export function sideBySide(o: { who: string; samples: number; limits: () => Part
           own.push({ step: name, kind, side, seconds, pytestSeconds: pytestResult(output)?.seconds, unclean });
           console.error(`${name} (${i + 1}/${o.samples}), ${side}: ${seconds.toFixed(1)} s`);
         }
-        const mismatch = countMismatch(`${name}, sample ${i + 1}`, outputs.module!, outputs.compose!);
+        const mismatch = compareRound(`${name}, sample ${i + 1}`, own.slice(-pair.length), outputs.module!, outputs.compose!);
         if (mismatch) throw new Error(mismatch);
-        markDifference(own.slice(-pair.length), outputs.module!, outputs.compose!);
       }
       o.result.samples.push(...own);
     } catch (err) {

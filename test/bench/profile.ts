@@ -28,7 +28,7 @@ async function phase<T>(phases: Phase[], name: string, fn: () => Promise<T>): Pr
 }
 
 /** One profiled `test` of `source` with `args`: its phases in order, and pytest's own figures. */
-export async function profileTest(source: string, args: string[]): Promise<{ phases: Phase[]; pytest?: { seconds: number; count: number } }> {
+export async function profileTest(source: string, args: string[]): Promise<{ phases: Phase[]; pytest?: { seconds: number; count: number; waited: number } }> {
   const phases: Phase[] = [];
   const start = performance.now();
   let output = "";
@@ -38,12 +38,13 @@ export async function profileTest(source: string, args: string[]): Promise<{ pha
     const env = optionsFromEnv();
     const ctx = new Context(newPycroft(hostDir(source), hostDir("dockerfiles/openldap"), { ...env, pythonImage: env.pythonImage ?? PYTHON_IMAGE }));
     const asked = await phase(phases, "project: inspect the source, versions from git", () => ctx.project().then(() => suite(ctx, { args })));
-    const storage = ctx.tmpfs();
+    // As `test` runs: the services unchecked, pytest waiting for them after its collection.
+    const storage = { ...ctx.tmpfs(), awaitedByRun: true };
     const { run, extra, app } = await phase(phases, "stack: environment and service definitions", () => testApp(ctx, asked, storage));
     await phase(phases, "image: the app image (bundle, environment) ready", () => run.image.sync());
     const services = { ...run.services, ...extra };
     const started = await Promise.all(
-      Object.entries(services).map(([host, svc]) => phase(phases, `service ${host}: started and healthy`, () => svc.start())),
+      Object.entries(services).map(([host, svc]) => phase(phases, `service ${host}: started (its process runs)`, () => svc.start())),
     );
     const ran = app.with(pytest(ctx.settings, undefined, asked.args, storage.runId));
     output = await phase(phases, "pytest: the exec, start to exit", () => ran.stdout());
@@ -58,13 +59,15 @@ export async function profileTest(source: string, args: string[]): Promise<{ pha
   phases.push({ name: "whole call, start to session closed", seconds: (end - start) / 1000 });
   const result = pytestResult(output);
   const count = result ? Object.values(result.counts).reduce((a, b) => a + b, 0) : 0;
-  return { phases, pytest: result ? { seconds: result.seconds, count } : undefined };
+  const waited = Number(/^pycroft-ready: .* answered ([\d.]+) s after collection$/m.exec(output)?.[1] ?? NaN);
+  return { phases, pytest: result ? { seconds: result.seconds, count, waited } : undefined };
 }
 
 /** The profile as a table, with pytest's own time beside the exec that holds it. */
 export function formatProfile(p: Awaited<ReturnType<typeof profileTest>>): string {
   const lines = p.phases.map((ph) => `${ph.seconds.toFixed(1).padStart(7)} s  ${ph.name}`);
   if (p.pytest) lines.push(`${p.pytest.seconds.toFixed(1).padStart(7)} s  pytest's own clock (${p.pytest.count} tests), inside its exec`);
+  if (p.pytest && !Number.isNaN(p.pytest.waited)) lines.push(`${p.pytest.waited.toFixed(1).padStart(7)} s  of which its wait for the services, after collecting`);
   return lines.join("\n");
 }
 

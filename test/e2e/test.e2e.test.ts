@@ -29,6 +29,20 @@ describe.skipIf(noEngine())("the test stage on a real engine", () => {
     const summary = output.match(/^=+ (.*) in [\d.]+s =+\s*$/m)?.[1];
     expect(summary).toMatch(new RegExp(`^${EXAMPLE_TESTS} passed(, \\d+ warnings?)?$`));
     expect(output).not.toMatch(/^(FAILED|ERROR) /m);
+    // pytest waited for the services itself, after collecting, each asked as its client.
+    expect(output).toMatch(/^pycroft-ready: db, ldap, mq, keycloak, dummy-worker answered \d+\.\d s after collection$/m);
+  });
+
+  it("a service that exits during test's run is named with its own last words, from a checked start, within seconds", async () => {
+    const began = performance.now();
+    // An image without postgres: the db service's command is not there, and it exits at once.
+    const error = await session(() => pycroft("example", { postgresImage: "debian:bookworm-slim" }).test(["-p", "no:cacheprovider"])).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    expect(error?.message).toMatch(/service "db" never became ready:\n.*docker-entrypoint\.sh: command not found/);
+    // Not the 120 s that pytest's wait would give db: the engine ends the run as db exits.
+    expect((performance.now() - began) / 1000).toBeLessThan(90);
   });
 
   it("test passes pytest arguments through; --with-worker=false leaves the dummy worker out, and the hades tests then fail", async () => {

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 
 import {
   busyFraction,
+  compareRound,
   countMismatch,
   descendants,
   formatPeerRows,
@@ -169,10 +170,15 @@ describe("pytest's counts on both sides", () => {
   const summary = (s: string) => `tests/test_a.py::test_x PASSED\n============ ${s} ============\n`;
 
   it("reads the outcomes and pytest's time from the last summary line, not the warnings", () => {
-    expect(pytestResult(summary("11 passed, 1 skipped, 2 warnings in 4.21s (0:00:04)"))).toEqual({ counts: { passed: 11, skipped: 1 }, seconds: 4.21 });
-    expect(pytestResult(summary("1 failed, 3 passed, 1 error in 2s"))).toEqual({ counts: { failed: 1, passed: 3, error: 1 }, seconds: 2 });
-    expect(pytestResult(`${summary("1 passed in 1.00s")}${summary("5 passed, 2 errors in 9.50s")}`)).toEqual({ counts: { passed: 5, error: 2 }, seconds: 9.5 });
+    expect(pytestResult(summary("11 passed, 1 skipped, 2 warnings in 4.21s (0:00:04)"))).toEqual({ counts: { passed: 11, skipped: 1 }, seconds: 4.21, waited: 0 });
+    expect(pytestResult(summary("1 failed, 3 passed, 1 error in 2s"))).toEqual({ counts: { failed: 1, passed: 3, error: 1 }, seconds: 2, waited: 0 });
+    expect(pytestResult(`${summary("1 passed in 1.00s")}${summary("5 passed, 2 errors in 9.50s")}`)).toEqual({ counts: { passed: 5, error: 2 }, seconds: 9.5, waited: 0 });
     expect(pytestResult("collected 0 items\nno summary here\n")).toBeUndefined();
+  });
+
+  it("leaves out of pytest's time what it waited for the module's services after collecting", () => {
+    const waited = `collected 11 items\npycroft-ready: db, ldap, mq answered 2.5 s after collection\n${summary("11 passed in 9.75s")}`;
+    expect(pytestResult(waited)).toEqual({ counts: { passed: 11 }, seconds: 7.25, waited: 2.5 });
   });
 
   it("accepts the same number of tests and names the difference otherwise", () => {
@@ -217,6 +223,18 @@ describe("pytest's counts on both sides", () => {
       "outcomes differ: module 2 error, 9 passed; compose 11 passed",
       "busy start: CPU 30 % busy; outcomes differ: module 2 error, 9 passed; compose 11 passed",
     ]);
+  });
+
+  it("compares a round: a different number of tests is the step's failure, other outcomes mark the round", () => {
+    const round = (): Sample[] => [{ step: "ci", kind: "fresh", side: "module", seconds: 60 }];
+    const differing = round();
+    expect(compareRound("ci, sample 1", differing, summary("9 passed, 2 errors in 1s"), summary("11 passed in 2s"))).toBeUndefined();
+    expect(differing[0]!.unclean).toBe("outcomes differ: module 2 error, 9 passed; compose 11 passed");
+    const fewer = round();
+    expect(compareRound("ci, sample 2", fewer, summary("9 passed in 1s"), summary("11 passed in 2s"))).toBe(
+      "ci, sample 2: the module ran 9 tests (9 passed), compose 11 (11 passed)",
+    );
+    expect(fewer[0]!.unclean).toBeUndefined();
   });
 });
 

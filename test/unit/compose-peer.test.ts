@@ -14,7 +14,7 @@ import { TEST_TUNING } from "../../src/services/postgres.js";
 import { healthCheck } from "../../src/services/service.js";
 import { PEER_LABEL } from "../bench/compose-peer.js";
 import { exampleSource, module } from "../support/example.js";
-import { Chain, execs, FakeEngine, step, steps, withFakeEngine } from "../support/fake-engine.js";
+import { bound, Chain, execs, FakeEngine, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { runScript } from "../support/run-script.js";
 
 const DIR = "test/bench/compose";
@@ -78,15 +78,17 @@ const service = (name: string) => block(block(COMPOSE, "services"), name);
 /** A `${VAR:-default}` reference's default. */
 const defaultOf = (ref: unknown) => String(ref).match(/^\$\{\w+:-(.*)\}$/)?.[1];
 
-/** The module's `test` on the example, as the fake engine saw it: the pytest container and each service. */
+/**
+ * The module's `test` on the example, as the fake engine saw it: the pytest container, and each of
+ * its services as the engine checks them (test-shell's, the same services: `test` has pytest wait
+ * for them instead, src/testing/ready.ts, where the peer has compose's health checks).
+ */
 async function moduleTest(engine: FakeEngine): Promise<{ pytest: Chain; services: { container: Chain; args: string[] }[] }> {
   exampleSource(engine);
   await module().test();
-  const services = engine.chains("start").map((chain) => {
-    const i = chain.findIndex((s) => s.field === "asService");
-    return { container: chain.slice(0, i), args: chain[i]!.args.args as string[] };
-  });
-  return { pytest: engine.chains("exitCode")[0]!, services };
+  const pytest = engine.chains("exitCode")[0]!;
+  await (await module().testShell()).sync();
+  return { pytest, services: Object.values(bound(engine.lastChain())) };
 }
 
 /** The command a service spec runs (after the run-service wrapper's arguments), by a word in it. */
@@ -115,12 +117,16 @@ function unquoted(command: string): string[] {
 
 /**
  * What a probe script run as `bash -c SCRIPT NAME ARG` does, as one would write it inline: its code
- * without the comments, with its argument in place of "$1".
+ * without the comments, with its argument in place of "$1" and the defaults of the arguments after it.
  */
 function inline(ready: string): string {
   const [bash, c, script, , arg, ...rest] = unquoted(ready);
   expect([bash, c, rest]).toEqual(["bash", "-c", []]);
-  const code = script!.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("#")).join("\n");
+  const code = script!
+    .split("\n")
+    .filter((line) => line.trim() !== "" && !line.startsWith("#"))
+    .join("\n")
+    .replace(/\$\{[2-9]:-([^}]*)\}/g, "$1");
   expect(code).toContain("$1");
   return `bash -c '${code.replace(/"([^"\s$]*)\$1([^"\s$]*)"/g, (_, before: string, after: string) => `${before}${arg}${after}`)}'`;
 }

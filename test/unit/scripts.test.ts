@@ -499,6 +499,27 @@ ${relocate(AMQP_READY, "'5672'", '"$(cat port)"')}`;
     expect(probe("0100000000019c000a0014")).not.toBe(0);
   });
 
+  it("after-broker: runs a worker's command once the broker on the host given answers AMQP, asking every 0.1 s", async () => {
+    const port = await freePort();
+    // A broker on another loopback address that starts listening 1 s late, then answers like RabbitMQ.
+    const broker = `import socket, time
+time.sleep(1)
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.2", ${port})); s.listen(4)
+for _ in range(4):
+    c, _ = s.accept()
+    if c.recv(8) == b"AMQP\\x00\\x00\\x09\\x01":
+        c.sendall(bytes.fromhex("0100000000019c000a000a0009"))
+    c.close()`;
+    const words = ["bash", "-c", script("after-broker.sh"), "after-broker", script("amqp-ready.sh"), "127.0.0.2", String(port), "sh", "-c", "echo worker started"];
+    const run = `python3 -c '${broker}' & ${words.map((w) => `'${w.replaceAll("'", "'\\''")}'`).join(" ")}; code=$?; kill %1 2>/dev/null; exit $code`;
+    const start = performance.now();
+    const ran = spawnSync("bash", ["-c", run], { cwd: tempDir("after-broker"), encoding: "utf8", timeout: 20_000 });
+    expect([ran.status, ran.stdout]).toEqual([0, "worker started\n"]);
+    // It waited for the broker, and not Celery's seconds of retry.
+    expect(performance.now() - start).toBeGreaterThan(900);
+    expect(performance.now() - start).toBeLessThan(5000);
+  });
+
   it("mail: ready once the server holds an SMTP conversation, not merely once it listens", async () => {
     const ready = await withFakeEngine(async (engine) => {
       exampleSource(engine);

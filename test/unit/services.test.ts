@@ -10,6 +10,7 @@ import { script, shellWords } from "../../src/scripts/index.js";
 import { CDS_TRAINING } from "../../src/services/keycloak.js";
 import { AMQP_READY } from "../../src/services/rabbitmq.js";
 import { DATA_IN_USE, healthCheck, JOIN_HINT, RUN_SERVICE } from "../../src/services/service.js";
+import { NOT_READY } from "../../src/testing/ready.js";
 
 /** Index of the first step matching `predicate`, failing with the readable pipeline when none does. */
 function indexOf(chain: Chain, what: string, predicate: (s: Chain[number]) => boolean): number {
@@ -231,7 +232,14 @@ describe("test", () => {
       expect(worker.args.slice(-7)).toEqual(["python", "helpers/dummy_celery_worker.py", "worker", "--loglevel=info", "--concurrency=4", "--without-mingle", "--without-gossip"]);
       // Its broker settings come from the same environment as the tests'.
       expect(steps(worker.container, "withSecretVariable").map((s) => s.args.name)).toContain("TEST_HADES_BROKER_URI");
-      expect(step(worker.container, "withDockerHealthcheck").args.args.join(" ")).toContain("celery@.* ready");
+      // pytest waits for it, by a ping on its broker, not the engine; it starts its worker once mq answers.
+      expect(steps(worker.container, "withDockerHealthcheck")).toEqual([]);
+      const afterBroker = worker.args.indexOf(script("after-broker.sh")) - 2;
+      expect(worker.args.slice(afterBroker, afterBroker + 7)).toEqual(["bash", "-c", script("after-broker.sh"), "after-broker", script("amqp-ready.sh"), "mq", "5672"]);
+      const checks = JSON.parse(step(engine.chains("exitCode")[0]!, "withEnvVariable", { name: "PYCROFT_READY" }).args.value);
+      expect(checks.find((c: { host: string }) => c.host === "dummy-worker")).toEqual({
+        host: "dummy-worker", seconds: 120, kind: "celery", node: "celery", brokerEnv: "TEST_HADES_BROKER_URI",
+      });
       // Bound to the broker alone (compose's depends_on: mq), the one pytest reaches: it does not wait for keycloak.
       expect(bound(worker.container)).toEqual(["mq"]);
       const mqOf = (chain: Chain) => JSON.stringify(step(chain, "withServiceBinding", { alias: "mq" }).args.service);
@@ -287,6 +295,85 @@ describe("test", () => {
       expect(engine.chains("exitCode")).toHaveLength(0);
       // The services that did start are stopped again.
       expect(engine.chains("stop")).toHaveLength(4);
+    });
+  });
+
+  it("starts a run's services unchecked and has pytest wait for each, as its client, after collecting", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await module().test();
+      const pytest = engine.chains("exitCode")[0]!;
+      const env = (name: string) => step(pytest, "withEnvVariable", { name }).args.value;
+      expect([env("PYTHONPATH"), env("PYTEST_ADDOPTS")]).toEqual(["/usr/local/lib/pycroft-pytest", "-p pycroft_ready"]);
+      expect(step(pytest, "withNewFile", { path: "/usr/local/lib/pycroft-pytest/pycroft_ready.py" }).args.contents).toBe(script("pycroft_ready.py"));
+      expect(JSON.parse(env("PYCROFT_READY"))).toEqual([
+        { host: "db", seconds: 120, kind: "postgres", port: 5432, user: "postgres" },
+        { host: "ldap", seconds: 120, kind: "ldap", port: 389 },
+        { host: "mq", seconds: 120, kind: "amqp", port: 5672 },
+        { host: "keycloak", seconds: 300, kind: "http", port: 9000, path: "/health/ready" },
+        { host: "dummy-worker", seconds: 120, kind: "celery", node: "celery", brokerEnv: "TEST_HADES_BROKER_URI" },
+      ]);
+      // The engine checks none of them: each counts as started once its process runs.
+      const started = engine.chains("start").map(serviceChain);
+      expect(started).toHaveLength(5);
+      for (const svc of started) expect(steps(svc.container, "withDockerHealthcheck")).toEqual([]);
+      const db = serviceChain(step(pytest, "withServiceBinding", { alias: "db" }).args.service);
+      expect(step(db.container, "withExposedPort").args).toEqual({ port: 5432, experimentalSkipHealthcheck: true });
+    });
+  });
+
+  it("reads the plugin's not-ready line as the plugin writes it", () => {
+    expect(script("pycroft_ready.py")).toContain(`\nNOT_READY = "${NOT_READY}"\n`);
+  });
+
+  it("starts the services again, checked, to name the one pytest's wait gave up on, with its log tail", async () => {
+    for (const checkedStartFails of [true, false]) {
+      await withFakeEngine(async (engine) => {
+        exampleSource(engine);
+        engine.respond("exitCode", 3);
+        engine.respond("stdout", "collected 5 items\n!!!!! _pytest.outcomes.Exit: pycroft-ready: not ready: ldap !!!!!\n");
+        engine.respond("start", ({ parent }) => {
+          const svc = serviceChain(parent);
+          const checked = steps(svc.container, "withDockerHealthcheck").length > 0;
+          if (checkedStartFails && checked && svc.args.includes("/usr/local/bin/slapd-entrypoint")) {
+            throw execError({ exitCode: 1, stderr: "slapd: bad config line 3" });
+          }
+        });
+        const failed = expect(module().test()).rejects;
+        await (checkedStartFails
+          ? failed.toThrow('service "ldap" never became ready:\nslapd: bad config line 3')
+          : failed.toThrow(/^!+ _pytest.outcomes.Exit: pycroft-ready: not ready: ldap !+$/));
+        const starts = engine.chains("start").map(serviceChain);
+        // The run's five unchecked, then five checked by their health checks.
+        expect(starts.map((svc) => steps(svc.container, "withDockerHealthcheck").length)).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
+        expect(engine.chains("exitCode")).toHaveLength(1);
+      });
+    }
+  });
+
+  it("names a service that exits during the run (the engine ends the exec) with its log tail, from a checked start", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      engine.respond("stdout", () => {
+        throw new Error("process \"bash -c …\" did not complete: bound service 4k2m0 ([db]) exited: exit code: 1");
+      });
+      engine.respond("start", ({ parent }) => {
+        const svc = serviceChain(parent);
+        if (steps(svc.container, "withDockerHealthcheck").length > 0 && svc.args.includes("docker-entrypoint.sh") && svc.args.includes("postgres")) {
+          throw execError({ exitCode: 1, stderr: "initdb: error: invalid locale settings" });
+        }
+      });
+      await expect(module().test()).rejects.toThrow('service "db" never became ready:\ninitdb: error: invalid locale settings');
+      expect(engine.chains("start")).toHaveLength(10);
+    });
+    // Any other failure of the exec is the call's error as it is, with no second start.
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      engine.respond("stdout", () => {
+        throw new Error("no space left on device");
+      });
+      await expect(module().test()).rejects.toThrow("no space left on device");
+      expect(engine.chains("start")).toHaveLength(5);
     });
   });
 

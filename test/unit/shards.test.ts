@@ -167,7 +167,7 @@ describe("test --shards", () => {
       for (const shard of [first, second]) {
         expect(env(shard, "PYTEST_PLUGINS")).toBe("pycroft_shard");
         expect(env(shard, "COVERAGE_FILE")).toBe("/opt/pycroft/reports/.coverage");
-        expect(step(shard, "withNewFile", { path: "/usr/local/lib/pycroft-shard/pycroft_shard.py" }).args.contents).toBe(SHARD_PLUGIN);
+        expect(step(shard, "withNewFile", { path: "/usr/local/lib/pycroft-pytest/pycroft_shard.py" }).args.contents).toBe(SHARD_PLUGIN);
         expect(steps(shard, "withServiceBinding").map((s) => s.args.alias)).toEqual(["db", "ldap", "mq", "keycloak", "dummy-worker"]);
       }
       // Each shard has services of its own: another run id, so no instance is shared.

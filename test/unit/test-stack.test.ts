@@ -40,6 +40,9 @@ describe("test-stack", () => {
       expect(steps(services.db!.container, "withMountedCache")).toEqual([]);
       // The dummy worker on the broker the tests reach.
       expect(JSON.stringify(bound(services["dummy-worker"]!.container).mq)).toBe(JSON.stringify(services.mq));
+      // A stack is up once every service is ready, checked by the engine: its runs do not wait for them.
+      for (const svc of Object.values(services)) expect(steps(svc.container, "withDockerHealthcheck")).toHaveLength(1);
+      expect(steps(stack.container, "withEnvVariable").map((s) => s.args.name)).not.toContain("PYCROFT_READY");
       // test's environment: the connection settings as secrets, the app as .flaskenv says.
       const secret = step(stack.container, "withSecretVariable", { name: "PYCROFT_DB_URI" }).args.secret.at(-1).args.plaintext;
       expect(secret).toBe("postgresql://postgres:password@db:5432/pycroft?options=-csearch_path%3Dpycroft,public");

@@ -91,10 +91,15 @@ describe("test --worker", () => {
       const services = bound(pytest);
       expect(Object.keys(services)).toEqual(["db", "ldap", "mq", "alpha", "beta"]);
       expect(services.beta!.args.slice(-8)).toEqual(["celery", "-A", "pycroft.task", "worker", "--loglevel=info", "--hostname=beta@%h", "--queues=beta,gamma", "--concurrency=2"]);
-      // Started, and ready, with the rest before pytest: five services.
+      // Started with the rest before pytest: five services; pytest waits until a ping names each.
       const started = engine.chains("start").map((c) => serviceOf(c).args.join(" "));
       expect(started.filter((a) => a.includes("--hostname=alpha@%h") || a.includes("--hostname=beta@%h"))).toHaveLength(2);
       expect(started).toHaveLength(5);
+      const checks = JSON.parse(step(pytest, "withEnvVariable", { name: "PYCROFT_READY" }).args.value) as { host: string; node?: string; brokerEnv?: string }[];
+      expect(checks.filter((c) => c.node).map((c) => [c.host, c.node, c.brokerEnv])).toEqual([
+        ["alpha", "alpha", "PYCROFT_CELERY_BROKER_URI"],
+        ["beta", "beta", "PYCROFT_CELERY_BROKER_URI"],
+      ]);
       // On the broker pytest reaches.
       for (const name of ["alpha", "beta"]) expect(JSON.stringify(bound(services[name]!.container).mq)).toBe(JSON.stringify(services.mq));
     });
