@@ -150,8 +150,12 @@ async function runShard(ctx: Context, suite: Suite, shard?: Shard): Promise<Test
   }
 }
 
-/** How the engine ends an exec when one of its bound services exits: `bound service HOST ([db]) exited: …`. */
-const SERVICE_EXITED = /bound service \S+ \(.*\) exited/;
+/**
+ * How the engine fails an exec when one of its bound services has exited: during the exec, `bound
+ * service HOST ([db]) exited: …`; before it, the service's name is gone from its DNS, `lookup HOST for
+ * hosts file: … no such host`.
+ */
+const SERVICE_EXITED = /bound service \S+ \(.*\) exited|lookup \S+ for hosts file: .*no such host/;
 
 /**
  * The error of a run whose services did not all come up (one exited, or never answered pytest's

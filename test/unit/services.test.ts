@@ -351,11 +351,14 @@ describe("test", () => {
     }
   });
 
-  it("names a service that exits during the run (the engine ends the exec) with its log tail, from a checked start", async () => {
+  it.each([
+    "process \"bash -c …\" did not complete: bound service 4k2m0 ([db]) exited: exit code: 1",
+    "lookup m71pea5ohnjak for hosts file: lookup m71pea5ohnjak on 10.87.0.1:53: no such host",
+  ])("names a service that exited (the engine fails the exec: %s) with its log tail, from a checked start", async (message) => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
       engine.respond("stdout", () => {
-        throw new Error("process \"bash -c …\" did not complete: bound service 4k2m0 ([db]) exited: exit code: 1");
+        throw new Error(message);
       });
       engine.respond("start", ({ parent }) => {
         const svc = serviceChain(parent);
