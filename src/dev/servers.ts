@@ -3,7 +3,7 @@ import { Container, dag, Service } from "@dagger.io/dagger";
 import { DEFAULTS, owner, Settings, WorkerSpec } from "../config.js";
 import { script, shellWords } from "../scripts/index.js";
 import { DB_INIT_LOG } from "../services/db-init.js";
-import { serve, SERVICE_LOG, ServiceSpec, Storage } from "../services/service.js";
+import { awaitedByRun, serve, SERVICE_LOG, ServiceSpec, Storage } from "../services/service.js";
 import { AMQP_PORT } from "../services/rabbitmq.js";
 import { bindAll } from "../services/stack.js";
 
@@ -19,7 +19,7 @@ const AFTER_BROKER = script("after-broker.sh");
  * starts beside its broker, not after it) first waits until mq answers (src/scripts/after-broker.sh).
  */
 export function afterBroker(storage: Storage, command: string[]): string[] {
-  if (storage.kind !== "tmpfs" || !storage.awaitedByRun) return command;
+  if (!awaitedByRun(storage)) return command;
   return ["bash", "-c", AFTER_BROKER, "after-broker", script("amqp-ready.sh"), "mq", String(AMQP_PORT), ...command];
 }
 

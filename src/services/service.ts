@@ -21,6 +21,11 @@ export type Probe =
   /** A Celery worker named `node@…` that answers a ping on the broker in the app's variable `brokerEnv`. */
   | { kind: "celery"; node: string; brokerEnv: string };
 
+/** Whether a run's services are waited for by the run itself (its pytest), not by the engine. */
+export function awaitedByRun(storage: Storage): boolean {
+  return storage.kind === "tmpfs" && storage.awaitedByRun === true;
+}
+
 /** Everything that differs between the backing services; the rest is `serve`'s business. */
 export interface ServiceSpec {
   /** The hostname clients use (Pycroft's compose aliases: db, ldap, mq, …); also names it in errors. */
@@ -92,7 +97,7 @@ export function serve(spec: ServiceSpec, storage: Storage): Service {
   const lock = locked ? `${DEV_LOCK_DIR}/${storage.project}-${spec.host}.lock` : "";
   const busy = locked ? `${spec.host} ${DATA_IN_USE}: stop that one first, or join a running dev-stack: ${JOIN_HINT}` : "";
   const withLock = locked ? fresh.withMountedCache(DEV_LOCK_DIR, dag.cacheVolume("pycroft-dev-locks")) : fresh;
-  const unchecked = storage.kind === "tmpfs" && storage.awaitedByRun === true && spec.probe !== undefined;
+  const unchecked = awaitedByRun(storage) && spec.probe !== undefined;
   const exposed = !spec.port ? withLock : unchecked ? withLock.withExposedPort(spec.port, { experimentalSkipHealthcheck: true }) : withLock.withExposedPort(spec.port);
   // Unchecked also drops what the image's own HEALTHCHECK would have the engine wait for (the slapd image has one).
   const checked = unchecked

@@ -8,7 +8,7 @@ import { Container, dag, Directory, Secret, Service } from "@dagger.io/dagger";
 import { checkShards, DEFAULTS, parseWorkers, Settings, UsageError, WorkerSpec } from "../config.js";
 import { Context } from "../context.js";
 import { Project } from "../images/project.js";
-import { startAll, Storage } from "../services/service.js";
+import { awaitedByRun, startAll, Storage } from "../services/service.js";
 import { bindAll, serveAll } from "../services/stack.js";
 import { celeryWorkerSpec, dummyWorkerSpec, shellInto } from "../dev/servers.js";
 import { pytest, pytestOnDemand, reportDir, summary } from "./pytest.js";
@@ -101,8 +101,7 @@ export async function testApp(ctx: Context, suite: Suite, storage: Storage) {
   ];
   const extra: Record<string, Service> = serveAll(workers, storage);
   const bound = run.app.with(bindAll(extra));
-  const awaited = storage.kind === "tmpfs" && storage.awaitedByRun === true;
-  return { run, extra, app: awaited ? bound.with(awaitingServices([...run.specs, ...workers])) : bound };
+  return { run, extra, app: awaitedByRun(storage) ? bound.with(awaitingServices([...run.specs, ...workers])) : bound };
 }
 
 /**

@@ -10,7 +10,6 @@ export interface Shard {
   count: number;
 }
 
-
 /**
  * A pytest plugin that keeps this shard's test files and deselects the rest. Every shard collects the
  * whole suite (after -k/-m and the caller's paths), so all of them agree on the split without talking

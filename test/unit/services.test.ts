@@ -369,7 +369,9 @@ describe("test", () => {
       await expect(module().test()).rejects.toThrow('service "db" never became ready:\ninitdb: error: invalid locale settings');
       expect(engine.chains("start")).toHaveLength(10);
     });
-    // Any other failure of the exec is the call's error as it is, with no second start.
+  });
+
+  it("fails with any other failure of the exec as it is, with no second start", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
       engine.respond("stdout", () => {
