@@ -83,6 +83,16 @@ export const DEFAULTS = {
   uvLockTimeout: 1800,
   /** Keycloak's test realm; `test` starts keycloak for the OIDC tests when the source has it. */
   keycloakRealm: "docker/keycloak/test-realm.json",
+  /**
+   * The tests that use keycloak (from the source's root): a `test` whose arguments name only other
+   * tests starts without it (`--with-keycloak` overrides). Pycroft's OIDC login test.
+   */
+  keycloakTests: ["tests/frontend/user/test_login.py"],
+  /**
+   * The tests that use the dummy worker (Pycroft's `hades_logs` marker's): a `test` whose arguments
+   * name only other tests starts without it (`--with-worker` overrides).
+   */
+  dummyWorkerTests: ["tests/hades_logs", "tests/frontend/user/test_logs.py"],
   /** The packages Pycroft's CI measures coverage of (those the source has). */
   coveragePackages: ["pycroft", "web", "ldap_sync", "hades_logs"],
   /** ruff's report format for `lint` (`github` turns findings into annotations on a GitHub runner). */

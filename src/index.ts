@@ -183,11 +183,12 @@ export class Pycroft {
    * Runs the test suite with pytest against Pycroft's test services, fresh on tmpfs.
    *
    * What docker-compose.test.yml starts, under its hostnames: db, ldap, mq, and the dummy hades worker
-   * and keycloak when the source has them. Returns pytest's output; fails with its summary.
+   * and keycloak when the source has them, unless the arguments name only tests that do not use them
+   * (e.g. --args=tests/model/test_user.py). Returns pytest's output; fails with its summary.
    *
    * @param args Arguments for pytest, e.g. --args=-k,ldap or --args=-m,"not legacy".
-   * @param withWorker Start the dummy worker (default: when the source has it); false leaves it out.
-   * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
+   * @param withWorker Start the dummy worker (default: when the source has it and the arguments may reach the tests that use it, tests/hades_logs and tests/frontend/user/test_logs.py); false leaves it out.
+   * @param withKeycloak Start keycloak (default: when the source has its test realm and the arguments may reach its OIDC test, tests/frontend/user/test_login.py); false leaves it out.
    * @param shards Split the test files over this many pytest processes, each with its own services, and merge their results: worth it with a core per shard.
    * @param worker Also start a Celery worker of the app as NAME:QUEUE[+QUEUE…][:CONCURRENCY] (repeatable), e.g. --worker signer:timestamp+snapshot:2, ready before the first test runs.
    */
@@ -204,8 +205,8 @@ export class Pycroft {
    * htmlcov/, pytest.log and exit-code.
    *
    * @param args Arguments for pytest.
-   * @param withWorker Start the dummy worker (default: when the source has it); false leaves it out.
-   * @param withKeycloak Start keycloak (default: when the source has its test realm); false leaves it out.
+   * @param withWorker Start the dummy worker (default: when the source has it and the arguments may reach the tests that use it, tests/hades_logs and tests/frontend/user/test_logs.py); false leaves it out.
+   * @param withKeycloak Start keycloak (default: when the source has its test realm and the arguments may reach its OIDC test, tests/frontend/user/test_login.py); false leaves it out.
    * @param shards Split the test files over this many pytest processes, each with its own services.
    * @param worker Also start a Celery worker of the app as NAME:QUEUE[+QUEUE…][:CONCURRENCY] (repeatable).
    */

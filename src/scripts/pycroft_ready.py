@@ -102,20 +102,21 @@ def wait_for(check, deadline):
 
 
 def wait_all(checks):
-    """The names of the checks that did not pass in their seconds, all waited for at once."""
+    """Each check's host and the seconds it took to answer, or None where it did not in its seconds;
+    all waited for at once, in the checks' order."""
     start = time.monotonic()
-    failed = []
+    answered = {}
 
     def run(check):
-        if not wait_for(check, start + check["seconds"]):
-            failed.append(check["host"])
+        ok = wait_for(check, start + check["seconds"])
+        answered[check["host"]] = time.monotonic() - start if ok else None
 
     threads = [threading.Thread(target=run, args=(check,), daemon=True) for check in checks]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return sorted(failed)
+    return {check["host"]: answered[check["host"]] for check in checks}
 
 
 def pytest_collection_finish(session):
@@ -125,13 +126,15 @@ def pytest_collection_finish(session):
     import pytest
 
     start = time.monotonic()
-    failed = wait_all(checks)
+    answered = wait_all(checks)
+    failed = sorted(host for host, seconds in answered.items() if seconds is None)
     if failed:
         pytest.exit(f"{NOT_READY} {', '.join(failed)}", returncode=3)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        names = ", ".join(check["host"] for check in checks)
-        reporter.write_line(f"pycroft-ready: {names} answered {time.monotonic() - start:.1f} s after collection")
+        # Each one's seconds say which start a run waited on.
+        each = ", ".join(f"{host} {seconds:.1f} s" for host, seconds in answered.items())
+        reporter.write_line(f"pycroft-ready: answered {time.monotonic() - start:.1f} s after collection ({each})")
 
 
 def celery_ping(broker_env, seconds, nodes):

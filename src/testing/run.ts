@@ -13,14 +13,15 @@ import { bindAll, serveAll } from "../services/stack.js";
 import { celeryWorkerSpec, dummyWorkerSpec, shellInto } from "../dev/servers.js";
 import { pytest, pytestOnDemand, reportDir, summary } from "./pytest.js";
 import { awaitingServices, NOT_READY } from "./ready.js";
+import { mayReach } from "./reach.js";
 import { inShard, mergeShards, Shard } from "./shards.js";
 
 /** What a caller asks of a test run: `test`'s, `test-report`'s, `test-stack`'s and `test-shell`'s arguments. */
 export interface SuiteOptions {
   args?: string[];
-  /** Start the dummy hades worker; undefined: when the source has it. */
+  /** Start the dummy hades worker; undefined: when the source has it and `args` may reach its tests. */
   withWorker?: boolean;
-  /** Start keycloak; undefined: when the source has its test realm. */
+  /** Start keycloak; undefined: when the source has its test realm and `args` may reach its tests. */
   withKeycloak?: boolean;
   /** The app's Celery workers as `--worker` spells them. */
   worker?: string[];
@@ -77,15 +78,20 @@ export async function runTests(ctx: Context, options: SuiteOptions, shards: numb
   return count === 1 ? runShard(ctx, checked) : runShards(ctx, checked, count);
 }
 
-/** A suite's options, checked: the dummy worker and keycloak follow the source unless asked otherwise. */
+/**
+ * A suite's options, checked: the dummy worker and keycloak follow the source, and the tests the
+ * arguments may reach, unless asked otherwise.
+ */
 export async function suite(ctx: Context, o: SuiteOptions): Promise<Suite> {
   const workers = parseWorkers(o.worker ?? []);
   const project = await ctx.project();
-  const worker = o.withWorker ?? project.hasDummyWorker;
+  const args = o.args ?? [];
+  const reaches = (tests: readonly string[]) => mayReach(args, tests, ctx.settings.appDir);
+  const worker = o.withWorker ?? (project.hasDummyWorker && reaches(DEFAULTS.dummyWorkerTests));
   if (worker && !project.hasDummyWorker) {
     throw new UsageError(`--with-worker needs the dummy worker ${DEFAULTS.dummyWorker} in the source`);
   }
-  return { project, args: o.args ?? [], keycloak: o.withKeycloak ?? project.hasKeycloakRealm, worker, workers };
+  return { project, args, keycloak: o.withKeycloak ?? (project.hasKeycloakRealm && reaches(DEFAULTS.keycloakTests)), worker, workers };
 }
 
 /**

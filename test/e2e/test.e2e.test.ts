@@ -30,7 +30,7 @@ describe.skipIf(noEngine())("the test stage on a real engine", () => {
     expect(summary).toMatch(new RegExp(`^${EXAMPLE_TESTS} passed(, \\d+ warnings?)?$`));
     expect(output).not.toMatch(/^(FAILED|ERROR) /m);
     // pytest waited for the services itself, after collecting, each asked as its client.
-    expect(output).toMatch(/^pycroft-ready: db, ldap, mq, keycloak, dummy-worker answered \d+\.\d s after collection$/m);
+    expect(output).toMatch(/^pycroft-ready: answered \d+\.\d s after collection \(db \d+\.\d s, ldap \d+\.\d s, mq \d+\.\d s, keycloak \d+\.\d s, dummy-worker \d+\.\d s\)$/m);
   });
 
   it("a service that exits during test's run is named with its own last words, from a checked start, within seconds", async () => {
@@ -45,10 +45,11 @@ describe.skipIf(noEngine())("the test stage on a real engine", () => {
     expect((performance.now() - began) / 1000).toBeLessThan(90);
   });
 
-  it("test passes pytest arguments through; --with-worker=false leaves the dummy worker out, and the hades tests then fail", async () => {
+  it("test passes pytest arguments through; tests named without the OIDC one start no keycloak; --with-worker=false leaves the dummy worker out, and the hades tests then fail", async () => {
     await session(async () => {
-      const report = await pycroft().testReport(["-k", "ldap or test_logs_of_a_port"], false, false);
+      const report = await pycroft().testReport(["-k", "ldap or test_logs_of_a_port", "tests/test_ldap.py", "tests/test_db.py", "tests/hades_logs"], false);
       const log = await read(report, "pytest.log");
+      expect(log).toMatch(/^pycroft-ready: answered \d+\.\d s after collection \(db \d+\.\d s, ldap \d+\.\d s, mq \d+\.\d s\)$/m);
       expect(log).toMatch(/tests\/test_ldap\.py::\S+ PASSED/);
       expect(log).not.toMatch(/tests\/test_db\.py/);
       expect(log).toMatch(/deselected/);

@@ -1,7 +1,7 @@
 // `dagger call` for machines whose Dagger CLI cannot load TypeScript modules (no registry to pull the
 // runtime's images from): runs the same module functions from the host, in a client session.
 //
-//   tsx test/engine/call.ts test [--shards N] [PYTEST_ARG…]
+//   tsx test/engine/call.ts test [--shards N] [--with-worker=BOOL] [--with-keycloak=BOOL] [PYTEST_ARG…]
 //                                                     run the suite; exit code 1 when a test fails
 //   tsx test/engine/call.ts test-report DIR [--shards N] [ARG…]
 //                                                     run the suite, export the reports to DIR
@@ -48,8 +48,10 @@ async function main([fn, ...rest]: string[]): Promise<void> {
     newPycroft(hostDir(source), hostDir("dockerfiles/openldap"), optionsFromEnv());
   switch (fn) {
     case "test": {
-      const { shards, args } = shardsOption(rest);
-      console.log(await pycroft().test(args, undefined, undefined, shards));
+      const { shards, args: more } = shardsOption(rest);
+      const { worker, keycloak, ahead, args } = stackOptions(more);
+      if (ahead !== undefined) throw new UsageError("--start-ahead is test-watch's: test starts one pytest");
+      console.log(await pycroft().test(args, worker, keycloak, shards));
       return;
     }
     case "test-report": {
