@@ -3,6 +3,7 @@
 python pycroft-pytest-ahead.py RECORD [AGAIN]   (the run's arguments on stdin, one a line)
 """
 
+import atexit
 import importlib
 import json
 import os
@@ -137,4 +138,11 @@ except BrokenPipeError:
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     code = 1
 save([n for n, m in list(sys.modules.items()) if getattr(m, "__file__", None) and not under_app(m.__file__) and n != "__main__"], loaded.names, left)
-sys.exit(int(code))
+# As pycroft-pytest.py ends pytest: without the interpreter's teardown, which the run's result waits for.
+atexit._run_exitfuncs()  # what a normal exit runs
+for stream in (sys.stdout, sys.stderr):
+    try:
+        stream.flush()
+    except (OSError, ValueError):
+        pass
+os._exit(int(code))

@@ -71,7 +71,8 @@ def run_pytest(project, reports, env, cover, *args, shard=None):
     run_env = {**env, "PYTHONPATH": f"{project}{os.pathsep}{SCRIPTS}", "COVERAGE_FILE": f"{reports}/.coverage"}
     if shard:
         run_env.update(PYTEST_PLUGINS="pycroft_shard", PYCROFT_SHARD=shard)
-    command = ["bash", SCRIPTS / "pytest.sh", reports, "1" if cover else "", *(["--cov=pkg"] if cover else []), "-p", "no:cacheprovider", *args]
+    cov = ["1", "--cov=pkg"] if cover else [""]
+    command = ["bash", SCRIPTS / "pytest.sh", SCRIPTS / "pycroft-pytest.py", reports, *cov, "-p", "no:cacheprovider", *args]
     return subprocess.run(command, check=False, cwd=project, env=run_env, capture_output=True, text=True)
 
 

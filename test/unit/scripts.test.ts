@@ -89,10 +89,10 @@ describe("the pytest run", () => {
     const reports = join(dir, "out", "reports");
     const ran = runScript(command.map((a) => (a === "/opt/pycroft/reports" ? reports : a)), {
       dir,
-      standIns: { pytest: { does: 'echo "FAILED tests/test_x.py::test_y"; echo "1 failed, 4 passed" >&2; exit 1' } },
+      standIns: { python: { does: 'echo "FAILED tests/test_x.py::test_y"; echo "1 failed, 4 passed" >&2; exit 1' } },
     });
     expect(ran.calls).toEqual([
-      `pytest -v --junitxml=${reports}/junit.xml --cov-report=xml:${reports}/coverage.xml --cov-report=html:${reports}/htmlcov ` +
+      `python /usr/local/lib/pycroft-pytest/pycroft-pytest.py -v --junitxml=${reports}/junit.xml --cov-report=xml:${reports}/coverage.xml --cov-report=html:${reports}/htmlcov ` +
         "--cov=pycroft --cov=web --cov=ldap_sync --cov=hades_logs -k ldap",
     ]);
     expect(ran.status).toBe(1);
@@ -108,9 +108,9 @@ describe("the pytest run", () => {
     const ran = runScript(command.map((a) => (a === "/opt/pycroft/reports" ? join(dir, "r") : a)), {
       dir,
       env: { PYCROFT_SHARD: "1/2" },
-      standIns: { pytest: { does: 'echo "5 passed"' } },
+      standIns: { python: { does: 'echo "5 passed"' } },
     });
-    expect(ran.calls).toEqual([`pytest -v --junitxml=${join(dir, "r")}/junit.xml --cov-report= --cov=pycroft --cov=web --cov=ldap_sync --cov=hades_logs`]);
+    expect(ran.calls).toEqual([`python /usr/local/lib/pycroft-pytest/pycroft-pytest.py -v --junitxml=${join(dir, "r")}/junit.xml --cov-report= --cov=pycroft --cov=web --cov=ldap_sync --cov=hades_logs`]);
     expect(ran.status).toBe(0);
   });
 
@@ -124,9 +124,9 @@ describe("the pytest run", () => {
     const reports = join(dir, "r");
     const ran = runScript(command.map((a) => (a === "/opt/pycroft/reports" ? reports : a)), {
       dir,
-      standIns: { pytest: { does: 'echo "5 passed"' } },
+      standIns: { python: { does: 'echo "5 passed"' } },
     });
-    expect(ran.calls).toEqual([`pytest -v --junitxml=${reports}/junit.xml -k ldap`]);
+    expect(ran.calls).toEqual([`python /usr/local/lib/pycroft-pytest/pycroft-pytest.py -v --junitxml=${reports}/junit.xml -k ldap`]);
     expect(ran.status).toBe(0);
     expect(readFileSync(join(reports, "exit-code"), "utf8")).toBe("0\n");
   });
@@ -136,7 +136,7 @@ describe("the pytest run", () => {
     const dir = tempDir("pytest");
     const ran = runScript(command.map((a) => (a === "/opt/pycroft/reports" ? join(dir, "r") : a)), {
       dir,
-      standIns: { pytest: { does: 'echo "5 passed"' } },
+      standIns: { python: { does: 'echo "5 passed"' } },
     });
     expect(ran.status).toBe(0);
     expect(readFileSync(join(dir, "r", "exit-code"), "utf8")).toBe("0\n");
@@ -153,7 +153,7 @@ describe("the pytest run", () => {
         expect(i, formatChain(pytest)).toBeGreaterThanOrEqual(0);
         // Set before the exec, so it is part of the exec's cache key.
         expect(i).toBeLessThan(run);
-        expect((pytest[run]!.args.args as string[]).join(" ")).toContain("pytest -v");
+        expect((pytest[run]!.args.args as string[]).join(" ")).toContain("pycroft-pytest.py /opt/pycroft/reports");
         return pytest[i]!.args.value as string;
       });
     });

@@ -10,6 +10,7 @@ import { script, shellWords } from "../../src/scripts/index.js";
 import { CDS_TRAINING } from "../../src/services/keycloak.js";
 import { AMQP_READY } from "../../src/services/rabbitmq.js";
 import { DATA_IN_USE, healthCheck, JOIN_HINT, RUN_SERVICE } from "../../src/services/service.js";
+import { PYTEST_RUNNER } from "../../src/testing/pytest.js";
 import { NOT_READY } from "../../src/testing/ready.js";
 
 /** Index of the first step matching `predicate`, failing with the readable pipeline when none does. */
@@ -189,8 +190,10 @@ describe("test", () => {
       const pytest = engine.chains("exitCode")[0]!;
       expect(bound(pytest)).toEqual(["db", "ldap", "mq", "keycloak", "dummy-worker"]);
       const run = steps(pytest, "withExec").at(-1)!;
-      // Reports dir, no coverage (its output is all test returns), then the caller's arguments.
-      expect(run.args.args.slice(-4)).toEqual(["/opt/pycroft/reports", "", "-k", "ldap"]);
+      // pytest through the runner that ends it once it returns, the reports dir, no coverage (its output
+      // is all test returns), then the caller's arguments.
+      expect(run.args.args.slice(-5)).toEqual(["/usr/local/lib/pycroft-pytest/pycroft-pytest.py", "/opt/pycroft/reports", "", "-k", "ldap"]);
+      expect(step(pytest, "withNewFile", { path: "/usr/local/lib/pycroft-pytest/pycroft-pytest.py" }).args.contents).toBe(PYTEST_RUNNER);
       expect(run.args.expect).toBe("ANY");
       // The bundle is built apart, from the JS inputs alone, and copied into the app.
       expect(execs(step(pytest, "withDirectory", { path: "web/static" }).args.source)).toContain("npm run bundle -- --prod");
