@@ -11,7 +11,7 @@
 // build-prod. `-- dev` (only when asked) times edit -> served in the dev stack beside compose's
 // bind-mounted dev setup (dev-edits.ts), also `--samples` rounds in turns. `-- pycroft PATH` (only
 // when asked) runs a Pycroft checkout beside Pycroft's own docker compose setup (pycroft-steps.ts;
-// `--steps` cold,ci,edit,kept,deps).
+// `--steps` cold,ci,edit,one,kept,deps).
 //
 // Each step is its own session, like a separate `dagger call`. "Cold" is a copy of the example whose
 // pyproject is new to the engine; apt and base layers are only truly cold on a fresh engine

@@ -4,9 +4,10 @@
 // the example's peer (fair.ts, machine.ts: each side to its end, teardown included, after an idle
 // wait, in turns, `samples` times, pytest's counts compared).
 //   compose: pycroft/prepare.sh's copy (only what cannot work here changed), pycroft/images.sh's
-//     images under Pycroft's names, pycroft/compose.sh: its CI test job, or `run --rm test-app test`
-//     on services left up;
-//   module: `test --args=-m,not legacy` (npm run call -- test), or test-stack and its watcher.
+//     images under Pycroft's names, pycroft/compose.sh: its CI test job, `run --rm test-app test` on
+//     services started for it, or on services left up;
+//   module: `test --args=-m,not legacy` (npm run call -- test), `test --args=FILE`, or test-stack and
+//     its watcher.
 import { spawnSync } from "node:child_process";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,7 +21,7 @@ import { keptEdits } from "./kept-edits.js";
 import { composeContainers, execs, FRESH_ENGINE, runTimed, sideBySide, SideRun, waitIdle } from "./machine.js";
 
 /** The steps, in the order they run (`--steps` picks some). */
-export const PYCROFT_STEPS = ["cold", "ci", "edit", "kept", "deps"] as const;
+export const PYCROFT_STEPS = ["cold", "ci", "edit", "one", "kept", "deps"] as const;
 
 const ROOT = join(import.meta.dirname, "../..");
 const HERE = join(import.meta.dirname, "pycroft");
@@ -77,11 +78,11 @@ function composeCopy(path: string): string {
 }
 
 /**
- * The module's `test` with CI's selection, as its own process (what `dagger call test --args=…` runs);
+ * The module's `test` with CI's selection (or `args`), as its own process (what `dagger call test --args=…` runs);
  * its output goes to `log` too (pytest's verdicts on each test, when the counts differ).
  */
-async function moduleTest(dir: string, log: string, runnerHost?: string): Promise<Run> {
-  const run = await runTimed(process.execPath, ["--import", "tsx", "test/engine/call.ts", "test", ...CI_PYTEST_ARGS], {
+async function moduleTest(dir: string, log: string, runnerHost?: string, args: string[] = CI_PYTEST_ARGS): Promise<Run> {
+  const run = await runTimed(process.execPath, ["--import", "tsx", "test/engine/call.ts", "test", ...args], {
     cwd: ROOT,
     env: { ...process.env, ...MODULE_ENV, PYCROFT_SOURCE: dir, ...(runnerHost ? { _EXPERIMENTAL_DAGGER_RUNNER_HOST: runnerHost } : {}) },
   });
@@ -118,7 +119,7 @@ export async function pycroftSteps(path: string, samples: number, steps: string[
   };
   let n = 0;
   const logPath = (label: string) => join(logs, `${++n}-${label.replace(/\W+/g, "-")}.log`);
-  const module = (label: string, runnerHost?: string) => moduleTest(moduleDir, logPath(`module-${label}`), runnerHost);
+  const module = (label: string, runnerHost?: string, args?: string[]) => moduleTest(moduleDir, logPath(`module-${label}`), runnerHost, args);
   const compose = async (label: string, args: string[], extra: NodeJS.ProcessEnv = {}, kept = false): Promise<Run> => {
     const run = await runTimed("bash", [join(HERE, "compose.sh"), ...args], {
       cwd: composeDir,
@@ -194,6 +195,13 @@ export async function pycroftSteps(path: string, samples: number, steps: string[
       await step("CI test job after a one-line Python edit", "fresh", () => appendBoth(EDITED_MODULE, (k) => `\n# bench edit ${stamp}-${k}\n`), {
         module: () => module("edit"),
         compose: () => composeCi("edit"),
+      });
+    }
+    if (want("one")) {
+      // One test file after an edit of it, its services started for it on both sides and ended after.
+      await step(`${KEPT_FILE} after an edit, services started fresh`, "fresh", () => appendBoth(KEPT_FILE, (k) => `\n# bench edit ${stamp}-${k}\n`), {
+        module: () => module("one", undefined, [KEPT_FILE]),
+        compose: () => compose("one", ["fresh", KEPT_FILE]),
       });
     }
     if (want("kept")) {

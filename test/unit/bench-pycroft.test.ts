@@ -1,6 +1,6 @@
 // The pure parts of `npm run bench -- pycroft PATH`: prepare.sh's changes to a Pycroft-shaped fixture
 // (exactly the listed ones, and a refusal when one has nothing to change), the command line, the
-// builder's mirrors, the dependency change and the count comparison of CI's selection.
+// builder's mirrors, the dependency change, the count comparison of CI's selection, and compose.sh's modes.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { buildkitdConfig } from "../bench/compose-peer.js";
 import { countMismatch, outcomeDifference, parseBenchArgs } from "../bench/fair.js";
 import { lockEdit } from "../bench/pycroft-steps.js";
+import { runScript } from "../support/run-script.js";
 
 const PREPARE = join(import.meta.dirname, "../bench/pycroft/prepare.sh");
 const MIRROR = "http://mirror.invalid/debian";
@@ -243,5 +244,34 @@ describe("CI's selection on both sides", () => {
     const failing = summary("1 failed, 1499 passed, 12 deselected");
     expect(countMismatch("ci", failing, summary("1500 passed, 12 deselected"))).toBeUndefined();
     expect(outcomeDifference(failing, summary("1500 passed, 12 deselected"))).toMatch(/module 12 deselected, 1 failed, 1499 passed; compose 12 deselected, 1500 passed/);
+  });
+});
+
+describe("pycroft/compose.sh", () => {
+  const SCRIPT = join(import.meta.dirname, "../bench/pycroft/compose.sh");
+  const calls = (...args: string[]) => runScript(["bash", SCRIPT, ...args], { standIns: { docker: {} } });
+
+  it("fresh: up --wait of the three services the file's tests use, the run without the others, then down, even after a failing run", () => {
+    const ran = calls("fresh", "tests/model/test_user.py", "-x");
+    expect(ran.status).toBe(0);
+    const dc = "docker compose -f docker-compose.test.yml";
+    expect(ran.calls).toEqual([
+      `${dc} up --quiet-pull --wait --wait-timeout=300 test-db test-ldap test-mq`,
+      `${dc} run --rm --no-deps test-app test tests/model/test_user.py -x`,
+      `${dc} down --timeout 0`,
+    ]);
+    const failing = runScript(["bash", SCRIPT, "fresh", "tests/x.py"], {
+      standIns: { docker: { does: '[ "$4" = run ] && exit 1; exit 0' } },
+    });
+    expect(failing.status).toBe(1);
+    expect(failing.calls.at(-1)).toBe(`${dc} down --timeout 0`);
+  });
+
+  it("run leaves the services up; an unknown mode is refused with the usage", () => {
+    expect(calls("run", "tests/a.py").calls).toEqual(["docker compose -f docker-compose.test.yml run --rm test-app test tests/a.py"]);
+    const bad = calls("nope");
+    expect(bad.status).toBe(64);
+    expect(bad.stderr).toContain("fresh PYTEST_ARG…");
+    expect(bad.calls).toEqual([]);
   });
 });

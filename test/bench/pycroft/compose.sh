@@ -8,6 +8,10 @@
 #                                 venv stays, as on a developer's machine);
 #   compose.sh run PYTEST_ARG…    the day-to-day loop: `run --rm test-app test PYTEST_ARG…`, which starts
 #                                 the services unless they are up and leaves them up;
+#   compose.sh fresh PYTEST_ARG…  tests that use neither keycloak nor the dummy worker, on services
+#                                 started for them: `up --wait` of test-db, test-ldap and test-mq (what
+#                                 the module starts for such a run), `run --rm --no-deps test-app test
+#                                 PYTEST_ARG…`, then `down`;
 #   compose.sh down               ends what `run` left up.
 # Left out of the CI job: `bun pm ls --all` (debug output) and the reports (--junitxml, --cov…: the
 # module's `test` writes none either). Run in the copy (its directory names the compose project).
@@ -29,6 +33,12 @@ case "${1:-}" in
     dc run --rm test-app test -m "not legacy" "$@"
     ;;
   run) shift; dc run --rm test-app test "$@" ;;
+  fresh)
+    shift
+    trap 'dc down --timeout 0 >/dev/null 2>&1 || true' EXIT
+    dc up --quiet-pull --wait --wait-timeout="${PYCROFT_BENCH_WAIT_TIMEOUT:-300}" test-db test-ldap test-mq >&2
+    dc run --rm --no-deps test-app test "$@"
+    ;;
   down) dc down --timeout 0 ;;
-  *) echo "usage: compose.sh ci [PYTEST_ARG…] | run PYTEST_ARG… | down" >&2; exit 64 ;;
+  *) echo "usage: compose.sh ci [PYTEST_ARG…] | run PYTEST_ARG… | fresh PYTEST_ARG… | down" >&2; exit 64 ;;
 esac
