@@ -3,6 +3,7 @@
 // module's `test` on the example (read from the fake engine), the same images, uv, apt packages and
 // installs in the Dockerfile, the same source excludes.
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 
 import { Secret } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
@@ -183,6 +184,11 @@ describe("the compose peer", () => {
       const run = steps(pytest, "withExec").at(-1)!.args.args as string[];
       expect(sequence(block(service("test"), "entrypoint")).map(uninterpolated)).toEqual(run);
       expect(value(service("test"), "command")).toEqual([]);
+      // The runner the command names is the module's own file, where the command looks for it.
+      const runner = step(pytest, "withNewFile", { path: run[4]! }).args.contents;
+      const config = block(block(COMPOSE, "configs"), "pytest-runner");
+      expect(readFileSync(resolve(DIR, String(value(config, "file"))), "utf8")).toBe(runner);
+      expect(block(service("test"), "configs").join("\n")).toMatch(new RegExp(`source: pytest-runner\\n\\s+target: ${run[4]}$`));
 
       const worker = value(service("dummy-worker"), "command") as string[];
       expect(worker.slice(0, 2)).toEqual(["sh", "-c"]);
