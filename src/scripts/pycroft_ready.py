@@ -2,6 +2,9 @@
 
 PYCROFT_READY='[{"host": "db", "kind": "postgres", "port": 5432, "user": "postgres", "seconds": 120}, …]'
 
+A check with "tests" (paths from the dir pytest started in) is for a service only those tests use:
+the run waits for it before the first of them, and not at all if none of them runs.
+
 The services of a test run start with its pytest process instead of before it, so pytest's imports and
 collection overlap their starts; no test runs before every one of them answers as its client would
 see it. One that does not within its seconds ends the run (exit code 3) with a line that starts
@@ -101,22 +104,69 @@ def wait_for(check, deadline):
         time.sleep(POLL_SECONDS)
 
 
-def wait_all(checks):
-    """Each check's host and the seconds it took to answer, or None where it did not in its seconds;
-    all waited for at once, in the checks' order."""
+def start_waits(checks):
+    """Waits for each check in a thread of its own, all at once: a function that gives a check's
+    seconds to answer (None where it did not in its seconds), once it has them."""
     start = time.monotonic()
-    answered = {}
+    answered, threads = {}, {}
 
     def run(check):
         ok = wait_for(check, start + check["seconds"])
         answered[check["host"]] = time.monotonic() - start if ok else None
 
-    threads = [threading.Thread(target=run, args=(check,), daemon=True) for check in checks]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return {check["host"]: answered[check["host"]] for check in checks}
+    for check in checks:
+        threads[check["host"]] = threading.Thread(target=run, args=(check,), daemon=True)
+        threads[check["host"]].start()
+
+    def result(check):
+        threads[check["host"]].join()
+        return answered[check["host"]]
+
+    return result
+
+
+def wait_all(checks):
+    """Each check's host and the seconds it took to answer, or None where it did not in its seconds;
+    all waited for at once, in the checks' order."""
+    result = start_waits(checks)
+    return {check["host"]: result(check) for check in checks}
+
+
+def _under(path, tests):
+    return any(path == t or path.startswith(t.rstrip("/") + "/") for t in tests)
+
+
+def later(session, checks, result):
+    """A plugin for the services only some tests use (a check's `tests`: paths from the dir pytest
+    started in): it waits for each before the first of those tests, not before the first test, and
+    not at all if none of them runs."""
+    import pytest
+
+    base = str(session.config.invocation_params.dir)
+    paths = [os.path.relpath(str(item.path), base) for item in session.items]
+    before = {}
+    for check in checks:
+        first = next((item for item, path in zip(session.items, paths) if _under(path, check["tests"])), None)
+        if first is not None:
+            before.setdefault(first.nodeid, []).append(check)
+
+    class Later:
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtest_setup(self, item):
+            waiting = before.pop(item.nodeid, [])
+            if not waiting:
+                return
+            began = time.monotonic()
+            answered = {check["host"]: result(check) for check in waiting}
+            failed = sorted(host for host, seconds in answered.items() if seconds is None)
+            if failed:
+                pytest.exit(f"{NOT_READY} {', '.join(failed)}", returncode=3)
+            reporter = item.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                each = ", ".join(f"{host} {seconds:.1f} s" for host, seconds in answered.items())
+                reporter.write_line(f"pycroft-ready: waited {time.monotonic() - began:.1f} s before {item.nodeid} ({each} after collection)")
+
+    return Later()
 
 
 def pytest_collection_finish(session):
@@ -126,12 +176,17 @@ def pytest_collection_finish(session):
     import pytest
 
     start = time.monotonic()
-    answered = wait_all(checks)
+    now = [check for check in checks if "tests" not in check]
+    later_checks = [check for check in checks if "tests" in check]
+    result = start_waits(checks)
+    if later_checks:
+        session.config.pluginmanager.register(later(session, later_checks, result), "pycroft-ready-later")
+    answered = {check["host"]: result(check) for check in now}
     failed = sorted(host for host, seconds in answered.items() if seconds is None)
     if failed:
         pytest.exit(f"{NOT_READY} {', '.join(failed)}", returncode=3)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
+    if reporter is not None and now:
         # Each one's seconds say which start a run waited on.
         each = ", ".join(f"{host} {seconds:.1f} s" for host, seconds in answered.items())
         reporter.write_line(f"pycroft-ready: answered {time.monotonic() - start:.1f} s after collection ({each})")

@@ -2,7 +2,16 @@
  * Which tests a pytest run may reach, read from its arguments alone: `test` starts keycloak and the
  * dummy worker only for a run that may reach the tests that use them (`DEFAULTS.keycloakTests`,
  * `DEFAULTS.dummyWorkerTests`). On two cores their starts (a JVM, a Celery worker) slow pytest's own.
+ * When it starts them, the run waits for each before the first of those tests (src/testing/ready.ts).
  */
+
+import { DEFAULTS } from "../config.js";
+
+/** The services only some tests use, by hostname, and those tests (paths from the source's root). */
+export const USED_BY: Readonly<Record<string, readonly string[]>> = {
+  keycloak: DEFAULTS.keycloakTests,
+  "dummy-worker": DEFAULTS.dummyWorkerTests,
+};
 
 /** pytest's flags that take no value: a path after one of them is a test to run, not the flag's value. */
 const FLAGS = new Set([

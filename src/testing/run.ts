@@ -13,7 +13,7 @@ import { bindAll, serveAll } from "../services/stack.js";
 import { celeryWorkerSpec, dummyWorkerSpec, shellInto } from "../dev/servers.js";
 import { pytest, pytestOnDemand, reportDir, summary } from "./pytest.js";
 import { awaitingServices, NOT_READY } from "./ready.js";
-import { mayReach } from "./reach.js";
+import { mayReach, USED_BY } from "./reach.js";
 import { inShard, mergeShards, Shard } from "./shards.js";
 
 /** What a caller asks of a test run: `test`'s, `test-report`'s, `test-stack`'s and `test-shell`'s arguments. */
@@ -107,7 +107,7 @@ export async function testApp(ctx: Context, suite: Suite, storage: Storage) {
   ];
   const extra: Record<string, Service> = serveAll(workers, storage);
   const bound = run.app.with(bindAll(extra));
-  return { run, extra, app: awaitedByRun(storage) ? bound.with(awaitingServices([...run.specs, ...workers])) : bound };
+  return { run, extra, app: awaitedByRun(storage) ? bound.with(awaitingServices([...run.specs, ...workers], USED_BY)) : bound };
 }
 
 /**

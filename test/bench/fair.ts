@@ -150,7 +150,7 @@ export interface PytestResult {
    * (`waited`): compose's pytest starts with its services up, or does not wait for them.
    */
   seconds: number;
-  /** The module's wait for its services inside pytest (its `pycroft-ready: answered N s …` line), else 0. */
+  /** The module's waits for its services inside pytest (its `pycroft-ready: answered N s …` and `waited N s …` lines), else 0. */
   waited: number;
 }
 
@@ -165,7 +165,8 @@ export function pytestResult(output: string): PytestResult | undefined {
     counts[key] = (counts[key] ?? 0) + Number(n);
   }
   if (Object.keys(counts).length === 0 && !/no tests ran/.test(last[1]!)) return undefined;
-  const waited = Number(/^pycroft-ready: answered (\d+(?:\.\d+)?) s after collection /m.exec(output)?.[1] ?? 0);
+  const waits = output.matchAll(/^pycroft-ready: (?:answered (\d+(?:\.\d+)?) s after collection|waited (\d+(?:\.\d+)?) s before) /gm);
+  const waited = [...waits].reduce((sum, m) => sum + Number(m[1] ?? m[2]), 0);
   return { counts, seconds: Number(last[2]) - waited, waited };
 }
 

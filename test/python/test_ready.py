@@ -21,12 +21,12 @@ def ready():
     return load(SCRIPTS / "pycroft_ready.py", "pycroft_ready_plugin")
 
 
-def serve(answer, delay=0.0):
-    """A server on a free port that, after delay seconds, answers each connection with answer(request)
-    (bytes; None closes without a word) and, as a real server, then waits for the client's next word
-    until the client hangs up. Returns its port."""
+def serve(answer, delay=0.0, host="127.0.0.1"):
+    """A server on a free port of host that, after delay seconds, answers each connection with
+    answer(request) (bytes; None closes without a word) and, as a real server, then waits for the
+    client's next word until the client hangs up. Returns its port."""
     listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
+    listener.bind((host, 0))
     port = listener.getsockname()[1]
 
     if not delay:
@@ -209,3 +209,50 @@ def test_the_plugin_does_not_wait_when_no_test_runs(project):
     ran, took_deselected = run_pytest(project, never, "-k", "nothing_matches")
     assert ran.returncode == 5, ran.stdout + ran.stderr
     assert took < 20 and took_deselected < 20
+
+
+@pytest.fixture
+def two_dirs(tmp_path):
+    """Tests in two places: tests/test_one.py, and tests/later/test_two.py that only some service serves."""
+    (tmp_path / "tests" / "later").mkdir(parents=True)
+    (tmp_path / "tests" / "test_one.py").write_text("def test_one():\n    pass\n\ndef test_two():\n    pass\n")
+    (tmp_path / "tests" / "later" / "test_two.py").write_text("def test_three():\n    pass\n")
+    return tmp_path
+
+
+START = bytes.fromhex("0100000000019c000a000a0009")
+
+
+def test_a_service_of_some_tests_is_waited_for_before_the_first_of_them_only(two_dirs):
+    now = check("amqp", serve(lambda _: START), seconds=10)
+    later = check("amqp", serve(lambda _: START, delay=2.0, host="127.0.0.2"), host="127.0.0.2", seconds=10, tests=["tests/later"])
+    ran, took = run_pytest(two_dirs, [now, later], "-v", "tests")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    lines = ran.stdout.splitlines()
+    # The first tests ran before the wait; the wait names the test it was for and the service.
+    first = lines.index(next(line for line in lines if line.startswith("pycroft-ready: answered")))
+    waited = lines.index(next(line for line in lines if line.startswith("pycroft-ready: waited")))
+    assert re.fullmatch(r"pycroft-ready: answered \d+\.\d s after collection \(127\.0\.0\.1 \d+\.\d s\)", lines[first])
+    assert re.fullmatch(r"pycroft-ready: waited \d+\.\d s before tests/later/test_two\.py::test_three \(127\.0\.0\.2 \d+\.\d s after collection\)", lines[waited])
+    assert first < waited
+    assert [i for i, line in enumerate(lines) if "test_one.py::test_" in line and "PASSED" in line] < [waited] * 2
+    assert "3 passed" in lines[-1]
+    assert took > 2.0
+
+
+def test_a_service_of_tests_that_do_not_run_is_not_waited_for(two_dirs):
+    never = check("amqp", closed_port(), host="127.0.0.3", seconds=30, tests=["tests/later"])
+    ran, took = run_pytest(two_dirs, [check("amqp", serve(lambda _: START), seconds=10), never], "tests/test_one.py")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "pycroft-ready: waited" not in ran.stdout
+    assert took < 20
+
+
+def test_a_service_of_some_tests_that_never_answers_ends_the_run_before_them(two_dirs, ready):
+    never = check("amqp", closed_port(), host="127.0.0.3", seconds=1, tests=["tests/later"])
+    ran, _ = run_pytest(two_dirs, [check("amqp", serve(lambda _: START), seconds=10), never], "-v", "tests")
+    assert ran.returncode == 3, ran.stdout + ran.stderr
+    assert f"{ready.NOT_READY} 127.0.0.3" in ran.stdout + ran.stderr
+    assert ran.stdout.count("PASSED") == 2
+    assert "test_three" not in ran.stdout.replace("collected", "")
+

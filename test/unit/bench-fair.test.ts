@@ -179,6 +179,9 @@ describe("pytest's counts on both sides", () => {
   it("leaves out of pytest's time what it waited for the module's services after collecting", () => {
     const waited = `collected 11 items\npycroft-ready: answered 2.5 s after collection (db 0.3 s, ldap 0.9 s, mq 2.5 s)\n${summary("11 passed in 9.75s")}`;
     expect(pytestResult(waited)).toEqual({ counts: { passed: 11 }, seconds: 7.25, waited: 2.5 });
+    // And what it waited later, before the first test of a service only some tests use.
+    const later = waited.replace("\n=", "\ntests/a.py::test_x \npycroft-ready: waited 1.5 s before tests/a.py::test_x (keycloak 4.0 s after collection)\nPASSED\n=");
+    expect(pytestResult(later)).toEqual({ counts: { passed: 11 }, seconds: 5.75, waited: 4 });
   });
 
   it("accepts the same number of tests and names the difference otherwise", () => {

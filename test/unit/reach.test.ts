@@ -64,6 +64,7 @@ describe("mayReach", () => {
 
 describe("test starts keycloak and the dummy worker only for the tests that use them", () => {
   const bound = (pytest: Chain) => steps(pytest, "withServiceBinding").map((s) => s.args.alias);
+  let lastChecks: { host: string; tests?: string[] }[] = [];
   const boundFor = async (args: string[], withWorker?: boolean, withKeycloak?: boolean) =>
     withFakeEngine(async (engine) => {
       exampleSource(engine);
@@ -71,6 +72,7 @@ describe("test starts keycloak and the dummy worker only for the tests that use 
       await module().test(args, withWorker, withKeycloak);
       const pytest = engine.chains("exitCode")[0]!;
       const checks = JSON.parse(steps(pytest, "withEnvVariable").find((s) => s.args.name === "PYCROFT_READY")!.args.value);
+      lastChecks = checks;
       return { bound: bound(pytest), waited: checks.map((c: { host: string }) => c.host) };
     });
 
@@ -80,6 +82,14 @@ describe("test starts keycloak and the dummy worker only for the tests that use 
     expect((await boundFor(["-x", "tests/hades_logs"])).bound).toEqual(["db", "ldap", "mq", "dummy-worker"]);
     expect((await boundFor(["tests/frontend/user/test_logs.py"])).bound).toEqual(["db", "ldap", "mq", "dummy-worker"]);
     expect((await boundFor(["-m", "not legacy"])).bound).toEqual(["db", "ldap", "mq", "keycloak", "dummy-worker"]);
+    // Started, they are waited for before the first of their tests; the others before the first test.
+    expect(Object.fromEntries(lastChecks.map((c) => [c.host, c.tests]))).toEqual({
+      db: undefined,
+      ldap: undefined,
+      mq: undefined,
+      keycloak: DEFAULTS.keycloakTests,
+      "dummy-worker": DEFAULTS.dummyWorkerTests,
+    });
   });
 
   it("--with-worker and --with-keycloak decide over the tests named", async () => {
