@@ -162,9 +162,12 @@ def later(session, checks, result):
             if failed:
                 pytest.exit(f"{NOT_READY} {', '.join(failed)}", returncode=3)
             reporter = item.config.pluginmanager.get_plugin("terminalreporter")
-            if reporter is not None:
+            capture = item.config.pluginmanager.get_plugin("capturemanager")
+            if reporter is not None and capture is not None:
                 each = ", ".join(f"{host} {seconds:.1f} s" for host, seconds in answered.items())
-                reporter.write_line(f"pycroft-ready: waited {time.monotonic() - began:.1f} s before {item.nodeid} ({each} after collection)")
+                # A test's set-up output is captured: the line goes to the terminal, as --setup-show's do.
+                with capture.global_and_fixture_disabled():
+                    reporter.write_line(f"pycroft-ready: waited {time.monotonic() - began:.1f} s before {item.nodeid} ({each} after collection)")
 
     return Later()
 

@@ -6,6 +6,7 @@ import { describe, expect, it, vi } from "vitest";
 
 import { Chain, execError, execs, formatChain, serviceOf as serviceChain, step, steps, withFakeEngine } from "../support/fake-engine.js";
 import { exampleSource, module } from "../support/example.js";
+import { DEFAULTS } from "../../src/config.js";
 import { script, shellWords } from "../../src/scripts/index.js";
 import { CDS_TRAINING } from "../../src/services/keycloak.js";
 import { AMQP_READY } from "../../src/services/rabbitmq.js";
@@ -241,7 +242,7 @@ describe("test", () => {
       expect(worker.args.slice(afterBroker, afterBroker + 7)).toEqual(["bash", "-c", script("after-broker.sh"), "after-broker", script("amqp-ready.sh"), "mq", "5672"]);
       const checks = JSON.parse(step(engine.chains("exitCode")[0]!, "withEnvVariable", { name: "PYCROFT_READY" }).args.value);
       expect(checks.find((c: { host: string }) => c.host === "dummy-worker")).toEqual({
-        host: "dummy-worker", seconds: 120, kind: "celery", node: "celery", brokerEnv: "TEST_HADES_BROKER_URI",
+        host: "dummy-worker", seconds: 120, kind: "celery", node: "celery", brokerEnv: "TEST_HADES_BROKER_URI", tests: DEFAULTS.dummyWorkerTests,
       });
       // Bound to the broker alone (compose's depends_on: mq), the one pytest reaches: it does not wait for keycloak.
       expect(bound(worker.container)).toEqual(["mq"]);
@@ -313,8 +314,12 @@ describe("test", () => {
         { host: "db", seconds: 120, kind: "postgres", port: 5432, user: "postgres" },
         { host: "ldap", seconds: 120, kind: "ldap", port: 389 },
         { host: "mq", seconds: 120, kind: "amqp", port: 5672 },
-        { host: "keycloak", seconds: 300, kind: "http", port: 9000, path: "/health/ready" },
-        { host: "dummy-worker", seconds: 120, kind: "celery", node: "celery", brokerEnv: "TEST_HADES_BROKER_URI" },
+        // Only some tests use these two: each is waited for before the first of them.
+        { host: "keycloak", seconds: 300, kind: "http", port: 9000, path: "/health/ready", tests: ["tests/frontend/user/test_login.py"] },
+        {
+          host: "dummy-worker", seconds: 120, kind: "celery", node: "celery", brokerEnv: "TEST_HADES_BROKER_URI",
+          tests: ["tests/hades_logs", "tests/frontend/user/test_logs.py"],
+        },
       ]);
       // The engine checks none of them: each counts as started once its process runs.
       const started = engine.chains("start").map(serviceChain);
