@@ -32,6 +32,11 @@ def load(path, name):
     return module
 
 
+def run_python(args, project, env, timeout):
+    """This Python with args in project, with env: its output captured as text, its exit code not checked."""
+    return subprocess.run([sys.executable, *args], check=False, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
+
+
 @pytest.fixture
 def tools_env():
     """The environment with this Python's tools (pytest, coverage) first on PATH, as in the app's image."""

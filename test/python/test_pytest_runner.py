@@ -1,11 +1,10 @@
 """src/scripts/pycroft-pytest.py: pytest as its console script runs it, the process ended once pytest returns."""
 
 import os
-import subprocess
 import sys
 
 import pytest
-from conftest import SCRIPTS
+from conftest import SCRIPTS, run_python
 
 RUNNER = SCRIPTS / "pycroft-pytest.py"
 
@@ -31,15 +30,7 @@ def project(tmp_path):
 
 def run(project, *args):
     env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}", "EXIT_MARK": str(project / "exit-mark")}
-    return subprocess.run(
-        [sys.executable, str(RUNNER), "-p", "no:cacheprovider", *args],
-        check=False,
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    return run_python([str(RUNNER), "-p", "no:cacheprovider", *args], project, env, timeout=30)
 
 
 def test_passes_pytests_exit_code_and_whole_output_through_a_pipe(project):

@@ -6,14 +6,12 @@ import json
 import os
 import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from conftest import SCRIPTS, load
+from conftest import SCRIPTS, load, run_python
 
 
 @pytest.fixture(scope="module")
@@ -172,15 +170,7 @@ def run_pytest(project, checks, *args):
         "PYCROFT_READY": json.dumps(checks),
     }
     began = time.monotonic()
-    ran = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-        check=False,
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    ran = run_python(["-m", "pytest", "-p", "no:cacheprovider", *args], project, env, timeout=60)
     return ran, time.monotonic() - began
 
 
