@@ -125,11 +125,21 @@ def start_waits(checks):
     return result
 
 
-def wait_all(checks):
-    """Each check's host and the seconds it took to answer, or None where it did not in its seconds;
-    all waited for at once, in the checks' order."""
-    result = start_waits(checks)
+def answers(checks, result):
+    """Each check's host and the seconds it took to answer, or None where it did not in its seconds
+    (`result`: start_waits'), in the checks' order, once each has its result."""
     return {check["host"]: result(check) for check in checks}
+
+
+def settled(answered):
+    """The answers as `host N s, …`; a run in which one did not answer in its seconds ends here
+    (exit code 3), with a NOT_READY line naming each such one."""
+    import pytest
+
+    failed = sorted(host for host, seconds in answered.items() if seconds is None)
+    if failed:
+        pytest.exit(f"{NOT_READY} {', '.join(failed)}", returncode=3)
+    return ", ".join(f"{host} {seconds:.1f} s" for host, seconds in answered.items())
 
 
 def _under(path, tests):
@@ -157,14 +167,10 @@ def later(session, checks, result):
             if not waiting:
                 return
             began = time.monotonic()
-            answered = {check["host"]: result(check) for check in waiting}
-            failed = sorted(host for host, seconds in answered.items() if seconds is None)
-            if failed:
-                pytest.exit(f"{NOT_READY} {', '.join(failed)}", returncode=3)
+            each = settled(answers(waiting, result))
             reporter = item.config.pluginmanager.get_plugin("terminalreporter")
             capture = item.config.pluginmanager.get_plugin("capturemanager")
             if reporter is not None and capture is not None:
-                each = ", ".join(f"{host} {seconds:.1f} s" for host, seconds in answered.items())
                 # A test's set-up output is captured: the line goes to the terminal, as --setup-show's do.
                 with capture.global_and_fixture_disabled():
                     reporter.write_line(f"pycroft-ready: waited {time.monotonic() - began:.1f} s before {item.nodeid} ({each} after collection)")
@@ -176,22 +182,16 @@ def pytest_collection_finish(session):
     checks = json.loads(os.environ.get("PYCROFT_READY", "[]"))
     if not checks or not session.items or session.config.option.collectonly:
         return
-    import pytest
-
     start = time.monotonic()
     now = [check for check in checks if "tests" not in check]
     later_checks = [check for check in checks if "tests" in check]
     result = start_waits(checks)
     if later_checks:
         session.config.pluginmanager.register(later(session, later_checks, result), "pycroft-ready-later")
-    answered = {check["host"]: result(check) for check in now}
-    failed = sorted(host for host, seconds in answered.items() if seconds is None)
-    if failed:
-        pytest.exit(f"{NOT_READY} {', '.join(failed)}", returncode=3)
+    each = settled(answers(now, result))
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None and now:
         # Each one's seconds say which start a run waited on.
-        each = ", ".join(f"{host} {seconds:.1f} s" for host, seconds in answered.items())
         reporter.write_line(f"pycroft-ready: answered {time.monotonic() - start:.1f} s after collection ({each})")
 
 

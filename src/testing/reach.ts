@@ -7,11 +7,14 @@
 
 import { DEFAULTS } from "../config.js";
 
-/** The services only some tests use, by hostname, and those tests (paths from the source's root). */
-export const USED_BY: Readonly<Record<string, readonly string[]>> = {
+/**
+ * The services only some tests use, by hostname, and those tests (paths from the source's root): a
+ * run starts each only if it may reach them, and waits for it before the first of them.
+ */
+export const USED_BY = {
   keycloak: DEFAULTS.keycloakTests,
   "dummy-worker": DEFAULTS.dummyWorkerTests,
-};
+} as const;
 
 /** pytest's flags that take no value: a path after one of them is a test to run, not the flag's value. */
 const FLAGS = new Set([

@@ -86,12 +86,12 @@ export async function suite(ctx: Context, o: SuiteOptions): Promise<Suite> {
   const workers = parseWorkers(o.worker ?? []);
   const project = await ctx.project();
   const args = o.args ?? [];
-  const reaches = (tests: readonly string[]) => mayReach(args, tests, ctx.settings.appDir);
-  const worker = o.withWorker ?? (project.hasDummyWorker && reaches(DEFAULTS.dummyWorkerTests));
+  const reaches = (host: keyof typeof USED_BY) => mayReach(args, USED_BY[host], ctx.settings.appDir);
+  const worker = o.withWorker ?? (project.hasDummyWorker && reaches("dummy-worker"));
   if (worker && !project.hasDummyWorker) {
     throw new UsageError(`--with-worker needs the dummy worker ${DEFAULTS.dummyWorker} in the source`);
   }
-  return { project, args, keycloak: o.withKeycloak ?? (project.hasKeycloakRealm && reaches(DEFAULTS.keycloakTests)), worker, workers };
+  return { project, args, keycloak: o.withKeycloak ?? (project.hasKeycloakRealm && reaches("keycloak")), worker, workers };
 }
 
 /**

@@ -146,8 +146,8 @@ export interface PytestResult {
   /** Tests by outcome (passed, failed, skipped, xfailed, xpassed, error, deselected); warnings are not tests. */
   counts: Record<string, number>;
   /**
-   * pytest's own wall time, less what it spent waiting for the module's services after collecting
-   * (`waited`): compose's pytest starts with its services up, or does not wait for them.
+   * pytest's own wall time, less what it spent waiting for the module's services (`waited`):
+   * compose's pytest starts with its services up, or does not wait for them.
    */
   seconds: number;
   /** The module's waits for its services inside pytest (its `pycroft-ready: answered N s …` and `waited N s …` lines), else 0. */

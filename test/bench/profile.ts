@@ -67,7 +67,7 @@ export async function profileTest(source: string, args: string[]): Promise<{ pha
 export function formatProfile(p: Awaited<ReturnType<typeof profileTest>>): string {
   const lines = p.phases.map((ph) => `${ph.seconds.toFixed(1).padStart(7)} s  ${ph.name}`);
   if (p.pytest) lines.push(`${p.pytest.seconds.toFixed(1).padStart(7)} s  pytest's own clock (${p.pytest.count} tests), inside its exec`);
-  if (p.pytest) lines.push(`${p.pytest.waited.toFixed(1).padStart(7)} s  of which its wait for the services, after collecting`);
+  if (p.pytest) lines.push(`${p.pytest.waited.toFixed(1).padStart(7)} s  of which its waits for the services`);
   return lines.join("\n");
 }
 

@@ -139,13 +139,14 @@ def test_waits_for_all_at_once_and_names_those_that_never_answered(ready):
     never = check("amqp", closed_port(), host="127.0.0.3", seconds=1)
     also_never = check("amqp", closed_port(), host="127.0.0.2", seconds=1)
     began = time.monotonic()
-    answered = ready.wait_all([late, never, also_never])
+    answered = ready.answers([late, never, also_never], ready.start_waits([late, never, also_never]))
     # Side by side: each within its own seconds, not one after another.
     assert 0.9 < time.monotonic() - began < 1.9
     assert list(answered) == ["127.0.0.1", "127.0.0.3", "127.0.0.2"]
     assert 0.5 <= answered["127.0.0.1"] < 0.9
     assert answered["127.0.0.3"] is None and answered["127.0.0.2"] is None
-    assert ready.wait_all([check("amqp", serve(lambda _: start))])["127.0.0.1"] < 0.5
+    soon = [check("amqp", serve(lambda _: start))]
+    assert ready.answers(soon, ready.start_waits(soon))["127.0.0.1"] < 0.5
 
 
 def test_a_worker_is_asked_by_a_process_of_its_own_that_fails_without_an_answer(ready, monkeypatch):
