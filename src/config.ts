@@ -93,6 +93,8 @@ export const DEFAULTS = {
    * name only other tests starts without it (`--with-worker` overrides).
    */
   dummyWorkerTests: ["tests/hades_logs", "tests/frontend/user/test_logs.py"],
+  /** The cache volume where test runs keep the app's compiled modules for the next run (src/scripts/pycroft-pytest.py). */
+  bytecodeVolume: "pycroft-bytecode",
   /** The packages Pycroft's CI measures coverage of (those the source has). */
   coveragePackages: ["pycroft", "web", "ldap_sync", "hades_logs"],
   /** ruff's report format for `lint` (`github` turns findings into annotations on a GitHub runner). */

@@ -1,6 +1,6 @@
-import { Container, ReturnType, Secret, Service } from "@dagger.io/dagger";
+import { Container, dag, ReturnType, Secret, Service } from "@dagger.io/dagger";
 
-import { DEFAULTS, Settings } from "../config.js";
+import { DEFAULTS, owner, Settings } from "../config.js";
 import { receiver, withReceiver } from "../live/receiver.js";
 import { script } from "../scripts/index.js";
 import { PYTEST_AHEAD_COMMAND, withPytestAhead } from "./ahead.js";
@@ -28,6 +28,13 @@ const PYTEST = script("pytest.sh");
 export const PYTEST_RUNNER = script("pycroft-pytest.py");
 const RUNNER = `${PLUGIN_DIR}/pycroft-pytest.py`;
 
+/**
+ * Where the runner keeps the app's compiled modules between test runs (PYCROFT_BYTECODE), by each
+ * source file's path and content hash: a run compiles only what no run before has compiled, as a
+ * bind-mounted checkout's __pycache__ would.
+ */
+const BYTECODE_STORE = "/var/cache/pycroft-bytecode";
+
 /** pytest-cov's targets: the packages given (Pycroft CI's), or the coverage configuration's `source` when none. */
 export function coverageArgs(packages: string[]): string[] {
   return packages.length > 0 ? packages.map((p) => `--cov=${p}`) : ["--cov"];
@@ -45,6 +52,8 @@ export function pytest(s: Settings, coverage: string[] | undefined, args: string
       // Part of the exec's cache key: every call really runs the tests.
       .withEnvVariable("PYCROFT_TEST_RUN", runId)
       .withNewFile(RUNNER, PYTEST_RUNNER)
+      .withMountedCache(BYTECODE_STORE, dag.cacheVolume(DEFAULTS.bytecodeVolume), { owner: owner(s) })
+      .withEnvVariable("PYCROFT_BYTECODE", BYTECODE_STORE)
       .withExec(["bash", "-c", PYTEST, "pytest", RUNNER, reportDir(s), ...cover, ...args], { expect: ReturnType.Any });
 }
 

@@ -195,6 +195,10 @@ describe("test", () => {
       // is all test returns), then the caller's arguments.
       expect(run.args.args.slice(-5)).toEqual(["/usr/local/lib/pycroft-pytest/pycroft-pytest.py", "/opt/pycroft/reports", "", "-k", "ldap"]);
       expect(step(pytest, "withNewFile", { path: "/usr/local/lib/pycroft-pytest/pycroft-pytest.py" }).args.contents).toBe(PYTEST_RUNNER);
+      // The app's bytecode kept for the next run, on one volume for every run, owned by the app's user.
+      const store = step(pytest, "withMountedCache", { path: "/var/cache/pycroft-bytecode" }).args;
+      expect([store.cache[0].args.key, store.owner]).toEqual(["pycroft-bytecode", "1000:1000"]);
+      expect(step(pytest, "withEnvVariable", { name: "PYCROFT_BYTECODE" }).args.value).toBe("/var/cache/pycroft-bytecode");
       expect(run.args.expect).toBe("ANY");
       // The bundle is built apart, from the JS inputs alone, and copied into the app.
       expect(execs(step(pytest, "withDirectory", { path: "web/static" }).args.source)).toContain("npm run bundle -- --prod");
