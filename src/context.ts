@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 
-import { Container, dag, Directory, Platform, Secret, Service } from "@dagger.io/dagger";
+import { Container, Directory, Platform, Secret, Service } from "@dagger.io/dagger";
 
 import { DEFAULTS, Settings, UsageError } from "./config.js";
 import { dev, withBundle } from "./images/dev.js";
@@ -49,12 +49,8 @@ export class Context {
     this.settings = JSON.parse(state.options) as Settings;
     this.source = state.source;
     const { db, ldap, mq } = DEFAULTS.passwords;
-    // Made here, per call: a secret made in the constructor would not outlive its call (see State).
-    this.credentials = {
-      db: state.dbPassword ?? dag.setSecret("pycroft-db-password", db),
-      ldap: state.ldapPassword ?? dag.setSecret("pycroft-ldap-password", ldap),
-      mq: state.mqPassword ?? dag.setSecret("pycroft-mq-password", mq),
-    };
+    // Secrets only when given: the defaults are public, and a secret's value is scrubbed from all output (password.ts).
+    this.credentials = { db: state.dbPassword ?? db, ldap: state.ldapPassword ?? ldap, mq: state.mqPassword ?? mq };
   }
 
   /** The source inspected and its git-versioned packages' versions computed: once a call. */

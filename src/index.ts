@@ -52,7 +52,7 @@ export class Pycroft {
    * @param postgresImage The PostgreSQL image of the db service.
    * @param rabbitmqImage The RabbitMQ image (management variant) of the mq service.
    * @param debianImage The Debian image the slapd image is built on.
-   * @param dbPassword Password of the db service's `postgres` user (default: "password", as in Pycroft's compose files).
+   * @param dbPassword Password of the db service's `postgres` user (default: "password", as in Pycroft's compose files). A password given is a secret: the engine scrubs it from all output; the public defaults are passed as plain text.
    * @param ldapPassword Password of the ldap service's admin (default: "password").
    * @param mqPassword Password of the mq service's `celery` user (default: "celery").
    */

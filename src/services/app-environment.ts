@@ -4,15 +4,16 @@ import { Container, dag } from "@dagger.io/dagger";
 
 import { DEFAULTS } from "../config.js";
 import { baseDn } from "./openldap.js";
+import { isSecret, Password, reveal } from "./password.js";
 import { Credentials } from "./stack.js";
 
-/** An app environment: plain variables, and those holding a password, which go in as secrets. */
+/** An app environment: plain variables, and those holding a password given as a secret, which go in as secrets. */
 export interface AppEnvironment {
   plain: Record<string, string>;
   secret: Record<string, string>;
   /**
-   * Names the secrets made from the passwords: a digest of the credentials' Dagger IDs, which say
-   * where a secret comes from (`env://NAME`, a `setSecret` name) and never hold its value. Other
+   * Names the secrets made from the passwords: a digest of the given credentials' Dagger IDs, which
+   * say where a secret comes from (`env://NAME`, a `setSecret` name) and never hold its value. Other
    * credentials get other names, and a name tells nothing about a password.
    */
   scope: string;
@@ -22,12 +23,12 @@ export interface AppEnvironment {
  * Pycroft's environment for the app: every variable of docker-compose.base.yml's `dev-base`
  * service plus docker-compose.test.yml's additions (OIDC_*, TEST_HADES_*), pointing at the services
  * under their compose hostnames. The app, the tests, the shell and the workers all get the same.
- * Values holding a password are returned apart so they reach the container as secrets, never as
- * plain variables in the image config or the logs.
+ * Values holding a password given as a secret are returned apart so they reach the container as
+ * secrets, never as plain variables in the image config or the logs; the defaults are public (password.ts).
  */
 export async function appEnvironment(creds: Credentials, domain: string, flaskApp: string): Promise<AppEnvironment> {
-  const [db, ldap, mq] = await Promise.all([creds.db.plaintext(), creds.ldap.plaintext(), creds.mq.plaintext()]);
-  const ids = await Promise.all([creds.db.id(), creds.ldap.id(), creds.mq.id()]);
+  const [db, ldap, mq] = await Promise.all([reveal(creds.db), reveal(creds.ldap), reveal(creds.mq)]);
+  const ids = await Promise.all([creds.db, creds.ldap, creds.mq].map((p: Password) => (isSecret(p) ? p.id() : "default")));
   const plain: Record<string, string> = {
     FLASK_APP: flaskApp,
     // Flask 3 ignores it; compose sets it, and code may read it.
@@ -57,18 +58,28 @@ export async function appEnvironment(creds: Credentials, domain: string, flaskAp
   // Pycroft's and hades' Celery apps share the one broker, as in docker-compose.base.yml.
   const broker = `amqp://celery:${encodeURIComponent(mq)}@mq:5672/`;
   const resultBackend = `rpc://celery:${encodeURIComponent(mq)}@mq:5672/`;
+  // Each variable that holds a password, by the password it holds.
+  const holding: [Password, Record<string, string>][] = [
+    [creds.db, { PYCROFT_DB_URI: `postgresql://postgres:${encodeURIComponent(db)}@db:5432/pycroft?options=-csearch_path%3Dpycroft,public` }],
+    [creds.ldap, { PYCROFT_LDAP_BIND_PW: ldap }],
+    [
+      creds.mq,
+      {
+        PYCROFT_CELERY_BROKER_URI: broker,
+        PYCROFT_CELERY_RESULT_BACKEND_URI: resultBackend,
+        HADES_BROKER_URI: broker,
+        HADES_RESULT_BACKEND_URI: resultBackend,
+        TEST_HADES_BROKER_URI: broker,
+        TEST_HADES_RESULT_BACKEND_URI: resultBackend,
+      },
+    ],
+  ];
   const secret: Record<string, string> = {
-    PYCROFT_DB_URI: `postgresql://postgres:${encodeURIComponent(db)}@db:5432/pycroft?options=-csearch_path%3Dpycroft,public`,
-    PYCROFT_LDAP_BIND_PW: ldap,
-    PYCROFT_CELERY_BROKER_URI: broker,
-    PYCROFT_CELERY_RESULT_BACKEND_URI: resultBackend,
-    HADES_BROKER_URI: broker,
-    HADES_RESULT_BACKEND_URI: resultBackend,
-    TEST_HADES_BROKER_URI: broker,
-    TEST_HADES_RESULT_BACKEND_URI: resultBackend,
+    ...Object.assign({}, ...holding.filter(([p]) => isSecret(p)).map(([, vars]) => vars)),
     OIDC_CLIENT_SECRET: "uwADNIGphXRjmzavgZXtBdaWdWWil0QP",
     PYCROFT_SMTP_PASSWORD: "",
   };
+  Object.assign(plain, ...holding.filter(([p]) => !isSecret(p)).map(([, vars]) => vars));
   return { plain, secret, scope: digest(ids.join("\n")) };
 }
 

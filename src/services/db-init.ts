@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 
-import { Container, dag, Directory, File, Secret, Service } from "@dagger.io/dagger";
+import { Container, dag, Directory, File, Service } from "@dagger.io/dagger";
 
 import { dbInitOrder } from "../config.js";
 import { withSettings } from "../scripts/index.js";
+import { Password, withPasswordVariable } from "./password.js";
 import { DATABASE, SUPERUSER } from "./postgres.js";
 
 /** Where the app container finds what the load said (`migrate` prints it before the migrations' output). */
@@ -35,7 +36,7 @@ export async function initFiles(dir: Directory | undefined, files: File[]): Prom
 export interface DbInitOptions {
   /** The db service's image: its psql reads every meta-command its own pg_dump writes. */
   image: string;
-  password: Secret;
+  password: Password;
   /** The db service the app is bound to. */
   db: Service;
   files: InitFile[];
@@ -54,7 +55,7 @@ export function dbInitLoader(o: DbInitOptions): Container {
     .withEnvVariable("PGHOST", "db")
     .withEnvVariable("PGUSER", SUPERUSER)
     .withEnvVariable("PGDATABASE", DATABASE)
-    .withSecretVariable("PGPASSWORD", o.password)
+    .with(withPasswordVariable("PGPASSWORD", o.password))
     .withEnvVariable("PYCROFT_DB_INIT_RUN", randomUUID())
     .withExec(["bash", "-c", LOAD_DB_INIT, "load-db-init", LOG, o.files.map((f) => f.name).join(", "), ...paths]);
 }

@@ -1,5 +1,6 @@
-import { Directory, Secret } from "@dagger.io/dagger";
+import { Directory } from "@dagger.io/dagger";
 
+import { Password, withPasswordFile } from "./password.js";
 import { ServiceSpec } from "./service.js";
 
 export interface OpenldapOptions {
@@ -12,7 +13,7 @@ export interface OpenldapOptions {
   /** Domain whose components make the base DN: agdsn.de → dc=agdsn,dc=de. */
   domain: string;
   /** Password of the admin `cn=admin,<base DN>`. */
-  password: Secret;
+  password: Password;
   /** The source's docker/ldap/schema (Pycroft: group-of-members.ldif), if it has one. */
   schemas?: Directory;
 }
@@ -40,7 +41,7 @@ export function openldap(o: OpenldapOptions): ServiceSpec {
       ],
     })
     .withEnvVariable("SLAPD_DOMAIN", o.domain)
-    .withMountedSecret(PASSWORD_FILE, o.password)
+    .with(withPasswordFile(PASSWORD_FILE, o.password))
     .withEnvVariable("SLAPD_PASSWORD_FILE", PASSWORD_FILE);
   return {
     host: "ldap",

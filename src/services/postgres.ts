@@ -1,5 +1,6 @@
-import { dag, Directory, Secret } from "@dagger.io/dagger";
+import { dag, Directory } from "@dagger.io/dagger";
 
+import { Password, withPasswordVariable } from "./password.js";
 import { ServiceSpec } from "./service.js";
 
 /** The database Pycroft's URIs name, and the superuser they log in as. */
@@ -18,7 +19,7 @@ export const TEST_TUNING = [
 
 export interface PostgresOptions {
   image: string;
-  password: Secret;
+  password: Password;
   /** The source's docker/db/docker-entrypoint-initdb.d (Pycroft: the swdd schema), if it has one. */
   initScripts?: Directory;
   /** Apply `TEST_TUNING` (tests) or run stock settings (dev). */
@@ -33,7 +34,7 @@ export function postgres(o: PostgresOptions): ServiceSpec {
     .withEnvVariable("TZ", "Etc/UTC")
     .withEnvVariable("POSTGRES_DB", DATABASE)
     .withEnvVariable("POSTGRES_INITDB_ARGS", "--locale=C --encoding=UTF-8")
-    .withSecretVariable("POSTGRES_PASSWORD", o.password);
+    .with(withPasswordVariable("POSTGRES_PASSWORD", o.password));
   return {
     host: "db",
     container: o.initScripts ? container.withMountedDirectory("/docker-entrypoint-initdb.d", o.initScripts) : container,

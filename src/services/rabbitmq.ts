@@ -1,12 +1,13 @@
-import { dag, Secret } from "@dagger.io/dagger";
+import { dag } from "@dagger.io/dagger";
 
 import { script, shellWords } from "../scripts/index.js";
+import { Password, withPasswordVariable } from "./password.js";
 import { ServiceSpec } from "./service.js";
 
 export interface RabbitmqOptions {
   image: string;
   /** Password of the `celery` user Pycroft's broker URIs log in as. */
-  password: Secret;
+  password: Password;
 }
 
 /** The port of AMQP, the port Celery's broker URIs name. */
@@ -27,7 +28,7 @@ export function rabbitmq(o: RabbitmqOptions): ServiceSpec {
       .container()
       .from(o.image)
       .withEnvVariable("RABBITMQ_DEFAULT_USER", "celery")
-      .withSecretVariable("RABBITMQ_DEFAULT_PASS", o.password),
+      .with(withPasswordVariable("RABBITMQ_DEFAULT_PASS", o.password)),
     command: ["docker-entrypoint.sh", "rabbitmq-server"],
     port: AMQP_PORT,
     dataDirs: ["/var/lib/rabbitmq"],

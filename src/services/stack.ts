@@ -1,19 +1,20 @@
-import { Container, Directory, Secret, Service } from "@dagger.io/dagger";
+import { Container, Directory, Service } from "@dagger.io/dagger";
 
 import { DEFAULTS, Settings } from "../config.js";
 import { Project } from "../images/project.js";
 import { keycloak } from "./keycloak.js";
 import { mail } from "./mail.js";
 import { openldap } from "./openldap.js";
+import { Password } from "./password.js";
 import { postgres } from "./postgres.js";
 import { rabbitmq } from "./rabbitmq.js";
 import { serve, ServiceSpec, Storage } from "./service.js";
 
 /** The backing services' passwords; the app's connection settings carry them too. */
 export interface Credentials {
-  db: Secret;
-  ldap: Secret;
-  mq: Secret;
+  db: Password;
+  ldap: Password;
+  mq: Password;
 }
 
 /** What a set of backing services is made from. */

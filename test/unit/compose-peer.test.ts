@@ -5,7 +5,6 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 
-import { Secret } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 
 import { appEnvironment } from "../../src/services/app-environment.js";
@@ -159,8 +158,7 @@ describe("the compose peer", () => {
   it("gives the tests and the dummy worker the module's app environment, values included", async () => {
     await withFakeEngine(async (engine) => {
       const { pytest } = await moduleTest(engine);
-      const fake = (name: string) => ({ plaintext: async () => name, id: async () => name }) as unknown as Secret;
-      const names = await appEnvironment({ db: fake("db"), ldap: fake("ldap"), mq: fake("mq") }, DEFAULTS.ldapDomain, DEFAULTS.flaskApp);
+      const names = await appEnvironment(DEFAULTS.passwords, DEFAULTS.ldapDomain, DEFAULTS.flaskApp);
       const moduleValue = (name: string): string =>
         name in names.secret
           ? step(pytest, "withSecretVariable", { name }).args.secret.at(-1).args.plaintext

@@ -169,8 +169,8 @@ describe("the loader's place", () => {
         "/db-init/004-last.sql",
       ]);
       expect(step(loader, "file").args.path).toBe("/db-init.log");
-      // The superuser's password as a secret, the database the app's URI names.
-      expect(step(loader, "withSecretVariable", { name: "PGPASSWORD" }).args.secret.at(-1).args.plaintext).toBe("password");
+      // The superuser's password (the public default: plain), the database the app's URI names.
+      expect(step(loader, "withEnvVariable", { name: "PGPASSWORD" }).args.value).toBe("password");
       const env = Object.fromEntries(steps(loader, "withEnvVariable").map((s) => [s.args.name, s.args.value]));
       expect(env).toMatchObject({ PGHOST: "db", PGUSER: "postgres", PGDATABASE: "pycroft" });
       // The db the migrations run against, which it reaches under the same name.

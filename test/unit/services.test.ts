@@ -31,9 +31,9 @@ describe("services", () => {
       expect(step(container, "from").args.address).toBe("postgres:15-bookworm");
       expect(step(container, "withEnvVariable", { name: "POSTGRES_DB" }).args.value).toBe("pycroft");
       expect(step(container, "withEnvVariable", { name: "POSTGRES_INITDB_ARGS" }).args.value).toBe("--locale=C --encoding=UTF-8");
-      // The password is a secret: the default one, never a plain variable.
-      expect(step(container, "withSecretVariable", { name: "POSTGRES_PASSWORD" }).args.secret.at(-1)).toMatchObject({ field: "setSecret" });
-      expect(steps(container, "withEnvVariable").map((s) => s.args.name)).not.toContain("POSTGRES_PASSWORD");
+      // The default password is public, a plain variable (a secret's value is scrubbed from all output).
+      expect(step(container, "withEnvVariable", { name: "POSTGRES_PASSWORD" }).args.value).toBe("password");
+      expect(steps(container, "withSecretVariable")).toEqual([]);
       expect(step(container, "withMountedTemp").args.path).toBe("/var/lib/postgresql/data");
       expect(step(container, "withMountedDirectory", { path: "/docker-entrypoint-initdb.d" }).args.source.at(-1)).toEqual({
         field: "directory",
@@ -62,7 +62,8 @@ describe("services", () => {
       ]);
       expect(container[0]).toEqual({ field: "host", args: {} });
       expect(step(container, "withEnvVariable", { name: "SLAPD_DOMAIN" }).args.value).toBe("agdsn.de");
-      expect(step(container, "withMountedSecret").args.path).toBe("/run/secrets/slapd-password");
+      expect(step(container, "withNewFile", { path: "/run/secrets/slapd-password" }).args.contents).toBe("password");
+      expect(steps(container, "withMountedSecret")).toEqual([]);
       expect(step(container, "withMountedDirectory", { path: "/etc/ldap/schema/custom" }).args.source.at(-1).args.path).toBe("docker/ldap/schema");
       expect(steps(container, "withMountedTemp").map((s) => s.args.path)).toEqual(["/var/lib/ldap", "/etc/ldap/slapd.d"]);
       expect(step(container, "withDockerHealthcheck").args.args.join(" ")).toContain(
@@ -71,7 +72,7 @@ describe("services", () => {
     });
   });
 
-  it("rabbitmq: user celery with a secret password, data on tmpfs, ready by an AMQP handshake", async () => {
+  it("rabbitmq: user celery with the default password or the secret given, data on tmpfs, ready by an AMQP handshake", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
       await (await module().rabbitmq()).sync();
@@ -79,10 +80,14 @@ describe("services", () => {
 
       expect(step(container, "from").args.address).toBe("rabbitmq:3-management");
       expect(step(container, "withEnvVariable", { name: "RABBITMQ_DEFAULT_USER" }).args.value).toBe("celery");
-      expect(step(container, "withSecretVariable", { name: "RABBITMQ_DEFAULT_PASS" }).args.secret.at(-1).args.plaintext).toBe("celery");
+      expect(step(container, "withEnvVariable", { name: "RABBITMQ_DEFAULT_PASS" }).args.value).toBe("celery");
       expect(step(container, "withMountedTemp").args.path).toBe("/var/lib/rabbitmq");
       expect(step(container, "withDockerHealthcheck").args.args.join(" ")).toContain(AMQP_READY);
       expect(args.slice(-2)).toEqual(["docker-entrypoint.sh", "rabbitmq-server"]);
+      await (await module({ mqPassword: dag.setSecret("mq", "hunter2") }).rabbitmq()).sync();
+      const given = serviceChain(engine.lastChain()).container;
+      expect(step(given, "withSecretVariable", { name: "RABBITMQ_DEFAULT_PASS" }).args.secret.at(-1).args.plaintext).toBe("hunter2");
+      expect(steps(given, "withEnvVariable").map((s) => s.args.name)).not.toContain("RABBITMQ_DEFAULT_PASS");
     });
   });
 
@@ -202,12 +207,10 @@ describe("test", () => {
       expect(run.args.expect).toBe("ANY");
       // The bundle is built apart, from the JS inputs alone, and copied into the app.
       expect(execs(step(pytest, "withDirectory", { path: "web/static" }).args.source)).toContain("npm run bundle -- --prod");
-      // Connection settings with passwords reach pytest as secrets only.
-      const secrets = steps(pytest, "withSecretVariable").map((s) => s.args.name);
-      expect(secrets).toEqual(expect.arrayContaining(["PYCROFT_DB_URI", "PYCROFT_LDAP_BIND_PW", "PYCROFT_CELERY_BROKER_URI", "PYCROFT_SMTP_PASSWORD", "TEST_HADES_BROKER_URI"]));
-      const dbUri = step(pytest, "withSecretVariable", { name: "PYCROFT_DB_URI" }).args.secret.at(-1).args.plaintext;
-      expect(dbUri).toBe("postgresql://postgres:password@db:5432/pycroft?options=-csearch_path%3Dpycroft,public");
+      // Connection settings with the default passwords are plain: no secret scrubs "password" from test names.
       const env = (name: string) => step(pytest, "withEnvVariable", { name }).args.value;
+      expect(env("PYCROFT_DB_URI")).toBe("postgresql://postgres:password@db:5432/pycroft?options=-csearch_path%3Dpycroft,public");
+      expect(steps(pytest, "withSecretVariable").map((s) => s.args.name).sort()).toEqual(["OIDC_CLIENT_SECRET", "PYCROFT_SMTP_PASSWORD"]);
       expect(env("PYCROFT_LDAP_BASE_DN")).toBe("ou=pycroft,dc=agdsn,dc=de");
       // FLASK_APP as the source's .flaskenv says; the mail settings MailConfig.from_env requires, set empty as in compose.
       expect(env("FLASK_APP")).toBe("scripts.server_run:prepare_server");
@@ -219,8 +222,8 @@ describe("test", () => {
   it("names the secrets it makes after where the credentials come from, never after their values", async () => {
     await withFakeEngine(async (engine) => {
       exampleSource(engine);
-      const dbPassword = dag.setSecret("db-password", "hunter2");
-      await module({ dbPassword }).test();
+      const [dbPassword, ldapPassword, mqPassword] = ["db", "ldap", "mq"].map((s) => dag.setSecret(`${s}-password`, "hunter2"));
+      await module({ dbPassword, ldapPassword, mqPassword }).test();
       const made = steps(engine.chains("exitCode")[0]!, "withSecretVariable").map((s) => s.args.secret.at(-1).args);
       expect(made.length).toBeGreaterThan(5);
       for (const { name, plaintext } of made) {
@@ -239,7 +242,7 @@ describe("test", () => {
       const worker = engine.chains("start").map(serviceChain).find((c) => c.args.includes("helpers/dummy_celery_worker.py"))!;
       expect(worker.args.slice(-7)).toEqual(["python", "helpers/dummy_celery_worker.py", "worker", "--loglevel=info", "--concurrency=4", "--without-mingle", "--without-gossip"]);
       // Its broker settings come from the same environment as the tests'.
-      expect(steps(worker.container, "withSecretVariable").map((s) => s.args.name)).toContain("TEST_HADES_BROKER_URI");
+      expect(step(worker.container, "withEnvVariable", { name: "TEST_HADES_BROKER_URI" }).args.value).toBe("amqp://celery:celery@mq:5672/");
       // pytest waits for it, by a ping on its broker, not the engine; it starts its worker once mq answers.
       expect(steps(worker.container, "withDockerHealthcheck")).toEqual([]);
       const afterBroker = worker.args.indexOf(script("after-broker.sh")) - 2;

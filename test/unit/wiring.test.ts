@@ -44,8 +44,9 @@ describe("the app's environment", () => {
         OIDC_CLIENT_ID: "pycroft-test",
         OIDC_CLIENT_ISSUER_URI: "http://keycloak:8080/realms/internal",
       });
-      const values = Object.fromEntries(Object.entries(secret).map(([k, v]) => [k, v.plaintext]));
-      expect(values).toEqual({
+      // The default passwords are public (Pycroft's compose files): plain, so the engine does not scrub
+      // "password" and "celery" out of pytest's output.
+      expect(plain).toMatchObject({
         PYCROFT_DB_URI: "postgresql://postgres:password@db:5432/pycroft?options=-csearch_path%3Dpycroft,public",
         PYCROFT_LDAP_BIND_PW: "password",
         PYCROFT_CELERY_BROKER_URI: "amqp://celery:celery@mq:5672/",
@@ -54,11 +55,22 @@ describe("the app's environment", () => {
         HADES_RESULT_BACKEND_URI: "rpc://celery:celery@mq:5672/",
         TEST_HADES_BROKER_URI: "amqp://celery:celery@mq:5672/",
         TEST_HADES_RESULT_BACKEND_URI: "rpc://celery:celery@mq:5672/",
-        OIDC_CLIENT_SECRET: "uwADNIGphXRjmzavgZXtBdaWdWWil0QP",
-        PYCROFT_SMTP_PASSWORD: "",
       });
-      // No credential in a plain variable.
-      for (const value of Object.values(plain)) expect(value).not.toMatch(/:password@|:celery@|uwADNIG/);
+      const values = Object.fromEntries(Object.entries(secret).map(([k, v]) => [k, v.plaintext]));
+      expect(values).toEqual({ OIDC_CLIENT_SECRET: "uwADNIGphXRjmzavgZXtBdaWdWWil0QP", PYCROFT_SMTP_PASSWORD: "" });
+    });
+  });
+
+  it("carries each password given as a secret in secret variables only, the defaults of the others plain", async () => {
+    await withFakeEngine(async (engine) => {
+      exampleSource(engine);
+      await (await module({ mqPassword: dag.setSecret("mq", "hunter2") }).devEnv()).sync();
+      const { plain, secret } = environment(engine.lastChain());
+      const brokers = ["PYCROFT_CELERY_BROKER_URI", "PYCROFT_CELERY_RESULT_BACKEND_URI", "HADES_BROKER_URI", "HADES_RESULT_BACKEND_URI"];
+      expect(Object.keys(secret).sort()).toEqual([...brokers, "OIDC_CLIENT_SECRET", "PYCROFT_SMTP_PASSWORD", "TEST_HADES_BROKER_URI", "TEST_HADES_RESULT_BACKEND_URI"].sort());
+      expect(secret.HADES_BROKER_URI!.plaintext).toBe("amqp://celery:hunter2@mq:5672/");
+      for (const value of Object.values(plain)) expect(value).not.toContain("hunter2");
+      expect([plain.PYCROFT_DB_URI, plain.PYCROFT_LDAP_BIND_PW]).toEqual(["postgresql://postgres:password@db:5432/pycroft?options=-csearch_path%3Dpycroft,public", "password"]);
     });
   });
 
@@ -82,16 +94,18 @@ describe("the app's environment", () => {
     const names = async (dbName?: string) =>
       withFakeEngine(async (engine) => {
         exampleSource(engine);
-        await (await module(dbName ? { dbPassword: dag.setSecret(dbName, "x") } : {}).devEnv()).sync();
+        const ldapPassword = dag.setSecret("ldap", "y");
+        await (await module(dbName ? { dbPassword: dag.setSecret(dbName, "x"), ldapPassword } : { ldapPassword }).devEnv()).sync();
         return Object.fromEntries(Object.entries(environment(engine.lastChain()).secret).map(([k, v]) => [k, v.name]));
       });
     const first = await names();
     expect(await names()).toEqual(first);
     const other = await names("db-from-vault");
-    const scope = first.PYCROFT_DB_URI!.slice(-16);
+    const scope = first.PYCROFT_LDAP_BIND_PW!.slice(-16);
     expect(scope).toMatch(/^[0-9a-f]{16}$/);
     for (const [k, name] of Object.entries(first)) expect(name).toBe(`pycroft-${k}-${scope}`);
-    expect(other.PYCROFT_DB_URI).not.toBe(first.PYCROFT_DB_URI);
+    expect(first.PYCROFT_DB_URI).toBeUndefined();
+    expect(other.PYCROFT_LDAP_BIND_PW).not.toBe(first.PYCROFT_LDAP_BIND_PW);
     expect(other.PYCROFT_LDAP_BIND_PW!.slice(-16)).toBe(other.PYCROFT_DB_URI!.slice(-16));
   });
 
@@ -104,7 +118,7 @@ describe("the app's environment", () => {
       expect(args.slice(-6)).toEqual(["celery", "-A", "pycroft.task", "worker", "--loglevel=info", "--hostname=celery-worker@%h"]);
       const { plain, secret } = environment(container);
       expect(plain.PYCROFT_LDAP_HOST).toBe("ldap");
-      expect(secret.PYCROFT_CELERY_BROKER_URI.plaintext).toBe("amqp://celery:celery@mq:5672/");
+      expect([plain.PYCROFT_CELERY_BROKER_URI, secret.OIDC_CLIENT_SECRET?.plaintext]).toEqual(["amqp://celery:celery@mq:5672/", "uwADNIGphXRjmzavgZXtBdaWdWWil0QP"]);
       expect(steps(container, "withServiceBinding").map((s) => s.args.alias)).toEqual(["db", "ldap", "mq"]);
       // A worker listens on no port and keeps no data.
       expect(steps(container.slice(-3), "withExposedPort")).toEqual([]);
