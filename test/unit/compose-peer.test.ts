@@ -299,6 +299,8 @@ describe("the compose peer", () => {
       expect(ran.status).toBe(0);
       expect(ran.stdout).toBe("pytest ran\n");
       expect(ran.calls.filter((c) => / (build|bake) /.test(c))).toEqual([]);
+      // Without builds, the two `up`s start at once: the network is made before either.
+      expect(ran.calls[0]).toBe(`docker ${compose} up --no-start --no-build db`);
       expect(ran.calls).toContain(`docker ${compose} up --detach --wait --no-build ldap keycloak`);
       expect(ran.calls.at(-2)).toBe(`docker ${compose} run --rm --no-deps test -k db`);
     });

@@ -39,6 +39,9 @@ if [ -n "${PYCROFT_COMPOSE_KEEP:-}" ]; then
 fi
 
 trap 'dc down --volumes --timeout 0 >/dev/null 2>&1 || true' EXIT
+# The project's network, made once before the `up`s below run at once: each makes it when it is
+# missing, Docker takes two networks of one name, and every later command then fails ("ambiguous").
+dc up --no-start --no-build db >&2
 { build ldap keycloak && dc up --detach --wait --no-build ldap keycloak; } >&2 &
 services=$!
 dc up --detach --wait --no-build db mq >&2 &
