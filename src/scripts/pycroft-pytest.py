@@ -30,26 +30,14 @@ TIMESTAMPED = 0
 HASHED = 1
 
 
-def sources(root):
-    """The Python source files under root, their __pycache__ dirs, hidden dirs and node_modules left out."""
+def source_dirs(root):
+    """Each dir under root with the names of its Python source files; __pycache__, hidden dirs and
+    node_modules left out."""
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in ("__pycache__", "node_modules")]
-        for name in filenames:
-            if name.endswith(".py"):
-                yield os.path.join(dirpath, name)
-
-
-def cache_dir(source):
-    return os.path.join(os.path.dirname(source), "__pycache__")
-
-
-def compiled_names(source):
-    """The names of source's compiled files in its __pycache__ (Python's, pytest's rewritten ones)."""
-    stem = os.path.basename(source)[:-3] + "."
-    try:
-        return [n for n in os.listdir(cache_dir(source)) if n.startswith(stem) and n.endswith(".pyc")]
-    except FileNotFoundError:
-        return []
+        names = [name for name in filenames if name.endswith(".py")]
+        if names:
+            yield dirpath, names
 
 
 def stamp(stat):
@@ -57,11 +45,17 @@ def stamp(stat):
     return struct.pack("<II", int(stat.st_mtime) & 0xFFFFFFFF, stat.st_size & 0xFFFFFFFF)
 
 
+def header(data):
+    """A compiled file's flags and what it is checked against (its source's stamp or hash); None if it has no header."""
+    return HEADER.unpack(data[: HEADER.size])[1:] if len(data) >= HEADER.size else None
+
+
 def compiled_from(data, stat, content):
     """Whether the compiled file data says it was compiled from this source, as the one who reads it checks."""
-    if len(data) < HEADER.size:
+    fields = header(data)
+    if fields is None:
         return False
-    _, flags, check = HEADER.unpack(data[: HEADER.size])
+    flags, check = fields
     return check == (importlib.util.source_hash(content) if flags & HASHED else stamp(stat))
 
 
@@ -85,43 +79,54 @@ def restore(root, store):
     content's bytecode whatever the file's mtime (an edit that keeps the size and the second is not
     taken for the old one). Returns the paths written."""
     written = set()
-    for source in sources(root):
-        with open(source, "rb") as f:
-            content = f.read()
-        kept = entry(store, source, content)
-        try:
-            names = os.listdir(kept)
-        except FileNotFoundError:
-            continue
-        stamped = stamp(os.stat(source))
-        for name in names:
-            if not name.endswith(".pyc"):
-                continue  # another run's file still being written
-            with open(os.path.join(kept, name), "rb") as f:
-                data = f.read()
-            target = os.path.join(cache_dir(source), name)
-            if len(data) >= HEADER.size and not HEADER.unpack(data[: HEADER.size])[1] & HASHED:
-                data = HEADER.pack(data[:4], TIMESTAMPED, stamped) + data[HEADER.size :]
-            write_atomically(target, data)
-            written.add(target)
+    for dirpath, names in source_dirs(root):
+        for source in (os.path.join(dirpath, name) for name in names):
+            with open(source, "rb") as f:
+                content = f.read()
+            kept = entry(store, source, content)
+            try:
+                stored = os.listdir(kept)
+            except FileNotFoundError:
+                continue
+            stamped = stamp(os.stat(source))
+            for name in stored:
+                if not name.endswith(".pyc"):
+                    continue  # another run's file still being written
+                with open(os.path.join(kept, name), "rb") as f:
+                    data = f.read()
+                target = os.path.join(dirpath, "__pycache__", name)
+                fields = header(data)
+                if fields is not None and not fields[0] & HASHED:
+                    data = HEADER.pack(data[:4], TIMESTAMPED, stamped) + data[HEADER.size :]
+                write_atomically(target, data)
+                written.add(target)
     return written
 
 
 def keep(root, store, restored):
     """Stores the compiled files this run wrote, each under the hash of the source it was compiled from:
-    those whose header still matches the source (one changed since is skipped)."""
-    for source in sources(root):
-        fresh = [n for n in compiled_names(source) if os.path.join(cache_dir(source), n) not in restored]
-        if not fresh:
+    those whose header still matches the source (one changed since is skipped). Each __pycache__ is
+    listed once."""
+    for dirpath, names in source_dirs(root):
+        cache = os.path.join(dirpath, "__pycache__")
+        try:
+            compiled = [n for n in os.listdir(cache) if n.endswith(".pyc") and os.path.join(cache, n) not in restored]
+        except FileNotFoundError:
             continue
-        stat = os.stat(source)
-        with open(source, "rb") as f:
-            content = f.read()
-        for name in fresh:
-            with open(os.path.join(cache_dir(source), name), "rb") as f:
-                data = f.read()
-            if compiled_from(data, stat, content):
-                write_atomically(os.path.join(entry(store, source, content), name), data)
+        for name in names:
+            # Python's and pytest's rewritten ones: the module's name, then a dot.
+            fresh = [n for n in compiled if n.startswith(name[:-3] + ".")]
+            if not fresh:
+                continue
+            source = os.path.join(dirpath, name)
+            stat = os.stat(source)
+            with open(source, "rb") as f:
+                content = f.read()
+            for pyc in fresh:
+                with open(os.path.join(cache, pyc), "rb") as f:
+                    data = f.read()
+                if compiled_from(data, stat, content):
+                    write_atomically(os.path.join(entry(store, source, content), pyc), data)
 
 
 def main():
@@ -141,8 +146,8 @@ def main():
     sys.path[0] = os.path.dirname(script)
 
     # What the console script calls (pytest 9.1 deprecated the public console_main for an internal one).
-    (entry,) = entry_points(group="console_scripts", name="pytest")
-    code = int(entry.load()())
+    (console,) = entry_points(group="console_scripts", name="pytest")
+    code = int(console.load()())
     if store:
         try:
             keep(root, store, restored)
