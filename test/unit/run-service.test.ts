@@ -22,7 +22,9 @@ def on_int(sig, _):
 # TERM starts a "smart" shutdown that waits for clients: here, it changes nothing.
 signal.signal(signal.SIGTERM, lambda sig, _: None)
 signal.signal(signal.SIGINT, on_int)
-print("ready", flush=True)
+# One write: with PYTHONUNBUFFERED, print() writes "ready" and "\\n" apart, and a stop between
+# them would lose the newline.
+sys.stdout.write("ready\\n"); sys.stdout.flush()
 while True:
     time.sleep(0.05)`;
 
@@ -41,8 +43,8 @@ function runService(log: string, stop: string, lock: string) {
   // "close": exited, and its output all read.
   const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
   const ready = async () => {
-    for (let i = 0; i < 100 && !output.includes("ready"); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(output).toContain("ready");
+    for (let i = 0; i < 100 && !output.includes("ready\n"); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(output).toContain("ready\n");
   };
   return { child, exited, ready, output: () => output };
 }
