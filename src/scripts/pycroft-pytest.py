@@ -80,7 +80,8 @@ def restore(root, store):
     taken for the old one). Returns the paths written."""
     written = set()
     for dirpath, names in source_dirs(root):
-        for source in (os.path.join(dirpath, name) for name in names):
+        for name in names:
+            source = os.path.join(dirpath, name)
             with open(source, "rb") as f:
                 content = f.read()
             kept = entry(store, source, content)
@@ -89,12 +90,12 @@ def restore(root, store):
             except FileNotFoundError:
                 continue
             stamped = stamp(os.stat(source))
-            for name in stored:
-                if not name.endswith(".pyc"):
+            for pyc in stored:
+                if not pyc.endswith(".pyc"):
                     continue  # another run's file still being written
-                with open(os.path.join(kept, name), "rb") as f:
+                with open(os.path.join(kept, pyc), "rb") as f:
                     data = f.read()
-                target = os.path.join(dirpath, "__pycache__", name)
+                target = os.path.join(dirpath, "__pycache__", pyc)
                 fields = header(data)
                 if fields is not None and not fields[0] & HASHED:
                     data = HEADER.pack(data[:4], TIMESTAMPED, stamped) + data[HEADER.size :]

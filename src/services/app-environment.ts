@@ -28,7 +28,7 @@ export interface AppEnvironment {
  */
 export async function appEnvironment(creds: Credentials, domain: string, flaskApp: string): Promise<AppEnvironment> {
   const [db, ldap, mq] = await Promise.all([reveal(creds.db), reveal(creds.ldap), reveal(creds.mq)]);
-  const ids = await Promise.all([creds.db, creds.ldap, creds.mq].map((p: Password) => (isSecret(p) ? p.id() : "default")));
+  const ids = await Promise.all([creds.db, creds.ldap, creds.mq].map((p) => (isSecret(p) ? p.id() : "default")));
   const plain: Record<string, string> = {
     FLASK_APP: flaskApp,
     // Flask 3 ignores it; compose sets it, and code may read it.
@@ -74,12 +74,9 @@ export async function appEnvironment(creds: Credentials, domain: string, flaskAp
       },
     ],
   ];
-  const secret: Record<string, string> = {
-    ...Object.assign({}, ...holding.filter(([p]) => isSecret(p)).map(([, vars]) => vars)),
-    OIDC_CLIENT_SECRET: "uwADNIGphXRjmzavgZXtBdaWdWWil0QP",
-    PYCROFT_SMTP_PASSWORD: "",
-  };
-  Object.assign(plain, ...holding.filter(([p]) => !isSecret(p)).map(([, vars]) => vars));
+  const secret: Record<string, string> = {};
+  for (const [password, vars] of holding) Object.assign(isSecret(password) ? secret : plain, vars);
+  Object.assign(secret, { OIDC_CLIENT_SECRET: "uwADNIGphXRjmzavgZXtBdaWdWWil0QP", PYCROFT_SMTP_PASSWORD: "" });
   return { plain, secret, scope: digest(ids.join("\n")) };
 }
 
